@@ -1,0 +1,44 @@
+// The daemon's configuration as the rest of the code sees it: plain, validated,
+// with every default filled in. Loading and merging live in load.ts / parse.ts.
+
+export type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "fatal";
+
+export interface RuntimeHandlerConfig {
+  /** OCI runtime binary: an absolute path or a name looked up on PATH. */
+  path: string;
+  /** The runtime's --root state directory; defaults to <state>/<handler>. */
+  root: string;
+}
+
+export interface CniConfig {
+  /** Directory searched for .conflist/.conf files (lexically first wins). */
+  confDir: string;
+  /** Directories searched, in order, for plugin binaries. */
+  binDirs: string[];
+  /** Use the built-in bridge network when confDir holds no config. */
+  builtinNetwork: boolean;
+  /** Bridge device of the built-in network. */
+  bridge: string;
+  /** Subnet of the built-in network when kubelet has not sent one. */
+  podCidr: string;
+}
+
+export interface Config {
+  /** Unix socket the CRI gRPC server listens on. */
+  listen: string;
+  /** Durable state: images, records, container layers. */
+  root: string;
+  /** Volatile state (tmpfs): namespaces, runtime state, conmon files. */
+  state: string;
+  logLevel: LogLevel;
+  /** Bound on how long SIGTERM waits for in-flight RPCs, in seconds. */
+  shutdownTimeoutSeconds: number;
+  /** gRPC send/receive size limit in bytes (kubelet uses 16 MiB). */
+  grpcMaxMessageBytes: number;
+  conmonPath: string;
+  defaultRuntimeHandler: string;
+  runtimeHandlers: Record<string, RuntimeHandlerConfig>;
+  cni: CniConfig;
+}
+
+export const DEFAULT_CONFIG_PATH = "/etc/skiff/config.toml";

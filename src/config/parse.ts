@@ -1,0 +1,203 @@
+// Turns the TOML document and command-line flags into a validated Config.
+// Pure: no file or environment access, so every rule is unit-tested.
+// Precedence: flags > file > defaults. Every problem names its dotted key.
+
+import path from "node:path";
+import { parse as parseToml } from "smol-toml";
+import type { Config, LogLevel, RuntimeHandlerConfig } from "./config.js";
+import { parseCidr } from "../util/cidr.js";
+
+export class ConfigError extends Error {
+  constructor(
+    readonly key: string,
+    message: string,
+  ) {
+    super(key ? `config: ${key}: ${message}` : `config: ${message}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Values given on the command line; undefined means "not given". */
+export interface ConfigFlags {
+  listen?: string;
+  root?: string;
+  state?: string;
+  logLevel?: string;
+}
+
+const LOG_LEVELS: readonly LogLevel[] = ["trace", "debug", "info", "warn", "error", "fatal"];
+const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
+
+type Table = Record<string, unknown>;
+
+/** Reads one table, checking every key against what is allowed. */
+class TableReader {
+  private readonly used = new Set<string>();
+  constructor(
+    private readonly values: Table,
+    private readonly prefix: string,
+  ) {}
+
+  private key(name: string): string {
+    return this.prefix ? `${this.prefix}.${name}` : name;
+  }
+
+  private raw(name: string): unknown {
+    this.used.add(name);
+    return this.values[name];
+  }
+
+  string(name: string, fallback: string, check?: (v: string) => string | undefined): string {
+    const v = this.raw(name);
+    if (v === undefined) return fallback;
+    if (typeof v !== "string") throw new ConfigError(this.key(name), `must be a string, got ${describe(v)}`);
+    const problem = check?.(v);
+    if (problem) throw new ConfigError(this.key(name), problem);
+    return v;
+  }
+
+  optionalString(name: string, check?: (v: string) => string | undefined): string | undefined {
+    return this.raw(name) === undefined ? undefined : this.string(name, "", check);
+  }
+
+  int(name: string, fallback: number, min: number, max: number): number {
+    const v = this.raw(name);
+    if (v === undefined) return fallback;
+    const n = typeof v === "bigint" ? Number(v) : v;
+    if (typeof n !== "number" || !Number.isInteger(n)) {
+      throw new ConfigError(this.key(name), `must be an integer, got ${describe(v)}`);
+    }
+    if (n < min || n > max) throw new ConfigError(this.key(name), `must be between ${min} and ${max}, got ${n}`);
+    return n;
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const v = this.raw(name);
+    if (v === undefined) return fallback;
+    if (typeof v !== "boolean") throw new ConfigError(this.key(name), `must be true or false, got ${describe(v)}`);
+    return v;
+  }
+
+  stringList(name: string, fallback: string[], check?: (v: string) => string | undefined): string[] {
+    const v = this.raw(name);
+    if (v === undefined) return fallback;
+    if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) {
+      throw new ConfigError(this.key(name), `must be a list of strings, got ${describe(v)}`);
+    }
+    for (const item of v as string[]) {
+      const problem = check?.(item);
+      if (problem) throw new ConfigError(this.key(name), problem);
+    }
+    return v as string[];
+  }
+
+  table(name: string): TableReader {
+    const v = this.raw(name);
+    if (v === undefined) return new TableReader({}, this.key(name));
+    if (!isTable(v)) throw new ConfigError(this.key(name), `must be a table, got ${describe(v)}`);
+    return new TableReader(v, this.key(name));
+  }
+
+  /** Names of the sub-tables of a table whose keys are free-form (e.g. handler names). */
+  entries(): string[] {
+    for (const k of Object.keys(this.values)) this.used.add(k);
+    return Object.keys(this.values);
+  }
+
+  /** Fails on the first key that no reader asked for: a typo must not be ignored. */
+  finish(): void {
+    for (const k of Object.keys(this.values)) {
+      if (!this.used.has(k)) throw new ConfigError(this.key(k), "unknown key");
+    }
+  }
+}
+
+function isTable(v: unknown): v is Table {
+  return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Date);
+}
+
+function describe(v: unknown): string {
+  if (Array.isArray(v)) return "a list";
+  if (isTable(v)) return "a table";
+  return `${typeof v} ${JSON.stringify(typeof v === "bigint" ? v.toString() : v)}`;
+}
+
+const absolutePath = (v: string) => (path.isAbsolute(v) ? undefined : `must be an absolute path, got "${v}"`);
+const nonEmpty = (v: string) => (v.trim() ? undefined : "must not be empty");
+
+/** Parses TOML text; syntax errors become ConfigError with the line the parser names. */
+export function parseTomlText(text: string, source: string): Table {
+  try {
+    return parseToml(text) as Table;
+  } catch (err) {
+    throw new ConfigError("", `${source} is not valid TOML: ${(err as Error).message}`);
+  }
+}
+
+export function buildConfig(file: Table, flags: ConfigFlags = {}): Config {
+  const top = new TableReader(file, "");
+  const fromFlag = (key: string, flag: string | undefined, check: (v: string) => string | undefined) => {
+    if (flag === undefined) return undefined;
+    const problem = check(flag);
+    if (problem) throw new ConfigError(key, `(from the command line) ${problem}`);
+    return flag;
+  };
+
+  const listen = fromFlag("listen", flags.listen, absolutePath) ?? top.string("listen", "/run/skiff/skiff.sock", absolutePath);
+  const root = fromFlag("root", flags.root, absolutePath) ?? top.string("root", "/var/lib/skiff", absolutePath);
+  const state = fromFlag("state", flags.state, absolutePath) ?? top.string("state", "/run/skiff", absolutePath);
+  const isLevel = (v: string) =>
+    (LOG_LEVELS as readonly string[]).includes(v) ? undefined : `must be one of ${LOG_LEVELS.join(", ")}, got "${v}"`;
+  const logLevel = (fromFlag("log_level", flags.logLevel, isLevel) ?? top.string("log_level", "info", isLevel)) as LogLevel;
+  const shutdownTimeoutSeconds = top.int("shutdown_timeout", 10, 0, 3600);
+  const grpcMaxMessageBytes = top.int("grpc_max_message_size", 64 * 1024 * 1024, 16 * 1024 * 1024, 2 ** 31 - 1);
+  const conmonPath = top.string("conmon", "conmon", nonEmpty);
+
+  const runtime = top.table("runtime");
+  const handlersTable = runtime.table("handlers");
+  const runtimeHandlers: Record<string, RuntimeHandlerConfig> = {};
+  const declared = handlersTable.entries();
+  for (const name of declared) {
+    if (!/^[a-z0-9][a-z0-9_.-]*$/.test(name)) {
+      throw new ConfigError(`runtime.handlers.${name}`, "a handler name must be lowercase letters, digits, '.', '_' or '-'");
+    }
+    const h = handlersTable.table(name);
+    runtimeHandlers[name] = {
+      path: h.string("path", name, nonEmpty),
+      root: h.string("root", path.join(state, name), absolutePath),
+    };
+    h.finish();
+  }
+  // runc and crun are always available as handlers unless configured otherwise.
+  for (const name of ["runc", "crun"]) {
+    runtimeHandlers[name] ??= { path: name, root: path.join(state, name) };
+  }
+  const defaultRuntimeHandler = runtime.string("default_handler", "runc", (v) =>
+    runtimeHandlers[v] ? undefined : `"${v}" is not a configured handler (known: ${Object.keys(runtimeHandlers).join(", ")})`,
+  );
+  runtime.finish();
+
+  const cniTable = top.table("cni");
+  const cni = {
+    confDir: cniTable.string("conf_dir", "/etc/cni/net.d", absolutePath),
+    binDirs: cniTable.stringList("bin_dirs", ["/usr/lib/cni", "/opt/cni/bin"], absolutePath),
+    builtinNetwork: cniTable.bool("builtin_network", true),
+    bridge: cniTable.string("bridge", "skiff0", (v) => (IFNAME.test(v) ? undefined : `"${v}" is not a valid interface name (1-15 of A-Z a-z 0-9 _ . -)`)),
+    podCidr: cniTable.string("pod_cidr", "10.85.0.0/16", (v) => (parseCidr(v) ? undefined : `"${v}" is not a CIDR such as 10.85.0.0/16`)),
+  };
+  cniTable.finish();
+
+  top.finish();
+  return {
+    listen,
+    root,
+    state,
+    logLevel,
+    shutdownTimeoutSeconds,
+    grpcMaxMessageBytes,
+    conmonPath,
+    defaultRuntimeHandler,
+    runtimeHandlers,
+    cni,
+  };
+}

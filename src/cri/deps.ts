@@ -1,0 +1,10 @@
+// What the CRI handlers need from the domain: one object built by the daemon,
+// so each handler file names exactly the services it uses.
+
+import type { Config } from "../config/config.js";
+import type { PodNetwork } from "../sandbox/pod-network.js";
+
+export interface CriDeps {
+  config: Config;
+  podNetwork: PodNetwork;
+}

@@ -1,0 +1,34 @@
+import { checkRuntimeHealth } from "../../runtime/health.js";
+import type { CriDeps } from "../deps.js";
+import type { StatusRequest__Output } from "../generated/runtime/v1/StatusRequest.js";
+import type { StatusResponse } from "../generated/runtime/v1/StatusResponse.js";
+import type { RuntimeCondition } from "../generated/runtime/v1/RuntimeCondition.js";
+import { runtimeHandlerInfo } from "./runtime-handlers.js";
+
+export function makeStatus(deps: CriDeps) {
+  return async function status(req: StatusRequest__Output): Promise<StatusResponse> {
+    const [runtime, network] = await Promise.all([checkRuntimeHealth(deps.config), deps.podNetwork.readiness()]);
+    const conditions: RuntimeCondition[] = [
+      { type: "RuntimeReady", status: runtime.ready, reason: runtime.reason ?? "", message: runtime.message ?? "" },
+      { type: "NetworkReady", status: network.ready, reason: network.reason ?? "", message: network.message ?? "" },
+    ];
+    const res: StatusResponse = {
+      status: { conditions },
+      runtime_handlers: runtimeHandlerInfo(deps.config),
+      features: { supplemental_groups_policy: false, user_namespaces_host_network: false },
+    };
+    if (req.verbose) {
+      res.info = {
+        config: JSON.stringify(deps.config),
+        cniconfig: JSON.stringify({
+          network: network.network ?? null,
+          plugins: network.plugins,
+          podCidr: deps.podNetwork.podCidr,
+          skipped: network.skipped,
+        }),
+        lastCNILoadStatus: network.ready ? "OK" : (network.message ?? "not ready"),
+      };
+    }
+    return res;
+  };
+}

@@ -1,0 +1,19 @@
+// RuntimeService: which handler serves which RPC. RPCs not listed here answer
+// UNIMPLEMENTED (see service.ts).
+
+import type { CriDeps } from "./deps.js";
+import type { RuntimeServiceHandlers } from "./generated/runtime/v1/RuntimeService.js";
+import { runtimeConfig } from "./handlers/runtime-config.js";
+import { makeStatus } from "./handlers/status.js";
+import { makeUpdateRuntimeConfig } from "./handlers/update-runtime-config.js";
+import { version } from "./handlers/version.js";
+import type { PromiseHandlers } from "./service.js";
+
+export function runtimeServiceHandlers(deps: CriDeps): PromiseHandlers<RuntimeServiceHandlers> {
+  return {
+    Version: version,
+    Status: makeStatus(deps),
+    RuntimeConfig: runtimeConfig,
+    UpdateRuntimeConfig: makeUpdateRuntimeConfig(deps),
+  };
+}

@@ -1,0 +1,60 @@
+// The CRI gRPC server: both services on one unix socket.
+
+import * as grpc from "@grpc/grpc-js";
+import { chmod } from "node:fs/promises";
+import type { Logger } from "../log.js";
+import type { CriDeps } from "./deps.js";
+import { imageServiceHandlers } from "./image-service.js";
+import { loadCri } from "./proto.js";
+import { runtimeServiceHandlers } from "./runtime-service.js";
+import { implementService } from "./service.js";
+import { prepareSocketPath } from "./socket.js";
+
+export interface CriServer {
+  /** Stops accepting calls, waits for in-flight ones up to timeoutMs, then cancels the rest. */
+  shutdown(timeoutMs: number): Promise<void>;
+}
+
+type AnyHandlers = Parameters<typeof implementService>[2];
+
+export async function startCriServer(deps: CriDeps, logger: Logger): Promise<CriServer> {
+  const cri = loadCri().runtime.v1;
+  const maxBytes = deps.config.grpcMaxMessageBytes;
+  const server = new grpc.Server({
+    "grpc.max_receive_message_length": maxBytes,
+    "grpc.max_send_message_length": maxBytes,
+  });
+  server.addService(
+    cri.RuntimeService.service,
+    implementService("RuntimeService", cri.RuntimeService.service, runtimeServiceHandlers(deps) as AnyHandlers, logger),
+  );
+  server.addService(
+    cri.ImageService.service,
+    implementService("ImageService", cri.ImageService.service, imageServiceHandlers(deps) as AnyHandlers, logger),
+  );
+
+  const socketPath = deps.config.listen;
+  await prepareSocketPath(socketPath);
+  await new Promise<void>((resolve, reject) =>
+    server.bindAsync(`unix://${socketPath}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
+  );
+  // kubelet runs as root; group access lets an operator's group use crictl without root.
+  await chmod(socketPath, 0o660);
+  logger.info({ socket: socketPath }, "CRI server listening");
+
+  return {
+    shutdown(timeoutMs) {
+      return new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          logger.warn({ timeoutMs }, "in-flight calls did not finish in time; cancelling them");
+          server.forceShutdown();
+          resolve();
+        }, timeoutMs);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    },
+  };
+}

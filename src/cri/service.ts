@@ -1,0 +1,151 @@
+// Turns promise-returning RPC handlers into a gRPC service implementation.
+// Every method of the schema gets an implementation: a missing handler answers
+// UNIMPLEMENTED naming the RPC, never a silent empty success. Each call is
+// logged once with its method, duration, gRPC code and the ids involved.
+
+import * as grpc from "@grpc/grpc-js";
+import { status as Status } from "@grpc/grpc-js";
+import { SkiffError } from "../errors.js";
+import type { Logger } from "../log.js";
+import { codeName, toServiceError } from "./grpc-errors.js";
+
+/** What a handler gets besides its request. */
+export interface CallContext {
+  /** Aborted when the client cancels or the deadline passes. */
+  signal: AbortSignal;
+  /** Absolute deadline (ms since epoch), if the client set one. */
+  deadline?: number;
+  log: Logger;
+}
+
+/** A sink for server-streaming RPCs; write() resolves when the client can take more. */
+export interface StreamSink<T> {
+  write(message: T): Promise<void>;
+}
+
+type UnaryFn<Req, Res> = (req: Req, ctx: CallContext) => Promise<Res>;
+type StreamFn<Req, Res> = (req: Req, out: StreamSink<Res>, ctx: CallContext) => Promise<void>;
+
+/**
+ * Promise-style handlers for a generated `...Handlers` interface; every entry
+ * optional. The `as` clause drops the string index signature inherited from
+ * grpc's UntypedServiceImplementation so that only real RPC names remain.
+ */
+export type PromiseHandlers<H> = {
+  [K in keyof H as string extends K ? never : K]?: H[K] extends grpc.handleUnaryCall<infer Req, infer Res>
+    ? UnaryFn<Req, Res>
+    : H[K] extends grpc.handleServerStreamingCall<infer Req, infer Res>
+      ? StreamFn<Req, Res>
+      : never;
+};
+
+/** Request and response fields worth logging: ids, never payloads or credentials. */
+function idsOf(message: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (typeof message !== "object" || message === null) return out;
+  const m = message as Record<string, unknown>;
+  for (const key of ["pod_sandbox_id", "container_id", "image_ref", "image_id"]) {
+    const v = m[key];
+    if (typeof v === "string" && v) out[key] = v;
+  }
+  const image = m.image as { image?: unknown } | null | undefined;
+  if (image && typeof image.image === "string" && image.image) out.image = image.image;
+  return out;
+}
+
+function deadlineOf(call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>): number | undefined {
+  const d = call.getDeadline();
+  if (d instanceof Date) return d.getTime();
+  return typeof d === "number" && Number.isFinite(d) ? d : undefined;
+}
+
+function abortSignalFor(call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>, deadline?: number) {
+  const controller = new AbortController();
+  call.on("cancelled", () => controller.abort(new Error("the client cancelled the call")));
+  let timer: NodeJS.Timeout | undefined;
+  if (deadline !== undefined) {
+    timer = setTimeout(() => controller.abort(new Error("deadline exceeded")), Math.max(0, deadline - Date.now()));
+    timer.unref();
+  }
+  return { signal: controller.signal, done: () => timer && clearTimeout(timer) };
+}
+
+export function implementService(
+  serviceName: string,
+  definition: grpc.ServiceDefinition,
+  handlers: Record<string, UnaryFn<unknown, unknown> | StreamFn<unknown, unknown> | undefined>,
+  logger: Logger,
+): grpc.UntypedServiceImplementation {
+  const impl: grpc.UntypedServiceImplementation = {};
+  for (const [method, def] of Object.entries(definition)) {
+    const rpc = `${serviceName}/${method}`;
+    const handler = handlers[method];
+    if (def.requestStream) throw new Error(`${rpc}: client streaming is not part of CRI v1`);
+
+    const finish = (start: bigint, req: unknown, res: unknown, code: Status, err?: unknown) => {
+      const durationMs = Number(process.hrtime.bigint() - start) / 1e6;
+      const fields = { rpc: method, durationMs: Math.round(durationMs * 1000) / 1000, code: codeName(code), ...idsOf(req), ...idsOf(res) };
+      if (code === Status.OK) logger.debug(fields, "rpc");
+      else if (code === Status.INTERNAL || code === Status.UNKNOWN) logger.error({ ...fields, err }, "rpc failed");
+      else logger.info({ ...fields, error: (err as Error | undefined)?.message }, "rpc failed");
+    };
+    const notBuilt = new SkiffError("unimplemented", `skiff does not implement ${rpc} yet`);
+
+    if (!def.responseStream) {
+      impl[method] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+        const start = process.hrtime.bigint();
+        if (!handler) {
+          const e = toServiceError(notBuilt);
+          finish(start, call.request, undefined, e.code, notBuilt);
+          callback(e);
+          return;
+        }
+        const deadline = deadlineOf(call);
+        const abort = abortSignalFor(call, deadline);
+        (handler as UnaryFn<unknown, unknown>)(call.request, { signal: abort.signal, deadline, log: logger })
+          .then((res) => {
+            finish(start, call.request, res, Status.OK);
+            callback(null, res);
+          })
+          .catch((err: unknown) => {
+            const e = toServiceError(err);
+            finish(start, call.request, undefined, e.code, err);
+            callback(e);
+          })
+          .finally(abort.done);
+      };
+    } else {
+      impl[method] = (call: grpc.ServerWritableStream<unknown, unknown>) => {
+        const start = process.hrtime.bigint();
+        if (!handler) {
+          const e = toServiceError(notBuilt);
+          finish(start, call.request, undefined, e.code, notBuilt);
+          call.emit("error", e);
+          return;
+        }
+        const deadline = deadlineOf(call);
+        const abort = abortSignalFor(call, deadline);
+        const sink: StreamSink<unknown> = {
+          write: (message) =>
+            new Promise<void>((resolve, reject) => {
+              if (abort.signal.aborted) return reject(abort.signal.reason);
+              if (call.write(message)) resolve();
+              else call.once("drain", () => resolve());
+            }),
+        };
+        (handler as StreamFn<unknown, unknown>)(call.request, sink, { signal: abort.signal, deadline, log: logger })
+          .then(() => {
+            finish(start, call.request, undefined, Status.OK);
+            call.end();
+          })
+          .catch((err: unknown) => {
+            const e = toServiceError(err);
+            finish(start, call.request, undefined, e.code, err);
+            if (!call.cancelled) call.emit("error", e);
+          })
+          .finally(abort.done);
+      };
+    }
+  }
+  return impl;
+}

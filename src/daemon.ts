@@ -1,0 +1,51 @@
+// Wiring: state dirs, domain services, the CRI server, and signal handling.
+// Shutdown stops serving but never touches containers: they keep running under
+// their monitors and are recovered by the next start.
+
+import { mkdir } from "node:fs/promises";
+import type { Config } from "./config/config.js";
+import { startCriServer } from "./cri/server.js";
+import { acquireDaemonLock } from "./daemon-lock.js";
+import type { Logger } from "./log.js";
+import { PodNetwork } from "./sandbox/pod-network.js";
+import { SKIFF_VERSION } from "./version.js";
+
+export async function runDaemon(config: Config, logger: Logger): Promise<void> {
+  await mkdir(config.root, { recursive: true, mode: 0o711 });
+  await mkdir(config.state, { recursive: true, mode: 0o711 });
+  const lock = await acquireDaemonLock(config.state);
+
+  let server;
+  try {
+    const podNetwork = new PodNetwork(config.cni, config.root);
+    await podNetwork.load();
+    server = await startCriServer({ config, podNetwork }, logger);
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
+  logger.info({ version: SKIFF_VERSION, root: config.root, state: config.state }, "skiff daemon started");
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn({ signal }, "second signal: exiting now");
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, "shutting down: no new calls accepted");
+    void server
+      .shutdown(config.shutdownTimeoutSeconds * 1000)
+      .then(() => lock.release())
+      .then(() => {
+        logger.info("shutdown complete");
+        logger.flush();
+        process.exit(0);
+      });
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+  // A bug in one call must not take every container's runtime down with it.
+  process.on("uncaughtException", (err) => logger.error({ err }, "uncaught exception (daemon keeps running)"));
+  process.on("unhandledRejection", (err) => logger.error({ err }, "unhandled rejection (daemon keeps running)"));
+}
