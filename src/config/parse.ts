@@ -136,19 +136,22 @@ export function parseTomlText(text: string, source: string): Table {
 
 export function buildConfig(file: Table, flags: ConfigFlags = {}): Config {
   const top = new TableReader(file, "");
-  const fromFlag = (key: string, flag: string | undefined, check: (v: string) => string | undefined) => {
-    if (flag === undefined) return undefined;
+  // The file's value is always read (and validated) so that a flag overriding
+  // it does not make the key look unknown.
+  const setting = (key: string, flag: string | undefined, fallback: string, check: (v: string) => string | undefined) => {
+    const fromFile = top.string(key, fallback, check);
+    if (flag === undefined) return fromFile;
     const problem = check(flag);
     if (problem) throw new ConfigError(key, `(from the command line) ${problem}`);
     return flag;
   };
-
-  const listen = fromFlag("listen", flags.listen, absolutePath) ?? top.string("listen", "/run/skiff/skiff.sock", absolutePath);
-  const root = fromFlag("root", flags.root, absolutePath) ?? top.string("root", "/var/lib/skiff", absolutePath);
-  const state = fromFlag("state", flags.state, absolutePath) ?? top.string("state", "/run/skiff", absolutePath);
   const isLevel = (v: string) =>
     (LOG_LEVELS as readonly string[]).includes(v) ? undefined : `must be one of ${LOG_LEVELS.join(", ")}, got "${v}"`;
-  const logLevel = (fromFlag("log_level", flags.logLevel, isLevel) ?? top.string("log_level", "info", isLevel)) as LogLevel;
+
+  const listen = setting("listen", flags.listen, "/run/skiff/skiff.sock", absolutePath);
+  const root = setting("root", flags.root, "/var/lib/skiff", absolutePath);
+  const state = setting("state", flags.state, "/run/skiff", absolutePath);
+  const logLevel = setting("log_level", flags.logLevel, "info", isLevel) as LogLevel;
   const shutdownTimeoutSeconds = top.int("shutdown_timeout", 10, 0, 3600);
   const grpcMaxMessageBytes = top.int("grpc_max_message_size", 64 * 1024 * 1024, 16 * 1024 * 1024, 2 ** 31 - 1);
   const conmonPath = top.string("conmon", "conmon", nonEmpty);

@@ -1,0 +1,57 @@
+// Runs once around the whole e2e suite: makes the run directory every fixture
+// lives under, and afterwards fails the run if anything leaked (a process that
+// still names the run dir, or a mount below it), cleaning it up so the machine
+// is left as it was.
+
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import type { TestProject } from "vitest/node";
+
+async function processesUnder(dir: string): Promise<{ pid: number; cmd: string }[]> {
+  const found: { pid: number; cmd: string }[] = [];
+  for (const entry of await readdir("/proc")) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    const cmd = await readFile(`/proc/${entry}/cmdline`, "utf8").catch(() => "");
+    if (cmd.includes(dir)) found.push({ pid: Number(entry), cmd: cmd.replaceAll("\0", " ").trim() });
+  }
+  return found;
+}
+
+async function mountsUnder(dir: string): Promise<string[]> {
+  const text = await readFile("/proc/self/mountinfo", "utf8");
+  return text
+    .split("\n")
+    .map((l) => l.split(" ")[4] ?? "")
+    .filter((mp) => mp.startsWith(dir))
+    .sort((a, b) => b.length - a.length); // children first
+}
+
+export default async function setup(project: TestProject) {
+  if (process.getuid?.() !== 0) throw new Error("the e2e suite needs root (namespaces, mounts, runc): run it with sudo");
+  if (!existsSync(new URL("../../dist/main.js", import.meta.url))) throw new Error("dist/ is missing: run `npm run build` first");
+  const runDir = await mkdtemp("/tmp/skiff-e2e-");
+  project.provide("runDir", runDir);
+
+  return async function teardown() {
+    const problems: string[] = [];
+    for (const p of await processesUnder(runDir)) {
+      problems.push(`process left running: ${p.pid} ${p.cmd}`);
+      try {
+        process.kill(p.pid, "SIGKILL");
+      } catch {
+        /* already gone */
+      }
+    }
+    for (const mp of await mountsUnder(runDir)) {
+      problems.push(`mount left behind: ${mp}`);
+      try {
+        execFileSync("umount", ["-l", mp]);
+      } catch {
+        /* reported above */
+      }
+    }
+    await rm(runDir, { recursive: true, force: true });
+    if (problems.length) throw new Error(`the e2e suite leaked:\n${problems.join("\n")}`);
+  };
+}

@@ -1,0 +1,86 @@
+import { describe, expect, it } from "vitest";
+import { buildConfig, ConfigError, parseTomlText } from "../../src/config/parse.js";
+
+const parse = (toml: string, flags = {}) => buildConfig(parseTomlText(toml, "test.toml"), flags);
+
+function configError(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("config", () => {
+  it("fills every default from an empty file", () => {
+    const c = parse("");
+    expect(c.listen).toBe("/run/skiff/skiff.sock");
+    expect(c.root).toBe("/var/lib/skiff");
+    expect(c.state).toBe("/run/skiff");
+    expect(c.logLevel).toBe("info");
+    expect(c.grpcMaxMessageBytes).toBeGreaterThanOrEqual(16 * 1024 * 1024);
+    expect(c.defaultRuntimeHandler).toBe("runc");
+    expect(c.runtimeHandlers.runc).toEqual({ path: "runc", root: "/run/skiff/runc" });
+    expect(c.runtimeHandlers.crun).toEqual({ path: "crun", root: "/run/skiff/crun" });
+    expect(c.cni).toEqual({
+      confDir: "/etc/cni/net.d",
+      binDirs: ["/usr/lib/cni", "/opt/cni/bin"],
+      builtinNetwork: true,
+      bridge: "skiff0",
+      podCidr: "10.85.0.0/16",
+    });
+  });
+
+  it("reads the file and lets flags override it", () => {
+    const c = parse(
+      `listen = "/a/s.sock"\nroot = "/a/root"\nstate = "/a/state"\nlog_level = "warn"\n[cni]\npod_cidr = "10.99.0.0/24"\n`,
+      { root: "/b/root", logLevel: "debug" },
+    );
+    expect(c.listen).toBe("/a/s.sock");
+    expect(c.root).toBe("/b/root");
+    expect(c.state).toBe("/a/state");
+    expect(c.logLevel).toBe("debug");
+    expect(c.cni.podCidr).toBe("10.99.0.0/24");
+    // handler roots follow the state dir unless set
+    expect(c.runtimeHandlers.runc!.root).toBe("/a/state/runc");
+  });
+
+  it("accepts extra runtime handlers and a default handler among them", () => {
+    const c = parse(`[runtime]\ndefault_handler = "kata"\n[runtime.handlers.kata]\npath = "/opt/kata/runtime"\n`);
+    expect(c.defaultRuntimeHandler).toBe("kata");
+    expect(c.runtimeHandlers.kata).toEqual({ path: "/opt/kata/runtime", root: "/run/skiff/kata" });
+  });
+
+  it.each([
+    [`listn = "/x"`, "listen typo", "listn"],
+    [`[cni]\nconf_dirr = "/x"`, "nested typo", "cni.conf_dirr"],
+    [`[runtime.handlers.runc]\npaht = "x"`, "handler typo", "runtime.handlers.runc.paht"],
+    [`log_level = "loud"`, "bad level", "log_level"],
+    [`root = "relative/dir"`, "relative path", "root"],
+    [`shutdown_timeout = "10"`, "wrong type", "shutdown_timeout"],
+    [`shutdown_timeout = -1`, "out of range", "shutdown_timeout"],
+    [`grpc_max_message_size = 1024`, "below kubelet's 16 MiB", "grpc_max_message_size"],
+    [`[cni]\npod_cidr = "10.0.0.0"`, "not a CIDR", "cni.pod_cidr"],
+    [`[cni]\nbridge = "a-bridge-name-too-long"`, "bad ifname", "cni.bridge"],
+    [`[cni]\nbin_dirs = "/usr/lib/cni"`, "not a list", "cni.bin_dirs"],
+    [`[runtime]\ndefault_handler = "nope"`, "unknown handler", "runtime.default_handler"],
+    [`cni = 3`, "scalar for a table", "cni"],
+  ])("rejects %j (%s) naming the key", (toml, _why, key) => {
+    const err = configError(() => parse(toml));
+    expect(err.key).toBe(key);
+    expect(err.message).toContain(key);
+  });
+
+  it("rejects a bad flag value naming the key and its origin", () => {
+    const err = configError(() => parse("", { logLevel: "chatty" }));
+    expect(err.key).toBe("log_level");
+    expect(err.message).toContain("command line");
+  });
+
+  it("reports TOML syntax errors with the file name", () => {
+    const err = configError(() => parse("listen = "));
+    expect(err.message).toContain("test.toml is not valid TOML");
+  });
+});
