@@ -7,6 +7,6 @@ cd "$(dirname "$0")/.."
 if [[ $(id -u) -ne 0 ]]; then exec sudo -E "$0" "$@"; fi
 
 hack/install-deps.sh --test
-npm ci --no-audit --no-fund
+hack/npm-install.sh
 npm run build
 exec npx vitest run "$@"
