@@ -2,11 +2,11 @@
 # Installs, with apt, the real components skiff drives, and checks that each
 # binary runs. Idempotent: packages already installed are left alone.
 #   hack/install-deps.sh          what the daemon needs
-#   hack/install-deps.sh --test   plus what the test suite needs (registry, busybox, zstd)
+#   hack/install-deps.sh --test   plus what the test suite needs (registry, busybox)
 set -euo pipefail
 
-runtime_pkgs=(runc crun conmon containernetworking-plugins iptables catatonit util-linux iproute2 ca-certificates)
-test_pkgs=(docker-registry busybox-static zstd)
+runtime_pkgs=(runc crun conmon containernetworking-plugins iptables catatonit util-linux iproute2 ca-certificates attr zstd)
+test_pkgs=(docker-registry busybox-static)
 
 pkgs=("${runtime_pkgs[@]}")
 [[ "${1:-}" == "--test" ]] && pkgs+=("${test_pkgs[@]}")
@@ -41,13 +41,14 @@ check crun crun --version
 check conmon conmon --version
 check iptables iptables --version
 check catatonit catatonit --version
+check setfattr setfattr --version
+check zstd zstd --version
 for plugin in bridge host-local loopback portmap; do
   [[ -x /usr/lib/cni/$plugin ]] || { echo "install-deps: CNI plugin /usr/lib/cni/$plugin is missing" >&2; exit 1; }
 done
 if [[ "${1:-}" == "--test" ]]; then
   check docker-registry docker-registry --version
   check busybox-static /bin/busybox true
-  check zstd zstd --version
 fi
 node_major=$(node -p 'process.versions.node.split(".")[0]')
 if ((node_major < 20)); then

@@ -7,6 +7,7 @@ import type { Config } from "./config/config.js";
 import { startCriServer } from "./cri/server.js";
 import { acquireDaemonLock } from "./daemon-lock.js";
 import type { Logger } from "./log.js";
+import { Images } from "./image-service/images.js";
 import { PodNetwork } from "./sandbox/pod-network.js";
 import { SKIFF_VERSION } from "./version.js";
 
@@ -19,7 +20,9 @@ export async function runDaemon(config: Config, logger: Logger): Promise<void> {
   try {
     const podNetwork = new PodNetwork(config.cni, config.root);
     await podNetwork.load();
-    server = await startCriServer({ config, podNetwork }, logger);
+    const images = new Images(config, logger.child({ module: "images" }));
+    await images.init();
+    server = await startCriServer({ config, podNetwork, images }, logger);
   } catch (err) {
     await lock.release();
     throw err;

@@ -9,6 +9,7 @@ export type ErrorKind =
   | "failed-precondition"
   | "deadline-exceeded"
   | "unavailable"
+  | "permission-denied"
   | "unimplemented"
   | "internal";
 

@@ -23,6 +23,23 @@ export interface CniConfig {
   podCidr: string;
 }
 
+export interface RegistryConfig {
+  /** Mirror hosts or URLs, tried in order before the registry itself. */
+  mirrors: string[];
+  /** Plain http, or https without certificate checks. */
+  insecure: boolean;
+}
+
+export interface ImageConfig {
+  /** Time to connect and get response headers from a registry. */
+  requestTimeoutSeconds: number;
+  /** A blob transfer that delivers no byte for this long fails and is retried. */
+  stallTimeoutSeconds: number;
+  maxConcurrentDownloads: number;
+  /** Worker threads unpacking layers. */
+  unpackWorkers: number;
+}
+
 export interface Config {
   /** Unix socket the CRI gRPC server listens on. */
   listen: string;
@@ -39,6 +56,9 @@ export interface Config {
   defaultRuntimeHandler: string;
   runtimeHandlers: Record<string, RuntimeHandlerConfig>;
   cni: CniConfig;
+  /** Per registry host ("docker.io", "127.0.0.1:5000"). */
+  registries: Record<string, RegistryConfig>;
+  image: ImageConfig;
 }
 
 export const DEFAULT_CONFIG_PATH = "/etc/skiff/config.toml";

@@ -4,7 +4,7 @@
 
 import path from "node:path";
 import { parse as parseToml } from "smol-toml";
-import type { Config, LogLevel, RuntimeHandlerConfig } from "./config.js";
+import type { Config, LogLevel, RegistryConfig, RuntimeHandlerConfig } from "./config.js";
 import { parseCidr } from "../util/cidr.js";
 
 export class ConfigError extends Error {
@@ -190,6 +190,26 @@ export function buildConfig(file: Table, flags: ConfigFlags = {}): Config {
   };
   cniTable.finish();
 
+  const registriesTable = top.table("registries");
+  const registries: Record<string, RegistryConfig> = {};
+  for (const host of registriesTable.entries()) {
+    const r = registriesTable.table(host);
+    registries[host] = {
+      mirrors: r.stringList("mirrors", [], (m) => (/^(https?:\/\/)?[A-Za-z0-9.[\]:-]+\/?$/.test(m) ? undefined : `"${m}" is not a host[:port] or http(s)://host[:port] URL`)),
+      insecure: r.bool("insecure", false),
+    };
+    r.finish();
+  }
+
+  const imageTable = top.table("image");
+  const image = {
+    requestTimeoutSeconds: imageTable.int("request_timeout", 30, 1, 3600),
+    stallTimeoutSeconds: imageTable.int("stall_timeout", 60, 1, 3600),
+    maxConcurrentDownloads: imageTable.int("max_concurrent_downloads", 3, 1, 64),
+    unpackWorkers: imageTable.int("unpack_workers", 2, 1, 64),
+  };
+  imageTable.finish();
+
   top.finish();
   return {
     listen,
@@ -202,5 +222,7 @@ export function buildConfig(file: Table, flags: ConfigFlags = {}): Config {
     defaultRuntimeHandler,
     runtimeHandlers,
     cni,
+    registries,
+    image,
   };
 }

@@ -2,9 +2,11 @@
 // so each handler file names exactly the services it uses.
 
 import type { Config } from "../config/config.js";
+import type { Images } from "../image-service/images.js";
 import type { PodNetwork } from "../sandbox/pod-network.js";
 
 export interface CriDeps {
   config: Config;
   podNetwork: PodNetwork;
+  images: Images;
 }

@@ -12,6 +12,7 @@ const CODES: Record<ErrorKind, Status> = {
   "failed-precondition": Status.FAILED_PRECONDITION,
   "deadline-exceeded": Status.DEADLINE_EXCEEDED,
   unavailable: Status.UNAVAILABLE,
+  "permission-denied": Status.PERMISSION_DENIED,
   unimplemented: Status.UNIMPLEMENTED,
   internal: Status.INTERNAL,
 };

@@ -1,0 +1,15 @@
+import { credentialsFromCri } from "../../image-service/registry/auth.js";
+import type { CallContext } from "../service.js";
+import type { CriDeps } from "../deps.js";
+import type { PullImageRequest__Output } from "../generated/runtime/v1/PullImageRequest.js";
+import type { PullImageResponse } from "../generated/runtime/v1/PullImageResponse.js";
+import { requireImageName } from "../validate.js";
+
+export function makePullImage(deps: CriDeps) {
+  return async function pullImage(req: PullImageRequest__Output, ctx: CallContext): Promise<PullImageResponse> {
+    const name = requireImageName(req.image, "PullImage");
+    const record = await deps.images.pull(name, credentialsFromCri(req.auth), ctx.signal);
+    // image_ref is the image id, the same value ListImages and ContainerStatus.image_id report.
+    return { image_ref: record.id };
+  };
+}

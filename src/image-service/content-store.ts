@@ -1,0 +1,125 @@
+// Content-addressed blob store: <root>/content/blobs/sha256/<hex>. A blob is
+// streamed to <root>/content/ingest/ while it is hashed, its size and digest are
+// checked, and only then is it renamed into place: a reader never sees a
+// partial or corrupt blob, and a daemon killed mid-transfer leaves only ingest
+// files, which the next start removes.
+
+import { createHash, randomBytes } from "node:crypto";
+import { createWriteStream } from "node:fs";
+import { mkdir, readdir, readFile, rename, rm, stat, open } from "node:fs/promises";
+import path from "node:path";
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { Transform } from "node:stream";
+import { failedPrecondition } from "../errors.js";
+import { SingleFlight } from "../util/single-flight.js";
+import { DIGEST } from "./reference.js";
+
+export class DigestMismatchError extends Error {}
+
+export class ContentStore {
+  readonly blobsDir: string;
+  private readonly ingestDir: string;
+  private readonly flights = new SingleFlight<void>();
+
+  constructor(root: string) {
+    this.blobsDir = path.join(root, "content", "blobs", "sha256");
+    this.ingestDir = path.join(root, "content", "ingest");
+  }
+
+  /** Creates the dirs and drops ingests left by a previous run. */
+  async init(): Promise<void> {
+    await rm(this.ingestDir, { recursive: true, force: true });
+    await mkdir(this.ingestDir, { recursive: true });
+    await mkdir(this.blobsDir, { recursive: true });
+  }
+
+  path(digest: string): string {
+    if (!DIGEST.test(digest)) throw new Error(`not a sha256 digest: ${digest}`);
+    return path.join(this.blobsDir, digest.slice("sha256:".length));
+  }
+
+  async has(digest: string): Promise<boolean> {
+    return stat(this.path(digest)).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  async size(digest: string): Promise<number | undefined> {
+    return stat(this.path(digest)).then(
+      (s) => s.size,
+      () => undefined,
+    );
+  }
+
+  read(digest: string): Promise<Buffer> {
+    return readFile(this.path(digest));
+  }
+
+  /** Stores bytes already in memory (manifests, configs) after checking them. */
+  async write(digest: string, data: Buffer): Promise<void> {
+    const actual = `sha256:${createHash("sha256").update(data).digest("hex")}`;
+    if (actual !== digest) throw new DigestMismatchError(`content has digest ${actual}, expected ${digest}`);
+    if (await this.has(digest)) return;
+    const tmp = this.tempPath();
+    const fh = await open(tmp, "w", 0o644);
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, this.path(digest));
+  }
+
+  /**
+   * Stores a blob from a stream opened by `openSource`, verifying size and digest.
+   * Concurrent ingests of one digest share a single transfer; an existing blob
+   * is not fetched again.
+   */
+  ingest(digest: string, expectedSize: number, openSource: () => Promise<Readable>): Promise<void> {
+    return this.flights.run(digest, async () => {
+      if (await this.has(digest)) return;
+      const tmp = this.tempPath();
+      const hash = createHash("sha256");
+      let size = 0;
+      const counter = new Transform({
+        transform(chunk: Buffer, _enc, cb) {
+          size += chunk.length;
+          if (size > expectedSize) return cb(new DigestMismatchError(`blob ${digest} is larger than the ${expectedSize} bytes its descriptor declares`));
+          hash.update(chunk);
+          cb(null, chunk);
+        },
+      });
+      try {
+        const source = await openSource();
+        const out = createWriteStream(tmp, { mode: 0o644 });
+        await pipeline(source, counter, out);
+        if (size !== expectedSize) throw new DigestMismatchError(`blob ${digest} has ${size} bytes, its descriptor declares ${expectedSize}`);
+        const actual = `sha256:${hash.digest("hex")}`;
+        if (actual !== digest) throw new DigestMismatchError(`blob content has digest ${actual}, expected ${digest}`);
+        const fh = await open(tmp, "r");
+        await fh.sync().finally(() => fh.close());
+        await rename(tmp, this.path(digest));
+      } catch (err) {
+        await rm(tmp, { force: true });
+        if (err instanceof DigestMismatchError) throw failedPrecondition(`digest verification failed: ${err.message}; nothing was stored`);
+        throw err;
+      }
+    });
+  }
+
+  /** Digests of all stored blobs. */
+  async list(): Promise<string[]> {
+    return (await readdir(this.blobsDir)).filter((n) => /^[a-f0-9]{64}$/.test(n)).map((n) => `sha256:${n}`);
+  }
+
+  async delete(digest: string): Promise<void> {
+    await rm(this.path(digest), { force: true });
+  }
+
+  private tempPath(): string {
+    return path.join(this.ingestDir, randomBytes(8).toString("hex"));
+  }
+}

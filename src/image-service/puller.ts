@@ -1,0 +1,141 @@
+// Pulling one image: resolve the reference to a manifest (picking this
+// platform from an index), fetch the config, then fetch every missing layer
+// in parallel into the content store and unpack it into its snapshot. The
+// image record is written last, so an interrupted pull leaves no image.
+// Everything fetched is verified: manifests and blobs against their digests,
+// unpacked layers against the config's diff_ids.
+
+import { createHash } from "node:crypto";
+import { failedPrecondition, notFound, SkiffError } from "../errors.js";
+import type { Logger } from "../log.js";
+import { Limit } from "../util/limit.js";
+import { chainIds } from "./chain-id.js";
+import type { ContentStore } from "./content-store.js";
+import type { ImageRecord, LayerRecord } from "./image-record.js";
+import {
+  hostPlatform,
+  MANIFEST_ACCEPT,
+  parseImageConfig,
+  parseManifest,
+  pickPlatform,
+  type ImageManifest,
+} from "./media-types.js";
+import { digestReference, formatReference, parseReference, tagReference, type ImageReference } from "./reference.js";
+import type { Credentials } from "./registry/auth.js";
+import { RegistryClient, type RegistryClientOptions } from "./registry/client.js";
+import { endpointsFor, type RegistryHostConfig } from "./registry/hosts.js";
+import type { SnapshotStore } from "./snapshots.js";
+import type { UnpackPool } from "./unpack/pool.js";
+
+export interface PullerDeps {
+  content: ContentStore;
+  snapshots: SnapshotStore;
+  unpack: UnpackPool;
+  registries: Record<string, RegistryHostConfig>;
+  clientOptions: Omit<RegistryClientOptions, "log" | "signal">;
+  downloads: Limit;
+  log: Logger;
+  /** Keeps blobs and snapshots of a pull in progress safe from garbage collection. */
+  lease(keys: string[]): () => void;
+}
+
+const MAX_CONFIG_BYTES = 8 * 1024 * 1024;
+
+function sha256(data: Buffer): string {
+  return `sha256:${createHash("sha256").update(data).digest("hex")}`;
+}
+
+/** Pulls and returns the record to save (without saving it). */
+export async function pullImage(deps: PullerDeps, refText: string, credentials: Credentials | undefined, signal?: AbortSignal): Promise<Omit<ImageRecord, "createdAt" | "pinned">> {
+  const ref = parseReference(refText);
+  const name = formatReference(ref);
+  const log = deps.log.child({ image: name });
+  const client = new RegistryClient(ref.domain, endpointsFor(ref.domain, deps.registries), ref.path, credentials, { ...deps.clientOptions, log, signal });
+
+  const { manifest, manifestDigest, extraBlobs } = await resolveManifest(deps, client, ref, name);
+  const configData = await client.getBlob(manifest.config.digest, MAX_CONFIG_BYTES);
+  if (sha256(configData) !== manifest.config.digest) {
+    throw failedPrecondition(`${name}: digest verification failed for the image config ${manifest.config.digest}; nothing was stored`);
+  }
+  const config = parseImageConfig(configData, name);
+  const diffIds = config.rootfs.diff_ids;
+  if (diffIds.length !== manifest.layers.length) {
+    throw failedPrecondition(`${name}: the manifest lists ${manifest.layers.length} layers but the config has ${diffIds.length} diff_ids`);
+  }
+  const chains = chainIds(diffIds);
+  const release = deps.lease([manifestDigest, ...extraBlobs, manifest.config.digest, ...manifest.layers.map((l) => l.digest), ...chains]);
+  try {
+    await deps.content.write(manifest.config.digest, configData);
+    // Layers download and unpack in parallel; each snapshot commits only after
+    // its parent, so a committed snapshot always has its whole chain.
+    const committed: Promise<unknown>[] = [];
+    manifest.layers.forEach((layer, i) => {
+      const parentCommitted = i === 0 ? Promise.resolve() : committed[i - 1]!;
+      committed.push(
+        (async () => {
+          if (deps.snapshots.get(chains[i]!)) return;
+          await deps.downloads.run(() => deps.content.ingest(layer.digest, layer.size, () => client.openBlob(layer.digest)));
+          await deps.snapshots.create(chains[i]!, i === 0 ? undefined : chains[i - 1], diffIds[i]!, async (fsDir) => {
+            const r = await deps.unpack.unpack(deps.content.path(layer.digest), layer.compression, fsDir).catch((err: Error) => {
+              throw failedPrecondition(`${name}: layer ${layer.digest} cannot be unpacked: ${err.message}`);
+            });
+            if (r.diffId !== diffIds[i]) {
+              throw failedPrecondition(`${name}: layer ${layer.digest} unpacks to ${r.diffId}, but the config says ${diffIds[i]}; nothing was stored`);
+            }
+            await parentCommitted;
+            return r;
+          });
+        })(),
+      );
+    });
+    const results = await Promise.allSettled(committed);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed) throw failed.reason;
+  } finally {
+    release();
+  }
+
+  const layers: LayerRecord[] = manifest.layers.map((l, i) => ({ digest: l.digest, mediaType: l.mediaType, size: l.size, diffId: diffIds[i]!, chainId: chains[i]! }));
+  const tag = tagReference(ref);
+  return {
+    id: manifest.config.digest,
+    repoTags: tag ? [tag] : [],
+    repoDigests: [digestReference(ref, ref.digest ?? extraBlobs[0] ?? manifestDigest)],
+    manifestDigest,
+    extraBlobs,
+    configDigest: manifest.config.digest,
+    layers,
+    size: manifest.layers.reduce((n, l) => n + l.size, manifest.config.size),
+    config,
+  };
+}
+
+/** Follows an index to this platform's manifest; verifies and stores what it fetched. */
+async function resolveManifest(deps: PullerDeps, client: RegistryClient, ref: ImageReference, name: string) {
+  const reference = ref.digest ?? ref.tag!;
+  const top = await client.getManifest(reference, MANIFEST_ACCEPT);
+  const topDigest = sha256(top.data);
+  if (ref.digest && topDigest !== ref.digest) {
+    throw failedPrecondition(`${name}: the registry returned a manifest with digest ${topDigest}, not the requested ${ref.digest}`);
+  }
+  const parsed = parseManifest(top.data, top.contentType, name);
+  if (parsed.kind === "manifest") {
+    await deps.content.write(topDigest, top.data);
+    return { manifest: parsed, manifestDigest: topDigest, extraBlobs: [] as string[] };
+  }
+  const target = hostPlatform();
+  const picked = pickPlatform(parsed, target);
+  if (!picked) {
+    const offered = parsed.manifests.map((m) => `${m.platform?.os}/${m.platform?.architecture}${m.platform?.variant ? `/${m.platform.variant}` : ""}`).join(", ");
+    throw notFound(`${name}: no image for ${target.os}/${target.architecture} in the index (it has: ${offered || "nothing"})`);
+  }
+  const inner = await client.getManifest(picked.digest, MANIFEST_ACCEPT);
+  if (sha256(inner.data) !== picked.digest) {
+    throw failedPrecondition(`${name}: the registry returned a manifest that does not match its digest ${picked.digest}`);
+  }
+  const manifest = parseManifest(inner.data, inner.contentType, name);
+  if (manifest.kind !== "manifest") throw new SkiffError("failed-precondition", `${name}: an index entry points to another index`);
+  await deps.content.write(topDigest, top.data);
+  await deps.content.write(picked.digest, inner.data);
+  return { manifest: manifest as ImageManifest, manifestDigest: picked.digest, extraBlobs: [topDigest] };
+}

@@ -1,0 +1,137 @@
+// Unpacked layers, one directory per layer chain: <root>/snapshots/<n>/fs holds
+// the layer's own files in overlayfs form (its lower layers are the parent
+// chain's snapshots). Directories get short numeric names so that an overlay
+// mount of many layers stays within the kernel's one-page option limit.
+// snapshot.json is written last: a directory without it is unfinished work
+// from a killed daemon and is removed at start.
+
+import { lstat, link, mkdir, readdir, readFile, rm } from "node:fs/promises";
+import path from "node:path";
+import { failedPrecondition } from "../errors.js";
+import { writeFileAtomic } from "../store/atomic-file.js";
+import { SingleFlight } from "../util/single-flight.js";
+import { ancestors } from "./unpack/entry-path.js";
+
+async function plainDirs(base: string, dirs: string[]): Promise<boolean> {
+  for (const d of dirs) {
+    const st = await lstat(path.join(base, d)).catch(() => undefined);
+    if (!st || !st.isDirectory()) return false;
+  }
+  return true;
+}
+
+export interface Snapshot {
+  /** Short numeric directory name. */
+  id: number;
+  chainId: string;
+  parent?: string;
+  diffId: string;
+  usedBytes: number;
+  inodes: number;
+  createdAt: number;
+}
+
+export interface PopulateResult {
+  usedBytes: number;
+  inodes: number;
+  pendingHardlinks: { path: string; target: string }[];
+}
+
+export class SnapshotStore {
+  readonly dir: string;
+  private readonly byChain = new Map<string, Snapshot>();
+  private nextId = 1;
+  private readonly flights = new SingleFlight<Snapshot>();
+
+  constructor(root: string) {
+    this.dir = path.join(root, "snapshots");
+  }
+
+  async load(): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    for (const name of await readdir(this.dir)) {
+      const full = path.join(this.dir, name);
+      const record = /^\d+$/.test(name)
+        ? await readFile(path.join(full, "snapshot.json"), "utf8").then((t) => JSON.parse(t) as Snapshot, () => undefined)
+        : undefined;
+      if (!record) {
+        await rm(full, { recursive: true, force: true });
+        continue;
+      }
+      this.byChain.set(record.chainId, record);
+      this.nextId = Math.max(this.nextId, record.id + 1);
+    }
+  }
+
+  get(chainId: string): Snapshot | undefined {
+    return this.byChain.get(chainId);
+  }
+
+  all(): Snapshot[] {
+    return [...this.byChain.values()];
+  }
+
+  fsPath(s: Snapshot): string {
+    return path.join(this.dir, String(s.id), "fs");
+  }
+
+  /** The snapshot and its ancestors, top layer first (overlay lowerdir order). */
+  stack(chainId: string): Snapshot[] {
+    const out: Snapshot[] = [];
+    for (let s = this.byChain.get(chainId); s; s = s.parent ? this.byChain.get(s.parent) : undefined) out.push(s);
+    return out;
+  }
+
+  /**
+   * Creates the snapshot for `chainId` once, however many callers ask at once.
+   * `populate` fills the directory; the parent must already exist.
+   */
+  create(chainId: string, parent: string | undefined, diffId: string, populate: (fsDir: string) => Promise<PopulateResult>): Promise<Snapshot> {
+    const existing = this.byChain.get(chainId);
+    if (existing) return Promise.resolve(existing);
+    return this.flights.run(chainId, async () => {
+      const id = this.nextId++;
+      const base = path.join(this.dir, String(id));
+      const fsDir = path.join(base, "fs");
+      try {
+        await mkdir(fsDir, { recursive: true, mode: 0o755 });
+        const r = await populate(fsDir);
+        if (r.pendingHardlinks.length) await this.linkFromLowers(fsDir, parent, r.pendingHardlinks);
+        const snap: Snapshot = { id, chainId, parent, diffId, usedBytes: r.usedBytes, inodes: r.inodes, createdAt: Date.now() };
+        await writeFileAtomic(path.join(base, "snapshot.json"), JSON.stringify(snap));
+        this.byChain.set(chainId, snap);
+        return snap;
+      } catch (err) {
+        await rm(base, { recursive: true, force: true });
+        throw err;
+      }
+    });
+  }
+
+  /** A hardlink to a file of a lower layer: link to that file (same file system). */
+  private async linkFromLowers(fsDir: string, parent: string | undefined, links: { path: string; target: string }[]): Promise<void> {
+    const lowers = parent ? this.stack(parent).map((s) => this.fsPath(s)) : [];
+    for (const l of links) {
+      let source: string | undefined;
+      for (const lower of lowers) {
+        // Every ancestor must be a real directory of that layer: a symlinked
+        // parent (evil -> /) would otherwise lead the link to a host file.
+        if (!(await plainDirs(lower, ancestors(l.target)))) continue;
+        const candidate = path.join(lower, l.target);
+        const st = await lstat(candidate).catch(() => undefined);
+        if (!st) continue;
+        if (st.isFile()) source = candidate;
+        break; // found (a file, or a whiteout/other that hides it)
+      }
+      if (!source) throw failedPrecondition(`hardlink "${l.path}" points to "${l.target}", which no layer below provides`);
+      await link(source, path.join(fsDir, l.path));
+    }
+  }
+
+  async remove(chainId: string): Promise<void> {
+    const s = this.byChain.get(chainId);
+    if (!s) return;
+    this.byChain.delete(chainId);
+    await rm(path.join(this.dir, String(s.id)), { recursive: true, force: true });
+  }
+}

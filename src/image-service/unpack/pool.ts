@@ -1,0 +1,82 @@
+// A small pool of worker threads that unpack layers in parallel without
+// blocking the gRPC server's event loop. Where the compiled worker is not
+// available (tests running the TypeScript sources) layers unpack in-thread.
+
+import { existsSync, createReadStream } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+import type { Compression } from "../media-types.js";
+import { extractLayer, UnsafeLayerError, type ExtractResult } from "./extract.js";
+import type { UnpackJob } from "./worker.js";
+
+interface Pending {
+  resolve(r: ExtractResult): void;
+  reject(e: Error): void;
+}
+
+interface Slot {
+  worker: Worker;
+  busy: boolean;
+  jobs: Map<number, Pending>;
+}
+
+const WORKER_URL = new URL("./worker.js", import.meta.url);
+
+export class UnpackPool {
+  private readonly slots: Slot[] = [];
+  private readonly queue: { job: Omit<UnpackJob, "id">; pending: Pending }[] = [];
+  private nextId = 1;
+  private readonly useWorkers = existsSync(fileURLToPath(WORKER_URL));
+
+  constructor(private readonly size: number) {}
+
+  unpack(blobPath: string, compression: Compression, dest: string): Promise<ExtractResult> {
+    if (!this.useWorkers) return extractLayer(createReadStream(blobPath), compression, dest);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ job: { blobPath, compression, dest }, pending: { resolve, reject } });
+      this.dispatch();
+    });
+  }
+
+  private dispatch(): void {
+    while (this.queue.length) {
+      let slot = this.slots.find((s) => !s.busy);
+      if (!slot && this.slots.length < this.size) slot = this.spawn();
+      if (!slot) return;
+      const { job, pending } = this.queue.shift()!;
+      const id = this.nextId++;
+      slot.busy = true;
+      slot.jobs.set(id, pending);
+      slot.worker.postMessage({ ...job, id } satisfies UnpackJob);
+    }
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(WORKER_URL);
+    const slot: Slot = { worker, busy: false, jobs: new Map() };
+    worker.unref();
+    worker.on("message", (msg: { id: number; result?: ExtractResult; error?: { message: string; unsafe: boolean } }) => {
+      const p = slot.jobs.get(msg.id);
+      slot.jobs.delete(msg.id);
+      slot.busy = false;
+      if (msg.error) p?.reject(msg.error.unsafe ? new UnsafeLayerError(msg.error.message) : new Error(msg.error.message));
+      else p?.resolve(msg.result!);
+      this.dispatch();
+    });
+    const fail = (err: Error) => {
+      for (const p of slot.jobs.values()) p.reject(new Error(`unpack worker failed: ${err.message}`));
+      slot.jobs.clear();
+      this.slots.splice(this.slots.indexOf(slot), 1);
+      this.dispatch();
+    };
+    worker.on("error", fail);
+    worker.on("exit", (code) => code !== 0 && fail(new Error(`exited with code ${code}`)));
+    this.slots.push(slot);
+    return slot;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    this.slots.length = 0;
+  }
+}

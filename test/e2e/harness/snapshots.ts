@@ -1,0 +1,38 @@
+// Test helpers that look at the daemon's image store from outside and mount an
+// image's snapshots the way a container rootfs will be mounted.
+
+import { execFileSync } from "node:child_process";
+import { mkdir, readdir, readFile } from "node:fs/promises";
+import path from "node:path";
+
+export async function snapshotDirs(root: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const dir = path.join(root, "snapshots");
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const rec = await readFile(path.join(dir, name, "snapshot.json"), "utf8").then(JSON.parse, () => undefined);
+    if (rec) out.set(rec.chainId, path.join(dir, name, "fs"));
+  }
+  return out;
+}
+
+/** Mounts the overlay of the given chain (bottom layer first) and returns the merged dir and an unmount function. */
+export async function mountChain(root: string, chainIds: string[], workDir: string): Promise<{ merged: string; unmount(): void }> {
+  const dirs = await snapshotDirs(root);
+  const lowers = [...chainIds].reverse().map((c) => {
+    const d = dirs.get(c);
+    if (!d) throw new Error(`no snapshot for ${c}`);
+    return d;
+  });
+  const upper = path.join(workDir, "upper");
+  const work = path.join(workDir, "work");
+  const merged = path.join(workDir, "merged");
+  await mkdir(upper, { recursive: true });
+  await mkdir(work, { recursive: true });
+  await mkdir(merged, { recursive: true });
+  execFileSync("mount", ["-t", "overlay", "overlay", "-o", `lowerdir=${lowers.join(":")},upperdir=${upper},workdir=${work}`, merged]);
+  return { merged, unmount: () => execFileSync("umount", [merged]) };
+}
+
+export async function dirEntries(dir: string): Promise<string[]> {
+  return (await readdir(dir).catch(() => [] as string[])).sort();
+}
