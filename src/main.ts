@@ -4,12 +4,15 @@
 import { parseArgs } from "node:util";
 import { loadConfig } from "./config/load.js";
 import { ConfigError } from "./config/parse.js";
+import { importImages, listImages } from "./cli/images.js";
 import { runDaemon } from "./daemon.js";
 import { createLogger } from "./log.js";
 import { CRI_API_VERSION, SKIFF_VERSION } from "./version.js";
 
 const USAGE = `usage:
   skiff daemon [--config FILE] [--listen PATH] [--root DIR] [--state DIR] [--log-level LEVEL]
+  skiff images import FILE [--config FILE] [--listen PATH]   load a docker save or OCI layout archive
+  skiff images ls [--config FILE] [--listen PATH]
   skiff version
   skiff help`;
 
@@ -49,6 +52,27 @@ async function daemonCommand(args: string[]): Promise<void> {
   }
 }
 
+async function imagesCommand(args: string[]): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: { config: { type: "string" }, listen: { type: "string" } }, strict: true, allowPositionals: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const [sub, ...files] = parsed.positionals;
+  // The socket comes from the same config the daemon reads, unless given.
+  const socket = parsed.values.listen ?? (await loadConfig(parsed.values.config, {})).listen;
+  if (sub === "import") {
+    if (files.length !== 1) throw new UsageError("skiff images import takes one archive file");
+    process.stdout.write(await importImages(socket, files[0]!));
+  } else if (sub === "ls" || sub === "list") {
+    if (files.length) throw new UsageError("skiff images ls takes no arguments");
+    process.stdout.write(await listImages(socket));
+  } else {
+    throw new UsageError(sub ? `unknown images command "${sub}"` : "skiff images needs a command: import or ls");
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
@@ -56,6 +80,9 @@ async function main(argv: string[]): Promise<number> {
       case "daemon":
         await daemonCommand(rest);
         return -1; // keeps running; exits from its signal handlers
+      case "images":
+        await imagesCommand(rest);
+        return 0;
       case "version":
         process.stdout.write(`skiff ${SKIFF_VERSION} (CRI runtime.${CRI_API_VERSION})\n`);
         return 0;

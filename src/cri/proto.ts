@@ -7,8 +7,10 @@ import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { fileURLToPath } from "node:url";
 import type { ProtoGrpcType } from "./generated/cri-api.js";
+import type { ProtoGrpcType as AdminGrpcType } from "./generated/skiff-admin.js";
 
 export const PROTO_PATH = fileURLToPath(new URL("../../proto/cri-api.proto", import.meta.url));
+export const ADMIN_PROTO_PATH = fileURLToPath(new URL("../../proto/skiff-admin.proto", import.meta.url));
 
 export const LOADER_OPTIONS: protoLoader.Options = {
   keepCase: true,
@@ -23,4 +25,12 @@ let cached: ProtoGrpcType | undefined;
 export function loadCri(): ProtoGrpcType {
   cached ??= grpc.loadPackageDefinition(protoLoader.loadSync(PROTO_PATH, LOADER_OPTIONS)) as unknown as ProtoGrpcType;
   return cached;
+}
+
+let cachedAdmin: AdminGrpcType | undefined;
+
+/** skiff's own admin API (proto/skiff-admin.proto). */
+export function loadAdmin(): AdminGrpcType {
+  cachedAdmin ??= grpc.loadPackageDefinition(protoLoader.loadSync(ADMIN_PROTO_PATH, LOADER_OPTIONS)) as unknown as AdminGrpcType;
+  return cachedAdmin;
 }

@@ -1,11 +1,12 @@
-// The CRI gRPC server: both services on one unix socket.
+// The CRI gRPC server: both CRI services, and skiff's admin service, on one unix socket.
 
 import * as grpc from "@grpc/grpc-js";
 import { chmod } from "node:fs/promises";
 import type { Logger } from "../log.js";
 import type { CriDeps } from "./deps.js";
 import { imageServiceHandlers } from "./image-service.js";
-import { loadCri } from "./proto.js";
+import { adminServiceHandlers } from "./admin-service.js";
+import { loadAdmin, loadCri } from "./proto.js";
 import { runtimeServiceHandlers } from "./runtime-service.js";
 import { implementService } from "./service.js";
 import { prepareSocketPath } from "./socket.js";
@@ -32,6 +33,9 @@ export async function startCriServer(deps: CriDeps, logger: Logger): Promise<Cri
     cri.ImageService.service,
     implementService("ImageService", cri.ImageService.service, imageServiceHandlers(deps) as AnyHandlers, logger),
   );
+
+  const admin = loadAdmin().skiff.admin.v1.Admin.service;
+  server.addService(admin, implementService("Admin", admin, adminServiceHandlers(deps) as AnyHandlers, logger));
 
   const socketPath = deps.config.listen;
   await prepareSocketPath(socketPath);

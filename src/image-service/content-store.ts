@@ -5,7 +5,7 @@
 // files, which the next start removes.
 
 import { createHash, randomBytes } from "node:crypto";
-import { createWriteStream } from "node:fs";
+import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, stat, open } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
@@ -108,6 +108,26 @@ export class ContentStore {
         throw err;
       }
     });
+  }
+
+  /** A fresh scratch directory under ingest/ (removed at the next start if left behind). */
+  async scratchDir(): Promise<string> {
+    const dir = path.join(this.ingestDir, `scratch-${randomBytes(6).toString("hex")}`);
+    await mkdir(dir);
+    return dir;
+  }
+
+  /** Stores a local file as a blob, computing its digest. */
+  async ingestFile(file: string): Promise<{ digest: string; size: number }> {
+    const hash = createHash("sha256");
+    let size = 0;
+    for await (const chunk of createReadStream(file)) {
+      hash.update(chunk as Buffer);
+      size += (chunk as Buffer).length;
+    }
+    const digest = `sha256:${hash.digest("hex")}`;
+    await this.ingest(digest, size, async () => createReadStream(file));
+    return { digest, size };
   }
 
   /** Digests of all stored blobs. */

@@ -9,6 +9,7 @@ import { SingleFlight } from "../util/single-flight.js";
 import { ContentStore } from "./content-store.js";
 import type { ImageRecord } from "./image-record.js";
 import { ImageStore } from "./image-store.js";
+import { importArchive } from "./importer.js";
 import { pullImage, type PullerDeps } from "./puller.js";
 import { formatReference, parseReference, tagReference } from "./reference.js";
 import type { Credentials } from "./registry/auth.js";
@@ -59,6 +60,18 @@ export class Images {
 
   find(query: string): ImageRecord | undefined {
     return this.store.find(query);
+  }
+
+  /** Loads a docker save / OCI layout archive from this machine into the store. */
+  async importArchive(file: string): Promise<ImageRecord[]> {
+    const imported = await importArchive(
+      { content: this.content, snapshots: this.snapshots, unpack: this.unpack, lease: (keys) => this.lease(keys) },
+      file,
+    );
+    const records: ImageRecord[] = [];
+    for (const image of imported) records.push(await this.store.save({ ...image, pinned: false, createdAt: Date.now() }));
+    this.log.info({ file, images: records.map((r) => r.id) }, "images imported");
+    return records;
   }
 
   pull(refText: string, credentials: Credentials | undefined, signal?: AbortSignal): Promise<ImageRecord> {

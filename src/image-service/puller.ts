@@ -66,31 +66,9 @@ export async function pullImage(deps: PullerDeps, refText: string, credentials: 
   const release = deps.lease([manifestDigest, ...extraBlobs, manifest.config.digest, ...manifest.layers.map((l) => l.digest), ...chains]);
   try {
     await deps.content.write(manifest.config.digest, configData);
-    // Layers download and unpack in parallel; each snapshot commits only after
-    // its parent, so a committed snapshot always has its whole chain.
-    const committed: Promise<unknown>[] = [];
-    manifest.layers.forEach((layer, i) => {
-      const parentCommitted = i === 0 ? Promise.resolve() : committed[i - 1]!;
-      committed.push(
-        (async () => {
-          if (deps.snapshots.get(chains[i]!)) return;
-          await deps.downloads.run(() => deps.content.ingest(layer.digest, layer.size, () => client.openBlob(layer.digest)));
-          await deps.snapshots.create(chains[i]!, i === 0 ? undefined : chains[i - 1], diffIds[i]!, async (fsDir) => {
-            const r = await deps.unpack.unpack(deps.content.path(layer.digest), layer.compression, fsDir).catch((err: Error) => {
-              throw failedPrecondition(`${name}: layer ${layer.digest} cannot be unpacked: ${err.message}`);
-            });
-            if (r.diffId !== diffIds[i]) {
-              throw failedPrecondition(`${name}: layer ${layer.digest} unpacks to ${r.diffId}, but the config says ${diffIds[i]}; nothing was stored`);
-            }
-            await parentCommitted;
-            return r;
-          });
-        })(),
-      );
-    });
-    const results = await Promise.allSettled(committed);
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
-    if (failed) throw failed.reason;
+    await storeLayers(deps, name, manifest.layers, diffIds, (layer) =>
+      deps.downloads.run(() => deps.content.ingest(layer.digest, layer.size, () => client.openBlob(layer.digest))),
+    );
   } finally {
     release();
   }
@@ -108,6 +86,47 @@ export async function pullImage(deps: PullerDeps, refText: string, credentials: 
     size: manifest.layers.reduce((n, l) => n + l.size, manifest.config.size),
     config,
   };
+}
+
+export type LayerDescriptor = ImageManifest["layers"][number];
+
+/**
+ * Makes sure every layer has its snapshot: `ensureBlob` puts a missing layer's
+ * blob into the content store, then it is unpacked and checked against its
+ * diff_id. Layers download and unpack in parallel; each snapshot commits only
+ * after its parent, so a committed snapshot always has its whole chain.
+ */
+export async function storeLayers(
+  deps: Pick<PullerDeps, "content" | "snapshots" | "unpack">,
+  name: string,
+  layers: LayerDescriptor[],
+  diffIds: string[],
+  ensureBlob: (layer: LayerDescriptor) => Promise<void>,
+): Promise<void> {
+  const chains = chainIds(diffIds);
+  const committed: Promise<unknown>[] = [];
+  layers.forEach((layer, i) => {
+    const parentCommitted = i === 0 ? Promise.resolve() : committed[i - 1]!;
+    committed.push(
+      (async () => {
+        if (deps.snapshots.get(chains[i]!)) return;
+        await ensureBlob(layer);
+        await deps.snapshots.create(chains[i]!, i === 0 ? undefined : chains[i - 1], diffIds[i]!, async (fsDir) => {
+          const r = await deps.unpack.unpack(deps.content.path(layer.digest), layer.compression, fsDir).catch((err: Error) => {
+            throw failedPrecondition(`${name}: layer ${layer.digest} cannot be unpacked: ${err.message}`);
+          });
+          if (r.diffId !== diffIds[i]) {
+            throw failedPrecondition(`${name}: layer ${layer.digest} unpacks to ${r.diffId}, but the config says ${diffIds[i]}; nothing was stored`);
+          }
+          await parentCommitted;
+          return r;
+        });
+      })(),
+    );
+  });
+  const results = await Promise.allSettled(committed);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
 }
 
 /** Follows an index to this platform's manifest; verifies and stores what it fetched. */

@@ -6,7 +6,7 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { gzipSync } from "node:zlib";
+import { gunzipSync, gzipSync } from "node:zlib";
 import { pack } from "tar-stream";
 
 export type Compression = "gzip" | "zstd" | "none";
@@ -228,4 +228,49 @@ export function buildIndex(images: BuiltImage[], format: ManifestFormat = "oci")
     })),
   };
   return blobOf(media.index, Buffer.from(JSON.stringify(doc)));
+}
+
+/** A tar of whole files (name -> content), for archives such as docker save. */
+export async function archiveOf(files: [string, Buffer][]): Promise<Buffer> {
+  return tarOf(files.map(([path, content]) => ({ type: "file", path, content })));
+}
+
+function uncompressedLayer(layer: Blob): Buffer {
+  if (layer.mediaType.endsWith("gzip")) return gunzipSync(layer.data);
+  if (layer.mediaType.endsWith("zstd")) throw new Error("docker save has no zstd layers");
+  return layer.data;
+}
+
+/** The classic `docker save` layout: manifest.json, <config>.json, <layer>/layer.tar. */
+export async function dockerSaveArchive(images: { image: BuiltImage; tags: string[] }[]): Promise<Buffer> {
+  const files: [string, Buffer][] = [];
+  const manifest = images.map(({ image, tags }) => {
+    const configName = `${image.config.digest.slice(7)}.json`;
+    files.push([configName, image.config.data]);
+    const layers = image.layers.map((l, i) => {
+      const dir = image.diffIds[i]!.slice(7);
+      files.push([`${dir}/layer.tar`, uncompressedLayer(l)]);
+      return `${dir}/layer.tar`;
+    });
+    return { Config: configName, RepoTags: tags, Layers: layers };
+  });
+  files.push(["manifest.json", Buffer.from(JSON.stringify(manifest))]);
+  return archiveOf(files);
+}
+
+/** An OCI image layout archive holding one image under `name`. */
+export async function ociLayoutArchive(image: BuiltImage, name: string): Promise<Buffer> {
+  const blob = (b: Blob): [string, Buffer] => [`blobs/sha256/${b.digest.slice(7)}`, b.data];
+  const index = {
+    schemaVersion: 2,
+    mediaType: MEDIA.oci.index,
+    manifests: [{ mediaType: image.manifest.mediaType, digest: image.manifest.digest, size: image.manifest.size, annotations: { "io.containerd.image.name": name, "org.opencontainers.image.ref.name": name.split(":").at(-1) } }],
+  };
+  return archiveOf([
+    ["oci-layout", Buffer.from(JSON.stringify({ imageLayoutVersion: "1.0.0" }))],
+    ["index.json", Buffer.from(JSON.stringify(index))],
+    blob(image.config),
+    blob(image.manifest),
+    ...image.layers.map(blob),
+  ]);
 }

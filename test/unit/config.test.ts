@@ -84,3 +84,21 @@ describe("config", () => {
     expect(err.message).toContain("test.toml is not valid TOML");
   });
 });
+
+describe("registry and image config", () => {
+  it("reads per-registry mirrors and insecure flags, and image pull settings", () => {
+    const c = parse(`[registries."docker.io"]\nmirrors = ["mirror.local:5000", "https://m2.example"]\n[registries."reg.lan:5000"]\ninsecure = true\n[image]\nstall_timeout = 5\nmax_concurrent_downloads = 8\n`);
+    expect(c.registries).toEqual({
+      "docker.io": { mirrors: ["mirror.local:5000", "https://m2.example"], insecure: false },
+      "reg.lan:5000": { mirrors: [], insecure: true },
+    });
+    expect(c.image).toEqual({ requestTimeoutSeconds: 30, stallTimeoutSeconds: 5, maxConcurrentDownloads: 8, unpackWorkers: 2 });
+  });
+  it.each([
+    [`[registries."docker.io"]\nmirror = ["x"]`, 'registries.docker.io.mirror'],
+    [`[registries."docker.io"]\nmirrors = ["ftp://x"]`, 'registries.docker.io.mirrors'],
+    [`[image]\nstall_timeout = 0`, "image.stall_timeout"],
+  ])("rejects %j naming the key", (toml, key) => {
+    expect(configError(() => parse(toml)).key).toBe(key);
+  });
+});
