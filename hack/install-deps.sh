@@ -3,13 +3,16 @@
 # binary runs. Idempotent: packages already installed are left alone.
 #   hack/install-deps.sh          what the daemon needs
 #   hack/install-deps.sh --test   plus what the test suite needs (registry, busybox)
+#   hack/install-deps.sh --bench  plus containerd, the baseline of the benchmarks
 set -euo pipefail
 
 runtime_pkgs=(runc crun conmon containernetworking-plugins iptables catatonit util-linux iproute2 ca-certificates attr zstd)
 test_pkgs=(docker-registry busybox-static)
 
+mode=${1:-}
 pkgs=("${runtime_pkgs[@]}")
-[[ "${1:-}" == "--test" ]] && pkgs+=("${test_pkgs[@]}")
+[[ "$mode" == "--test" || "$mode" == "--bench" ]] && pkgs+=("${test_pkgs[@]}")
+[[ "$mode" == "--bench" ]] && pkgs+=(containerd)
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs npm)
 
 if [[ $(id -u) -ne 0 ]]; then
@@ -46,7 +49,10 @@ check zstd zstd --version
 for plugin in bridge host-local loopback portmap; do
   [[ -x /usr/lib/cni/$plugin ]] || { echo "install-deps: CNI plugin /usr/lib/cni/$plugin is missing" >&2; exit 1; }
 done
-if [[ "${1:-}" == "--test" ]]; then
+if [[ "$mode" == "--bench" ]]; then
+  check containerd containerd --version
+fi
+if [[ "$mode" == "--test" || "$mode" == "--bench" ]]; then
   check docker-registry docker-registry --version
   check busybox-static /bin/busybox true
 fi

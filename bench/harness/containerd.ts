@@ -1,0 +1,84 @@
+// containerd (Debian package, CRI plugin) with its own root, state, socket and
+// CNI conf dir, for side-by-side measurements driven by the same CRI client
+// that drives skiff. Registries on 127.0.0.1 are reached over plain http.
+
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { CriClient } from "../../test/e2e/harness/cri-client.js";
+import { startLogged, stopProcess, waitFor, type Started } from "../../test/e2e/harness/processes.js";
+import { fixtureDir } from "../../test/e2e/harness/run-dir.js";
+
+export interface ContainerdOptions {
+  /** host:port of plain-http registries. */
+  registries?: string[];
+  /** CNI conf dir with the network pods use. */
+  cniConfDir?: string;
+  /** The pause image containerd runs for every pod. */
+  sandboxImage?: string;
+}
+
+export class TestContainerd {
+  readonly socket: string;
+  readonly logFile: string;
+  private proc?: Started;
+  private clientValue?: CriClient;
+
+  private constructor(readonly dir: string) {
+    this.socket = path.join(dir, "containerd.sock");
+    this.logFile = path.join(dir, "containerd.log");
+  }
+
+  static async start(options: ContainerdOptions = {}): Promise<TestContainerd> {
+    const c = new TestContainerd(await fixtureDir("ctd"));
+    const cni = options.cniConfDir ?? path.join(c.dir, "cni");
+    await mkdir(cni, { recursive: true });
+    const mirrors = (options.registries ?? [])
+      .map((host) => `[plugins."io.containerd.grpc.v1.cri".registry.mirrors."${host}"]\n  endpoint = ["http://${host}"]`)
+      .join("\n");
+    const config = `version = 2
+root = "${c.dir}/root"
+state = "${c.dir}/state"
+[grpc]
+  address = "${c.socket}"
+[ttrpc]
+  address = "${c.socket}.ttrpc"
+[plugins."io.containerd.internal.v1.opt"]
+  path = "${c.dir}/opt"
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "${options.sandboxImage ?? "registry.k8s.io/pause:3.6"}"
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "${cni}"
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+${mirrors}
+`;
+    const configFile = path.join(c.dir, "config.toml");
+    await writeFile(configFile, config);
+    c.proc = startLogged("containerd", ["--config", configFile], c.logFile);
+    await waitFor("containerd to answer Version", async () => {
+      if (c.proc!.child.exitCode !== null) throw new Error(`containerd exited; see ${c.logFile}`);
+      await c.client.runtime.Version({}, { timeoutMs: 1000 });
+      return true;
+    }, 30_000);
+    return c;
+  }
+
+  get client(): CriClient {
+    this.clientValue ??= new CriClient(this.socket);
+    return this.clientValue;
+  }
+
+  get pid(): number | undefined {
+    return this.proc?.child.pid;
+  }
+
+  async stop(): Promise<void> {
+    this.clientValue?.close();
+    if (this.proc) await stopProcess(this.proc, "SIGTERM", 20_000);
+    // containerd leaves overlay mounts of its snapshots behind only if something still runs.
+    await rm(this.dir, { recursive: true, force: true }).catch(() => {});
+  }
+}
