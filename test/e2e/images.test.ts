@@ -334,3 +334,28 @@ describe("registries that need credentials", () => {
     expect(log).not.toContain(auth);
   });
 });
+
+describe("registry mirrors", () => {
+  it("tries mirrors in order, skipping a dead one, before the registry itself", async () => {
+    const reg = await TestRegistry.start();
+    const mirror = await TestProxy.start(reg.host);
+    const upstream = await TestProxy.start(reg.host);
+    const d = await TestDaemon.start({ config: { registries: { [upstream.host]: { mirrors: ["127.0.0.1:1", mirror.host] } } } });
+    try {
+      const img = await buildImage({ layers: [[{ type: "file", path: "/m", content: "mirrored" }]] });
+      await reg.push("lib/mirrored", "v1", img);
+      const r = await d.client.image.PullImage({ image: { image: `${upstream.host}/lib/mirrored:v1` } });
+      expect(r.image_ref).toBe(img.config.digest);
+      expect(mirror.requests.some((q) => q.path === "/v2/lib/mirrored/manifests/v1")).toBe(true);
+      for (const l of img.layers) expect(mirror.blobGets(l.digest)).toBe(1);
+      expect(upstream.requests).toEqual([]);
+      const s = await d.client.image.ImageStatus({ image: { image: `${upstream.host}/lib/mirrored:v1` } });
+      expect(s.image?.repo_tags).toEqual([`${upstream.host}/lib/mirrored:v1`]);
+    } finally {
+      await d.cleanup();
+      await mirror.stop();
+      await upstream.stop();
+      await reg.stop();
+    }
+  });
+});

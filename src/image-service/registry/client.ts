@@ -101,7 +101,9 @@ export class RegistryClient {
         return await fn();
       } catch (err) {
         const retryable = isTransient(err) || (err instanceof HttpStatusError && (err.status === 429 || err.status >= 500));
-        if (!retryable || attempt >= this.opts.maxAttempts || this.opts.signal?.aborted) throw err;
+        // A failing mirror is not worth waiting for: the next endpoint is tried at once.
+        const attempts = ep.mirror ? 1 : this.opts.maxAttempts;
+        if (!retryable || attempt >= attempts || this.opts.signal?.aborted) throw err;
         const backoff = err instanceof HttpStatusError && err.retryAfterMs !== undefined ? Math.min(err.retryAfterMs, 10_000) : 200 * 2 ** (attempt - 1) + Math.random() * 100;
         this.opts.log.info({ endpoint: ep.base, what, attempt, backoffMs: Math.round(backoff), error: (err as Error).message }, "registry request failed; retrying");
         await new Promise((r) => setTimeout(r, backoff));
