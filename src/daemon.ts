@@ -8,7 +8,9 @@ import { startCriServer } from "./cri/server.js";
 import { acquireDaemonLock } from "./daemon-lock.js";
 import type { Logger } from "./log.js";
 import { Images } from "./image-service/images.js";
+import { Runtimes } from "./runtime/runtimes.js";
 import { PodNetwork } from "./sandbox/pod-network.js";
+import { Sandboxes } from "./sandbox/sandboxes.js";
 import { SKIFF_VERSION } from "./version.js";
 
 export async function runDaemon(config: Config, logger: Logger): Promise<void> {
@@ -22,7 +24,11 @@ export async function runDaemon(config: Config, logger: Logger): Promise<void> {
     await podNetwork.load();
     const images = new Images(config, logger.child({ module: "images" }));
     await images.init();
-    server = await startCriServer({ config, podNetwork, images }, logger);
+    const runtimes = await Runtimes.detect(config);
+    for (const [handler, problem] of Object.entries(runtimes.problems())) logger.warn({ handler }, problem);
+    const sandboxes = new Sandboxes({ config, podNetwork, runtimes, log: logger.child({ module: "sandboxes" }) });
+    await sandboxes.init();
+    server = await startCriServer({ config, podNetwork, images, runtimes, sandboxes }, logger);
   } catch (err) {
     await lock.release();
     throw err;

@@ -3,10 +3,14 @@
 
 import type { Config } from "../config/config.js";
 import type { Images } from "../image-service/images.js";
+import type { Runtimes } from "../runtime/runtimes.js";
 import type { PodNetwork } from "../sandbox/pod-network.js";
+import type { Sandboxes } from "../sandbox/sandboxes.js";
 
 export interface CriDeps {
   config: Config;
   podNetwork: PodNetwork;
   images: Images;
+  runtimes: Runtimes;
+  sandboxes: Sandboxes;
 }

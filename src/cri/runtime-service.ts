@@ -4,6 +4,7 @@
 import type { CriDeps } from "./deps.js";
 import type { RuntimeServiceHandlers } from "./generated/runtime/v1/RuntimeService.js";
 import { runtimeConfig } from "./handlers/runtime-config.js";
+import { sandboxHandlers } from "./handlers/sandboxes.js";
 import { makeStatus } from "./handlers/status.js";
 import { makeUpdateRuntimeConfig } from "./handlers/update-runtime-config.js";
 import { version } from "./handlers/version.js";
@@ -15,5 +16,6 @@ export function runtimeServiceHandlers(deps: CriDeps): PromiseHandlers<RuntimeSe
     Status: makeStatus(deps),
     RuntimeConfig: runtimeConfig,
     UpdateRuntimeConfig: makeUpdateRuntimeConfig(deps),
+    ...sandboxHandlers(deps),
   };
 }

@@ -4,7 +4,7 @@
 // is left as it was.
 
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import type { TestProject } from "vitest/node";
 
@@ -27,11 +27,48 @@ async function mountsUnder(dir: string): Promise<string[]> {
     .sort((a, b) => b.length - a.length); // children first
 }
 
+/** Network devices and NAT rules the tests' pods may leave: bridges skt*, rules for 10.231.0.0/16. */
+function networkLeftovers(): string[] {
+  const problems: string[] = [];
+  const links = execFileSync("ip", ["-o", "link", "show"], { encoding: "utf8" });
+  for (const m of links.matchAll(/^\d+: (skt\d+)[:@]/gm)) {
+    // Bridges are shared by a daemon's pods and outlive them, like cni0: not a leak, but removed.
+    execFileSync("ip", ["link", "del", m[1]!]);
+  }
+  const rules = execFileSync("iptables-save", ["-t", "nat"], { encoding: "utf8" }).split("\n").filter((l) => l.includes("10.231."));
+  for (const r of rules) problems.push(`iptables rule left behind: ${r}`);
+  return problems;
+}
+
+/**
+ * crun 1.8 refuses hybrid cgroup hosts where cgroup2 holds a controller (here:
+ * hugetlb). Mounting that controller as a v1 hierarchy frees it from cgroup2,
+ * which lets the crun tests run instead of being skipped.
+ */
+function freeHybridControllers(): void {
+  const controllers = readFileSyncSafe("/sys/fs/cgroup/unified/cgroup.controllers").split(/\s+/).filter(Boolean);
+  for (const c of controllers) {
+    const target = `/sys/fs/cgroup/${c}`;
+    execFileSync("mkdir", ["-p", target]);
+    execFileSync("mount", ["-t", "cgroup", "-o", c, "cgroup", target]);
+  }
+}
+
+function readFileSyncSafe(p: string): string {
+  try {
+    return readFileSync(p, "utf8");
+  } catch {
+    return "";
+  }
+}
+
 export default async function setup(project: TestProject) {
   if (process.getuid?.() !== 0) throw new Error("the e2e suite needs root (namespaces, mounts, runc): run it with sudo");
   if (!existsSync(new URL("../../dist/main.js", import.meta.url))) throw new Error("dist/ is missing: run `npm run build` first");
   const runDir = await mkdtemp("/tmp/skiff-e2e-");
   project.provide("runDir", runDir);
+  // Stays mounted afterwards: it is how crun can work on this host at all.
+  freeHybridControllers();
 
   return async function teardown() {
     const problems: string[] = [];
@@ -52,6 +89,7 @@ export default async function setup(project: TestProject) {
       }
     }
     await rm(runDir, { recursive: true, force: true });
+    problems.push(...networkLeftovers());
     if (problems.length) throw new Error(`the e2e suite leaked:\n${problems.join("\n")}`);
   };
 }

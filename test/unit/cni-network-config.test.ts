@@ -17,7 +17,7 @@ describe("CNI network config", () => {
     );
     expect(net.name).toBe("a");
     expect(net.plugins.map((p) => p.type)).toEqual(["bridge", "portmap"]);
-    expect(requiredPlugins(net).sort()).toEqual(["bridge", "host-local", "loopback", "portmap"]);
+    expect(requiredPlugins(net).sort()).toEqual(["bridge", "host-local", "portmap"]);
   });
 
   it("wraps a single-plugin .conf into a list", () => {
@@ -43,6 +43,25 @@ describe("CNI network config", () => {
     expect(bridge.bridge).toBe("skiff0");
     expect(bridge.ipam).toMatchObject({ type: "host-local", dataDir: "/var/lib/skiff/network/ipam", ranges: [[{ subnet: "10.85.0.0/16" }]] });
     expect(net.plugins[1]).toMatchObject({ type: "portmap", capabilities: { portMappings: true } });
-    expect(requiredPlugins(net).sort()).toEqual(["bridge", "host-local", "loopback", "portmap"]);
+    expect(requiredPlugins(net).sort()).toEqual(["bridge", "host-local", "portmap"]);
+  });
+});
+
+describe("NAT leftovers of a vanished pod", () => {
+  it("finds the rules and chains tagged with the pod's id, and nothing else", async () => {
+    const { leftoversOf } = await import("../../src/sandbox/cni/nat-leftovers.js");
+    const id = "a".repeat(64);
+    const saved = [
+      "*nat",
+      ":CNI-b49721e0c130f44a3cb1ba38 - [0:0]",
+      `-A POSTROUTING -s 10.231.9.2/32 -m comment --comment "name: \\"skiff\\" id: \\"${id}\\"" -j CNI-b49721e0c130f44a3cb1ba38`,
+      `-A CNI-b49721e0c130f44a3cb1ba38 -d 10.231.9.0/24 -m comment --comment "name: \\"skiff\\" id: \\"${id}\\"" -j ACCEPT`,
+      `-A POSTROUTING -s 10.231.9.3/32 -m comment --comment "name: \\"skiff\\" id: \\"${"b".repeat(64)}\\"" -j CNI-other`,
+      "COMMIT",
+    ].join("\n");
+    const r = leftoversOf(saved, id);
+    expect(r.chains).toEqual(["CNI-b49721e0c130f44a3cb1ba38"]);
+    expect(r.rules).toHaveLength(2);
+    expect(r.rules[0]).toEqual(["POSTROUTING", "-s", "10.231.9.2/32", "-m", "comment", "--comment", `name: "skiff" id: "${id}"`, "-j", "CNI-b49721e0c130f44a3cb1ba38"]);
   });
 });

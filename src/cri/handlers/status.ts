@@ -27,6 +27,7 @@ export function makeStatus(deps: CriDeps) {
           skipped: network.skipped,
         }),
         lastCNILoadStatus: network.ready ? "OK" : (network.message ?? "not ready"),
+        runtimeHandlers: JSON.stringify({ cgroups: deps.runtimes.cgroups, unusable: deps.runtimes.problems() }),
       };
     }
     return res;

@@ -91,9 +91,9 @@ export function builtinNetwork(opts: BuiltinNetworkOptions): CniNetworkList {
   };
 }
 
-/** Plugin binaries a network needs; loopback is always used for the pod's lo. */
+/** Plugin binaries a network needs (the pod's lo is brought up by skiff itself). */
 export function requiredPlugins(net: CniNetworkList): string[] {
-  const names = new Set<string>(["loopback"]);
+  const names = new Set<string>();
   for (const p of net.plugins) {
     names.add(p.type);
     const ipam = p.ipam;

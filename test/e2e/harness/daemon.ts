@@ -133,8 +133,12 @@ export class TestDaemon {
     return text.split("\n").slice(-lines).join("\n");
   }
 
-  /** Stops the daemon and removes its dirs. Safe to call more than once. */
+  /** Removes the daemon's pods (if it runs), stops it and removes its dirs. Safe to call more than once. */
   async cleanup(): Promise<void> {
+    if (this.proc && this.proc.child.exitCode === null && this.proc.child.signalCode === null) {
+      const pods = await this.client.runtime.ListPodSandbox({}, { timeoutMs: 5000 }).catch(() => ({ items: [] }));
+      for (const p of pods.items) await this.client.runtime.RemovePodSandbox({ pod_sandbox_id: p.id }, { timeoutMs: 30_000 }).catch(() => {});
+    }
     this.clientValue?.close();
     this.clientValue = undefined;
     await this.stop();

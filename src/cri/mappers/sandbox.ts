@@ -1,0 +1,88 @@
+// PodSandboxConfig <-> SandboxSpec/SandboxRecord, with request validation.
+
+import { invalidArgument } from "../../errors.js";
+import type { NamespaceMode, PortMapping, SandboxRecord, SandboxSpec } from "../../sandbox/types.js";
+import type { PodSandbox } from "../generated/runtime/v1/PodSandbox.js";
+import type { PodSandboxConfig__Output } from "../generated/runtime/v1/PodSandboxConfig.js";
+import type { PodSandboxStatus } from "../generated/runtime/v1/PodSandboxStatus.js";
+
+const DEFAULT_SHM_BYTES = 64 * 1024 * 1024;
+
+function mode(v: string | undefined): NamespaceMode {
+  return (v ?? "POD") as NamespaceMode;
+}
+
+export function toSandboxSpec(config: PodSandboxConfig__Output | null, runtimeHandler: string): SandboxSpec {
+  if (!config) throw invalidArgument("RunPodSandbox: config is required");
+  const m = config.metadata;
+  const missing = [!m?.name && "metadata.name", !m?.namespace && "metadata.namespace", !m?.uid && "metadata.uid"].filter(Boolean);
+  if (!m || missing.length) throw invalidArgument(`RunPodSandbox: ${missing.join(", ")} ${missing.length > 1 ? "are" : "is"} required`);
+  if (config.hostname && !/^[a-z0-9]([a-z0-9.-]{0,62}[a-z0-9])?$/i.test(config.hostname)) {
+    throw invalidArgument(`RunPodSandbox: hostname "${config.hostname}" is not a valid host name`);
+  }
+  const linux = config.linux;
+  const ns = linux?.security_context?.namespace_options;
+  const namespaces = { network: mode(ns?.network), pid: mode(ns?.pid), ipc: mode(ns?.ipc), targetId: ns?.target_id ?? "" };
+  for (const [kind, value] of Object.entries({ network: namespaces.network, ipc: namespaces.ipc })) {
+    if (value !== "POD" && value !== "NODE") throw invalidArgument(`RunPodSandbox: ${kind} namespace mode ${value} is not valid for a pod (POD or NODE)`);
+  }
+  if (namespaces.pid === "TARGET") throw invalidArgument("RunPodSandbox: pid namespace mode TARGET is only valid for containers");
+  if (ns?.userns_options && ns.userns_options.mode === "POD") {
+    throw invalidArgument("RunPodSandbox: user namespaces (hostUsers: false) are not supported by skiff yet");
+  }
+  const portMappings: PortMapping[] = (config.port_mappings ?? []).map((p, i) => {
+    if (p.container_port <= 0 || p.container_port > 65535) throw invalidArgument(`RunPodSandbox: port_mappings[${i}].container_port ${p.container_port} is out of range`);
+    if (p.host_port < 0 || p.host_port > 65535) throw invalidArgument(`RunPodSandbox: port_mappings[${i}].host_port ${p.host_port} is out of range`);
+    return { protocol: (p.protocol ?? "TCP").toLowerCase() as PortMapping["protocol"], containerPort: p.container_port, hostPort: p.host_port, hostIp: p.host_ip };
+  });
+  const dns = config.dns_config ? { servers: config.dns_config.servers, searches: config.dns_config.searches, options: config.dns_config.options } : undefined;
+  return {
+    metadata: { name: m.name, namespace: m.namespace, uid: m.uid, attempt: m.attempt },
+    hostname: config.hostname,
+    logDirectory: config.log_directory,
+    dns,
+    // Only mappings with a host port need NAT; the rest are informational.
+    portMappings: portMappings.filter((p) => p.hostPort > 0),
+    labels: config.labels ?? {},
+    annotations: config.annotations ?? {},
+    cgroupParent: linux?.cgroup_parent ?? "",
+    sysctls: linux?.sysctls ?? {},
+    namespaces,
+    runtimeHandler,
+    privileged: linux?.security_context?.privileged ?? false,
+    shmSize: DEFAULT_SHM_BYTES,
+  };
+}
+
+function criState(r: SandboxRecord) {
+  return r.state === "ready" ? "SANDBOX_READY" : "SANDBOX_NOTREADY";
+}
+
+export function toCriPodSandbox(r: SandboxRecord): PodSandbox {
+  return {
+    id: r.id,
+    metadata: r.spec.metadata,
+    state: criState(r),
+    created_at: r.createdAt,
+    labels: r.spec.labels,
+    annotations: r.spec.annotations,
+    runtime_handler: r.spec.runtimeHandler,
+  };
+}
+
+export function toCriSandboxStatus(r: SandboxRecord): PodSandboxStatus {
+  const ips = r.network?.ips ?? [];
+  const ns = r.spec.namespaces;
+  return {
+    id: r.id,
+    metadata: r.spec.metadata,
+    state: criState(r),
+    created_at: r.createdAt,
+    // kubelet reads the IP of a stopped pod too (it keeps it for status until removal).
+    network: { ip: ips[0] ?? "", additional_ips: ips.slice(1).map((ip) => ({ ip })) },
+    linux: { namespaces: { options: { network: ns.network, pid: ns.pid, ipc: ns.ipc, target_id: ns.targetId } } },
+    labels: r.spec.labels,
+    annotations: r.spec.annotations,
+    runtime_handler: r.spec.runtimeHandler,
+  };
+}

@@ -1,0 +1,34 @@
+// The host's cgroup layout. cgroup v1 (a hierarchy per controller), v2 (one
+// unified hierarchy), or hybrid: v1 with some controllers on a cgroup2 mount.
+// crun 1.8 refuses hybrid hosts whose cgroup2 holds a controller.
+
+import { readFile } from "node:fs/promises";
+
+export interface CgroupLayout {
+  version: 1 | 2;
+  /** Controllers held by a cgroup2 mount next to v1 hierarchies (hybrid). */
+  hybridV2Controllers: string[];
+}
+
+export function parseCgroupLayout(mountinfo: string, unifiedControllers: string): CgroupLayout {
+  const types = mountinfo.split("\n").map((l) => {
+    const sep = l.indexOf(" - ");
+    return { point: l.split(" ")[4] ?? "", fstype: sep < 0 ? "" : l.slice(sep + 3).split(" ")[0] };
+  });
+  const v2Root = types.some((t) => t.fstype === "cgroup2" && t.point === "/sys/fs/cgroup");
+  if (v2Root) return { version: 2, hybridV2Controllers: [] };
+  const hybrid = types.some((t) => t.fstype === "cgroup2");
+  return { version: 1, hybridV2Controllers: hybrid ? unifiedControllers.split(/\s+/).filter(Boolean) : [] };
+}
+
+export async function detectCgroupLayout(): Promise<CgroupLayout> {
+  const mountinfo = await readFile("/proc/self/mountinfo", "utf8");
+  const unified = await readFile("/sys/fs/cgroup/unified/cgroup.controllers", "utf8").catch(() => "");
+  return parseCgroupLayout(mountinfo, unified);
+}
+
+/** Why a runtime cannot run here, or undefined when it can. */
+export function runtimeUnusableReason(runtimePath: string, layout: CgroupLayout): string | undefined {
+  if (!/(^|\/)crun$/.test(runtimePath) || layout.hybridV2Controllers.length === 0) return undefined;
+  return `crun refuses this host's hybrid cgroup layout: cgroup v1 is in use but the cgroup2 mount holds ${layout.hybridV2Controllers.join(", ")}; mount ${layout.hybridV2Controllers.join(", ")} as cgroup v1 hierarchies (e.g. mkdir /sys/fs/cgroup/hugetlb && mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb) to free them`;
+}

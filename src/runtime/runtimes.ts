@@ -1,0 +1,45 @@
+// The configured runtime handlers, and whether each can run on this host.
+
+import type { Config } from "../config/config.js";
+import { invalidArgument, failedPrecondition } from "../errors.js";
+import { detectCgroupLayout, runtimeUnusableReason, type CgroupLayout } from "./cgroups.js";
+import { OciRuntime } from "./oci-runtime.js";
+
+export class Runtimes {
+  private constructor(
+    private readonly config: Config,
+    readonly cgroups: CgroupLayout,
+  ) {}
+
+  static async detect(config: Config): Promise<Runtimes> {
+    return new Runtimes(config, await detectCgroupLayout());
+  }
+
+  /** "" means the default handler. Unknown handlers are INVALID_ARGUMENT. */
+  resolveName(handler: string): string {
+    const name = handler || this.config.defaultRuntimeHandler;
+    if (!this.config.runtimeHandlers[name]) {
+      throw invalidArgument(`unknown runtime handler "${handler}" (configured: ${Object.keys(this.config.runtimeHandlers).join(", ")})`);
+    }
+    return name;
+  }
+
+  /** The runtime for a handler, refusing one that cannot work on this host. */
+  get(handler: string): OciRuntime {
+    const name = this.resolveName(handler);
+    const h = this.config.runtimeHandlers[name]!;
+    const problem = runtimeUnusableReason(h.path, this.cgroups);
+    if (problem) throw failedPrecondition(`runtime handler "${name}": ${problem}`);
+    return new OciRuntime(name, h.path, h.root);
+  }
+
+  /** handler -> problem, for Status verbose info. */
+  problems(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [name, h] of Object.entries(this.config.runtimeHandlers)) {
+      const p = runtimeUnusableReason(h.path, this.cgroups);
+      if (p) out[name] = p;
+    }
+    return out;
+  }
+}

@@ -1,0 +1,288 @@
+// Pod sandbox lifecycle. A sandbox is a set of pinned namespaces (net, ipc,
+// uts), a CNI attachment, a /dev/shm tmpfs, per-pod hostname/hosts/resolv.conf
+// files, and, only for a shared PID namespace, an infra process.
+//
+// Durability: the record is written (state "creating") before any effect and
+// updated after each one; start-up recovery finishes or undoes what a killed
+// daemon left: a sandbox is either fully working or cleanly NOTREADY.
+
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import type { Config } from "../config/config.js";
+import { errorMessage, failedPrecondition } from "../errors.js";
+import type { Logger } from "../log.js";
+import type { Runtimes } from "../runtime/runtimes.js";
+import { newId } from "../store/ids.js";
+import { RecordStore } from "../store/record-store.js";
+import { findInDirs } from "../util/executable.js";
+import { KeyedMutex } from "../util/keyed-mutex.js";
+import { isMountPoint, mountTmpfs, unmountAll } from "../util/mounts.js";
+import { nowNanos } from "../util/time.js";
+import type { CniNetworkList } from "./cni/network-config.js";
+import { removeNatLeftovers } from "./cni/nat-leftovers.js";
+import { ipsOfResult } from "./cni/result.js";
+import { cniAdd, cniDel, type CniInvocation } from "./cni/runner.js";
+import { filterSandboxes, type SandboxFilter } from "./filter.js";
+import { ensureInfraRootfs, startInfra, stopInfra } from "./infra.js";
+import { createNamespaces, namespacePaths, releaseNamespaces } from "./namespaces.js";
+import { hostsFile, resolvConf } from "./pod-files.js";
+import type { PodNetwork } from "./pod-network.js";
+import { planSysctls } from "./sysctls.js";
+import { sandboxName, type SandboxRecord, type SandboxSpec } from "./types.js";
+
+export interface SandboxDeps {
+  config: Config;
+  podNetwork: PodNetwork;
+  runtimes: Runtimes;
+  log: Logger;
+}
+
+/** What the container service does when a pod stops or goes (set once containers exist). */
+export interface PodContainerHooks {
+  stopAll(sandboxId: string): Promise<void>;
+  removeAll(sandboxId: string): Promise<void>;
+}
+
+export class Sandboxes {
+  readonly store: RecordStore<SandboxRecord>;
+  private readonly locks = new KeyedMutex();
+  private readonly stateRoot: string;
+  private readonly filesRoot: string;
+  hooks: PodContainerHooks = { stopAll: async () => {}, removeAll: async () => {} };
+
+  constructor(private readonly deps: SandboxDeps) {
+    this.store = new RecordStore<SandboxRecord>(path.join(deps.config.root, "sandboxes"), "sandbox");
+    this.stateRoot = path.join(deps.config.state, "sandboxes");
+    this.filesRoot = path.join(deps.config.root, "sandbox-files");
+  }
+
+  async init(): Promise<void> {
+    await this.store.load();
+    await this.recover();
+  }
+
+  private log(id: string) {
+    return this.deps.log.child({ pod_sandbox_id: id });
+  }
+
+  list(filter: SandboxFilter): SandboxRecord[] {
+    return filterSandboxes(this.store.all(), filter);
+  }
+
+  /** A ready or stopped sandbox by id or unique prefix; NOT_FOUND otherwise. */
+  get(query: string): SandboxRecord {
+    const r = this.store.require(query);
+    if (r.state === "creating") throw failedPrecondition(`sandbox ${r.id} is still being created`);
+    return r;
+  }
+
+  find(query: string): SandboxRecord | undefined {
+    const r = this.store.find(query);
+    return r?.state === "creating" ? undefined : r;
+  }
+
+  async run(spec: SandboxSpec): Promise<SandboxRecord> {
+    const { config, podNetwork, runtimes } = this.deps;
+    const handler = runtimes.resolveName(spec.runtimeHandler);
+    const hostNet = spec.namespaces.network === "NODE";
+    const hostIpc = spec.namespaces.ipc === "NODE";
+    const sysctls = planSysctls(spec.sysctls, { hostNetwork: hostNet, hostIpc });
+    const needInfra = spec.namespaces.pid === "POD";
+    const runtime = needInfra ? runtimes.get(handler) : undefined;
+    let network: CniNetworkList | undefined;
+    let plugins: Record<string, string> = {};
+    if (!hostNet) {
+      const readiness = await podNetwork.readiness();
+      if (!readiness.ready || !readiness.network) throw failedPrecondition(readiness.message ?? "the pod network is not ready");
+      network = readiness.network;
+      plugins = readiness.plugins;
+    }
+
+    const id = newId();
+    const stateDir = path.join(this.stateRoot, id);
+    const record: SandboxRecord = {
+      id,
+      name: sandboxName(spec.metadata),
+      spec,
+      state: "creating",
+      createdAt: nowNanos(),
+      runtimeHandler: handler,
+      namespaces: namespacePaths(path.join(stateDir, "ns"), { net: !hostNet, ipc: !hostIpc, uts: !hostNet }),
+      shm: hostIpc ? undefined : path.join(stateDir, "shm"),
+      filesDir: path.join(this.filesRoot, id),
+    };
+    await this.store.create(record); // reserves the name; written before any effect
+    const log = this.log(id);
+    return this.locks.run(id, async () => {
+      let current = record;
+      const save = async (change: Partial<SandboxRecord>) => {
+        current = await this.store.update(id, (r) => ({ ...r, ...change }));
+      };
+      try {
+        const hostname = hostNet ? os.hostname() : spec.hostname || spec.metadata.name;
+        await createNamespaces(path.join(stateDir, "ns"), { net: !hostNet, ipc: !hostIpc, uts: !hostNet, hostname, sysctls });
+        await mkdir(record.filesDir, { recursive: true, mode: 0o755 });
+        await writeFile(path.join(record.filesDir, "hostname"), `${hostname}\n`);
+        const hostResolv = await readFile("/etc/resolv.conf", "utf8").catch(() => "");
+        await writeFile(path.join(record.filesDir, "resolv.conf"), resolvConf(spec.dns, hostResolv));
+        if (record.shm) {
+          await mkdir(record.shm, { recursive: true });
+          await mountTmpfs(record.shm, `nosuid,nodev,noexec,mode=1777,size=${spec.shmSize}`);
+        }
+        let ips: string[] = [];
+        if (network) {
+          await save({ network: { config: network, result: null, ips: [], attached: true } });
+          const result = await cniAdd(network, plugins, config.cni.binDirs, this.cniInvocation(current));
+          ips = ipsOfResult(result);
+          if (ips.length === 0) throw new Error(`CNI network "${network.name}" gave the pod no IP address`);
+          await save({ network: { config: network, result, ips, attached: true } });
+        }
+        await writeFile(path.join(record.filesDir, "hosts"), hostNet ? await readFile("/etc/hosts", "utf8").catch(() => hostsFile(hostname, [])) : hostsFile(hostname, ips));
+        if (runtime) {
+          const bundle = path.join(stateDir, "infra");
+          await save({ infra: { containerId: id, pid: 0, bundle } });
+          const infra = await startInfra(runtime, { sandboxId: id, bundle, rootfs: await ensureInfraRootfs(config.root), namespaces: current.namespaces, cgroupParent: spec.cgroupParent });
+          await save({ infra });
+        }
+        await save({ state: "ready" });
+        log.info({ name: record.name, ips, infra: !!runtime }, "sandbox ready");
+        return current;
+      } catch (err) {
+        log.warn({ err: errorMessage(err) }, "sandbox creation failed; undoing it");
+        await this.release(current).catch((e) => log.error({ err: errorMessage(e) }, "undoing a failed sandbox left something behind"));
+        await this.store.delete(id);
+        throw err;
+      }
+    });
+  }
+
+  private cniInvocation(r: SandboxRecord): CniInvocation {
+    const m = r.spec.metadata;
+    return {
+      containerId: r.id,
+      netns: r.namespaces.net ?? "",
+      ifName: "eth0",
+      args: [
+        ["K8S_POD_NAMESPACE", m.namespace],
+        ["K8S_POD_NAME", m.name],
+        ["K8S_POD_INFRA_CONTAINER_ID", r.id],
+        ["K8S_POD_UID", m.uid],
+      ],
+      capabilities: {
+        portMappings: r.spec.portMappings.map((p) => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, hostIP: p.hostIp })),
+        ...(r.spec.dns ? { dns: r.spec.dns } : {}),
+      },
+    };
+  }
+
+  /** Stops the infra process, detaches the network, unmounts shm. Each step is recorded when done. */
+  private async teardown(r: SandboxRecord): Promise<SandboxRecord> {
+    let current = r;
+    if (current.infra) {
+      const runtime = this.deps.runtimes.get(current.runtimeHandler);
+      await stopInfra(runtime, current.infra);
+      current = await this.saveIfStored(current, { infra: undefined });
+    }
+    if (current.network?.attached) {
+      const net = current.network.config as CniNetworkList;
+      const plugins: Record<string, string> = {};
+      for (const p of net.plugins) {
+        const found = await findInDirs(p.type, this.deps.config.cni.binDirs);
+        if (found) plugins[p.type] = found;
+      }
+      // CNI wants an empty CNI_NETNS once the namespace is gone; the plugins
+      // then release what they can (the address) without entering it.
+      const netnsAlive = !!current.namespaces.net && (await isMountPoint(current.namespaces.net));
+      const inv = { ...this.cniInvocation(current), netns: netnsAlive ? current.namespaces.net! : "" };
+      await cniDel(net, plugins, this.deps.config.cni.binDirs, inv, current.network.result ?? undefined);
+      if (!netnsAlive) await removeNatLeftovers(current.id);
+      current = await this.saveIfStored(current, { network: { ...current.network, attached: false } });
+    }
+    if (current.shm) await unmountAll(current.shm);
+    return current;
+  }
+
+  /** Everything teardown does, plus the namespace files and directories. */
+  private async release(r: SandboxRecord): Promise<void> {
+    const current = await this.teardown(r);
+    await releaseNamespaces(current.namespaces);
+    await rm(path.join(this.stateRoot, current.id), { recursive: true, force: true });
+    await rm(current.filesDir, { recursive: true, force: true });
+  }
+
+  private async saveIfStored(r: SandboxRecord, change: Partial<SandboxRecord>): Promise<SandboxRecord> {
+    const next = { ...r, ...change };
+    if (this.store.get(r.id)) await this.store.put(next);
+    return next;
+  }
+
+  /** Idempotent: an unknown id, or an already stopped sandbox, is not an error. */
+  async stop(query: string): Promise<void> {
+    const found = this.store.find(query);
+    if (!found) return;
+    await this.locks.run(found.id, async () => {
+      const r = this.store.get(found.id);
+      if (!r) return;
+      await this.hooks.stopAll(r.id);
+      const after = await this.teardown(r);
+      if (after.state !== "notready") await this.store.put({ ...after, state: "notready" });
+      this.log(r.id).info("sandbox stopped");
+    });
+  }
+
+  /** Idempotent: stops if needed, removes its containers, then everything else. */
+  async remove(query: string): Promise<void> {
+    const found = this.store.find(query);
+    if (!found) return;
+    await this.locks.run(found.id, async () => {
+      const r = this.store.get(found.id);
+      if (!r) return;
+      await this.hooks.stopAll(r.id);
+      await this.hooks.removeAll(r.id);
+      await this.release(r);
+      await this.store.delete(r.id);
+      this.log(r.id).info("sandbox removed");
+    });
+  }
+
+  /** After a restart: undo half-created sandboxes, and mark broken ready ones NOTREADY. */
+  private async recover(): Promise<void> {
+    for (const r of this.store.all()) {
+      const log = this.log(r.id);
+      try {
+        if (r.state === "creating") {
+          log.warn("sandbox was being created when the daemon stopped; undoing it");
+          await this.release(r);
+          await this.store.delete(r.id);
+          continue;
+        }
+        if (r.state !== "ready") continue;
+        const problem = await this.health(r);
+        if (problem) {
+          log.warn({ problem }, "sandbox lost part of its state while the daemon was down; stopping it");
+          const after = await this.teardown(r).catch((err) => {
+            log.error({ err: errorMessage(err) }, "cleanup of a broken sandbox failed; StopPodSandbox will retry");
+            return r;
+          });
+          await this.store.put({ ...after, state: "notready" });
+        }
+      } catch (err) {
+        log.error({ err: errorMessage(err) }, "sandbox recovery failed");
+      }
+    }
+  }
+
+  /** What is wrong with a READY sandbox, or undefined. */
+  private async health(r: SandboxRecord): Promise<string | undefined> {
+    for (const [kind, file] of Object.entries(r.namespaces)) {
+      if (file && !(await isMountPoint(file))) return `${kind} namespace file ${file} is gone`;
+    }
+    if (r.shm && !(await isMountPoint(r.shm))) return `shm ${r.shm} is not mounted`;
+    if (r.infra) {
+      const state = await this.deps.runtimes.get(r.runtimeHandler).state(r.infra.containerId);
+      if (state?.status !== "running") return `infra process is ${state?.status ?? "gone"}`;
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,93 @@
+// One durable record per object (<dir>/<id>.json, written atomically), held in
+// memory for every read, with id-prefix lookup and unique names. Sandboxes and
+// containers each have one.
+
+import { mkdir, readdir, rm } from "node:fs/promises";
+import path from "node:path";
+import { alreadyExists } from "../errors.js";
+import { readJsonFile, writeFileAtomic } from "./atomic-file.js";
+import { requireId, resolveIdPrefix } from "./ids.js";
+
+export interface StoredRecord {
+  id: string;
+  name: string;
+}
+
+export class RecordStore<T extends StoredRecord> {
+  private readonly byId = new Map<string, T>();
+  private readonly byName = new Map<string, string>();
+
+  constructor(
+    private readonly dir: string,
+    private readonly kind: string,
+  ) {}
+
+  async load(): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    for (const file of await readdir(this.dir)) {
+      const full = path.join(this.dir, file);
+      if (!file.endsWith(".json")) {
+        await rm(full, { force: true }); // a temp file from an interrupted write
+        continue;
+      }
+      const record = await readJsonFile<T>(full);
+      if (!record) continue;
+      this.byId.set(record.id, record);
+      this.byName.set(record.name, record.id);
+    }
+  }
+
+  all(): T[] {
+    return [...this.byId.values()];
+  }
+
+  get(id: string): T | undefined {
+    return this.byId.get(id);
+  }
+
+  /** A full id or unique prefix -> record; undefined when unknown. */
+  find(query: string): T | undefined {
+    const id = resolveIdPrefix(this.byId.keys(), query, this.kind);
+    return id ? this.byId.get(id) : undefined;
+  }
+
+  /** Like find, but unknown is NOT_FOUND. */
+  require(query: string): T {
+    return this.byId.get(requireId(this.byId.keys(), query, this.kind))!;
+  }
+
+  /** Reserves the record's name and writes it; a taken name is ALREADY_EXISTS naming the holder. */
+  async create(record: T): Promise<void> {
+    const holder = this.byName.get(record.name);
+    if (holder) throw alreadyExists(`${this.kind} name "${record.name}" is already used by ${this.kind} ${holder}; remove it first`);
+    this.byName.set(record.name, record.id);
+    try {
+      await this.put(record);
+    } catch (err) {
+      this.byName.delete(record.name);
+      throw err;
+    }
+  }
+
+  /** Writes the record (durably) and updates the in-memory copy. */
+  async put(record: T): Promise<void> {
+    await writeFileAtomic(path.join(this.dir, `${record.id}.json`), JSON.stringify(record));
+    this.byId.set(record.id, record);
+  }
+
+  /** Applies `change` to the current record and writes the result. */
+  async update(id: string, change: (r: T) => T): Promise<T> {
+    const current = this.byId.get(id);
+    if (!current) throw new Error(`${this.kind} ${id} vanished during an update`);
+    const next = change(current);
+    await this.put(next);
+    return next;
+  }
+
+  async delete(id: string): Promise<void> {
+    const r = this.byId.get(id);
+    await rm(path.join(this.dir, `${id}.json`), { force: true });
+    this.byId.delete(id);
+    if (r && this.byName.get(r.name) === id) this.byName.delete(r.name);
+  }
+}

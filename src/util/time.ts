@@ -1,0 +1,4 @@
+/** Nanoseconds since the epoch as a decimal string (CRI int64 timestamps exceed 2^53). */
+export function nowNanos(): string {
+  return (BigInt(Date.now()) * 1_000_000n).toString();
+}

@@ -1,0 +1,260 @@
+// Pod sandboxes through the CRI socket: real namespaces, real CNI plugins on a
+// test bridge and subnet, real runc/crun for the infra process.
+
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { promisify } from "node:util";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { grpc, grpcError } from "./harness/cri-client.js";
+import { TestDaemon } from "./harness/daemon.js";
+import { podConfig, podInfo, inPod, removeAllPods, spawnInPod } from "./harness/pods.js";
+import { waitFor } from "./harness/processes.js";
+import { freePort } from "./harness/registry.js";
+import { fixtureDir } from "./harness/run-dir.js";
+
+const run = promisify(execFile);
+
+async function mountsUnder(dir: string): Promise<string[]> {
+  return (await readFile("/proc/self/mountinfo", "utf8")).split("\n").map((l) => l.split(" ")[4] ?? "").filter((m) => m.startsWith(dir));
+}
+
+async function processesMentioning(text: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const pid of await readdir("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    const cmd = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+    if (cmd.includes(text)) out.push(`${pid} ${cmd.replaceAll("\0", " ")}`);
+  }
+  return out;
+}
+
+/** Serves `body` on port 8080 inside the pod with busybox httpd; returns a stop function. */
+async function httpServerInPod(netns: string, body: string) {
+  const dir = await fixtureDir("www");
+  await writeFile(path.join(dir, "index.html"), body);
+  const child = spawnInPod(netns, ["/bin/busybox", "httpd", "-f", "-p", "8080", "-h", dir]);
+  return () => child.kill("SIGKILL");
+}
+
+for (const handler of ["runc", "crun"] as const) {
+  describe(`pod sandboxes (${handler})`, () => {
+    let d: TestDaemon;
+    beforeAll(async () => {
+      d = await TestDaemon.start({ config: { runtime: { default_handler: handler } } });
+    });
+    afterEach(async () => {
+      await removeAllPods(d);
+    });
+    afterAll(async () => {
+      await d?.cleanup();
+    });
+
+    it("gives two pods distinct IPs on the test bridge, reachable from the host, with their own hostnames", async () => {
+      const a = await d.client.runtime.RunPodSandbox({ config: podConfig("alpha") });
+      const b = await d.client.runtime.RunPodSandbox({ config: podConfig("beta", { hostname: "beta-host" }) });
+      const sa = (await d.client.runtime.PodSandboxStatus({ pod_sandbox_id: a.pod_sandbox_id })).status!;
+      const sb = (await d.client.runtime.PodSandboxStatus({ pod_sandbox_id: b.pod_sandbox_id })).status!;
+      expect(sa.state).toBe("SANDBOX_READY");
+      expect(sa.linux?.namespaces?.options?.network).toBe("POD");
+      const prefix = d.podCidr.split(".").slice(0, 3).join(".");
+      expect(sa.network!.ip.startsWith(`${prefix}.`)).toBe(true);
+      expect(sb.network!.ip.startsWith(`${prefix}.`)).toBe(true);
+      expect(sa.network!.ip).not.toBe(sb.network!.ip);
+      expect(BigInt(sa.created_at)).toBeGreaterThan(0n);
+
+      const ib = await podInfo(d, b.pod_sandbox_id);
+      expect((await inPod([`--uts=${ib.namespaces.uts}`], ["hostname"])).trim()).toBe("beta-host");
+      expect((await run("busybox", ["ping", "-c", "1", "-W", "2", sb.network!.ip])).stdout).toContain("1 packets received");
+      const stop = await httpServerInPod(ib.netns, "hello from beta");
+      try {
+        const body = await waitFor("the pod's server", async () => (await fetch(`http://${sb.network!.ip}:8080/index.html`)).text());
+        expect(body).toBe("hello from beta");
+      } finally {
+        stop();
+      }
+      // the pod's own files
+      const files = path.join(d.root, "sandbox-files", b.pod_sandbox_id);
+      expect(await readFile(path.join(files, "hostname"), "utf8")).toBe("beta-host\n");
+      expect(await readFile(path.join(files, "hosts"), "utf8")).toContain(`${sb.network!.ip}\tbeta-host`);
+    });
+
+    it("maps a hostPort to the pod through 127.0.0.1", async () => {
+      const hostPort = await freePort();
+      const p = await d.client.runtime.RunPodSandbox({
+        config: podConfig("ports", { port_mappings: [{ protocol: "TCP", container_port: 8080, host_port: hostPort, host_ip: "" }] }),
+      });
+      const info = await podInfo(d, p.pod_sandbox_id);
+      const stop = await httpServerInPod(info.netns, "via hostPort");
+      try {
+        const body = await waitFor("the hostPort", async () => (await fetch(`http://127.0.0.1:${hostPort}/index.html`)).text());
+        expect(body).toBe("via hostPort");
+      } finally {
+        stop();
+      }
+    });
+
+    it("uses the host network for hostNetwork pods, with no namespace file and no IP of its own", async () => {
+      const p = await d.client.runtime.RunPodSandbox({ config: podConfig("hostnet", { linux: { security_context: { namespace_options: { network: "NODE" } } } }) });
+      const s = (await d.client.runtime.PodSandboxStatus({ pod_sandbox_id: p.pod_sandbox_id })).status!;
+      expect(s.linux?.namespaces?.options?.network).toBe("NODE");
+      expect(s.network?.ip).toBe("");
+      const info = await podInfo(d, p.pod_sandbox_id);
+      expect(info.netns).toBe("");
+      expect(info.namespaces.uts).toBeUndefined();
+      // the pod's IPC namespace is still its own
+      expect(info.namespaces.ipc).toBeTruthy();
+    });
+
+    it("gives ipc: POD pods their own IPC namespace and a 64 MiB /dev/shm tmpfs", async () => {
+      const p = await d.client.runtime.RunPodSandbox({ config: podConfig("ipc") });
+      const info = await podInfo(d, p.pod_sandbox_id);
+      const ipc = `--ipc=${info.namespaces.ipc}`;
+      const id = (await inPod([ipc], ["ipcmk", "-M", "4096"])).match(/(\d+)/)![1]!;
+      expect(await inPod([ipc], ["ipcs", "-m"])).toContain(id);
+      expect((await run("ipcs", ["-m"])).stdout).not.toMatch(new RegExp(`\\b${id}\\b.*4096`));
+      const mount = (await readFile("/proc/self/mountinfo", "utf8")).split("\n").find((l) => l.split(" ")[4] === info.shm)!;
+      expect(mount).toContain(" - tmpfs tmpfs ");
+      expect(mount).toContain("size=65536k");
+      expect((await stat(info.shm)).mode & 0o7777).toBe(0o1777);
+    });
+
+    it("runs catatonit as PID 1 for pid: POD, and no process at all otherwise", async () => {
+      const shared = await d.client.runtime.RunPodSandbox({ config: podConfig("sharedpid", { linux: { security_context: { namespace_options: { pid: "POD" } } } }) });
+      const info = await podInfo(d, shared.pod_sandbox_id);
+      expect(info.pid).toBeGreaterThan(0);
+      expect(await readFile(`/proc/${info.pid}/cmdline`, "utf8")).toBe("/catatonit\0-P\0");
+      const status = await readFile(`/proc/${info.pid}/status`, "utf8");
+      expect(status).toMatch(new RegExp(`NSpid:\\s+${info.pid}\\s+1\\n`));
+      // it shares the pod's network namespace
+      const { stdout } = await run("readlink", [`/proc/${info.pid}/ns/net`]);
+      expect(stdout.trim()).toBe((await inPod([`--net=${info.netns}`], ["readlink", "/proc/self/ns/net"])).trim());
+
+      const plain = await d.client.runtime.RunPodSandbox({ config: podConfig("nopid") });
+      expect((await podInfo(d, plain.pod_sandbox_id)).pid).toBe(0);
+      expect(await processesMentioning(plain.pod_sandbox_id)).toEqual([]);
+    });
+
+    it("applies namespaced sysctls inside the pod and refuses the others", async () => {
+      const p = await d.client.runtime.RunPodSandbox({
+        config: podConfig("sysctl", { linux: { sysctls: { "net.ipv4.ip_unprivileged_port_start": "22", "kernel.shm_rmid_forced": "1" } } }),
+      });
+      const info = await podInfo(d, p.pod_sandbox_id);
+      expect((await inPod([`--net=${info.netns}`], ["cat", "/proc/sys/net/ipv4/ip_unprivileged_port_start"])).trim()).toBe("22");
+      expect((await inPod([`--ipc=${info.namespaces.ipc}`], ["cat", "/proc/sys/kernel/shm_rmid_forced"])).trim()).toBe("1");
+      expect((await readFile("/proc/sys/net/ipv4/ip_unprivileged_port_start", "utf8")).trim()).not.toBe("22");
+      const err = await grpcError(d.client.runtime.RunPodSandbox({ config: podConfig("unsafe", { linux: { sysctls: { "kernel.pid_max": "4096" } } }) }));
+      expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(err.details).toContain('sysctl "kernel.pid_max" is not namespaced');
+    });
+
+    it("reserves names, validates configs, and makes Stop and Remove idempotent", async () => {
+      const config = podConfig("dup");
+      const first = await d.client.runtime.RunPodSandbox({ config });
+      let err = await grpcError(d.client.runtime.RunPodSandbox({ config }));
+      expect(err.code).toBe(grpc.status.ALREADY_EXISTS);
+      expect(err.details).toContain(first.pod_sandbox_id);
+
+      const noUid = podConfig("nouid");
+      noUid.metadata!.uid = "";
+      err = await grpcError(d.client.runtime.RunPodSandbox({ config: noUid }));
+      expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(err.details).toContain("metadata.uid is required");
+      err = await grpcError(d.client.runtime.RunPodSandbox({ config: podConfig("h"), runtime_handler: "kata" }));
+      expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(err.details).toContain('unknown runtime handler "kata"');
+      err = await grpcError(d.client.runtime.RunPodSandbox({ config: podConfig("t", { linux: { security_context: { namespace_options: { pid: "TARGET" } } } }) }));
+      expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
+      err = await grpcError(d.client.runtime.PodSandboxStatus({ pod_sandbox_id: "f".repeat(64) }));
+      expect(err.code).toBe(grpc.status.NOT_FOUND);
+
+      const id = first.pod_sandbox_id;
+      await d.client.runtime.StopPodSandbox({ pod_sandbox_id: id });
+      await d.client.runtime.StopPodSandbox({ pod_sandbox_id: id });
+      expect((await d.client.runtime.PodSandboxStatus({ pod_sandbox_id: id.slice(0, 10) })).status!.state).toBe("SANDBOX_NOTREADY");
+      await d.client.runtime.RemovePodSandbox({ pod_sandbox_id: id });
+      await d.client.runtime.RemovePodSandbox({ pod_sandbox_id: id });
+      await d.client.runtime.StopPodSandbox({ pod_sandbox_id: "0".repeat(64) });
+      // the name is free again
+      await d.client.runtime.RunPodSandbox({ config });
+    });
+
+    it("lists with id prefix, state and label filters", async () => {
+      const a = await d.client.runtime.RunPodSandbox({ config: podConfig("la", { labels: { app: "web", tier: "front" } }) });
+      const b = await d.client.runtime.RunPodSandbox({ config: podConfig("lb", { labels: { app: "web" } }) });
+      await d.client.runtime.StopPodSandbox({ pod_sandbox_id: b.pod_sandbox_id });
+      const ids = async (filter: object) => (await d.client.runtime.ListPodSandbox({ filter })).items.map((i) => i.id).sort();
+      expect(await ids({})).toEqual([a.pod_sandbox_id, b.pod_sandbox_id].sort());
+      expect(await ids({ label_selector: { app: "web", tier: "front" } })).toEqual([a.pod_sandbox_id]);
+      expect(await ids({ state: { state: "SANDBOX_NOTREADY" } })).toEqual([b.pod_sandbox_id]);
+      expect(await ids({ id: a.pod_sandbox_id.slice(0, 8) })).toEqual([a.pod_sandbox_id]);
+      expect(await ids({ id: "nothing" })).toEqual([]);
+      const item = (await d.client.runtime.ListPodSandbox({ filter: { id: a.pod_sandbox_id } })).items[0]!;
+      expect(item.labels).toEqual({ app: "web", tier: "front" });
+      expect(item.metadata?.name).toBe("la");
+    });
+
+    it("survives a daemon kill -9 with the same IP and infra, then releases everything on stop and remove", async () => {
+      const p = await d.client.runtime.RunPodSandbox({ config: podConfig("durable", { linux: { security_context: { namespace_options: { pid: "POD" } } } }) });
+      const id = p.pod_sandbox_id;
+      const before = (await d.client.runtime.PodSandboxStatus({ pod_sandbox_id: id })).status!;
+      const infraPid = (await podInfo(d, id)).pid;
+      await d.restart();
+      const after = (await d.client.runtime.PodSandboxStatus({ pod_sandbox_id: id })).status!;
+      expect(after.state).toBe("SANDBOX_READY");
+      expect(after.network!.ip).toBe(before.network!.ip);
+      expect((await podInfo(d, id)).pid).toBe(infraPid);
+      expect(existsSync(`/proc/${infraPid}`)).toBe(true);
+
+      await d.client.runtime.StopPodSandbox({ pod_sandbox_id: id });
+      await d.client.runtime.RemovePodSandbox({ pod_sandbox_id: id });
+      const ipam = path.join(d.root, "network/ipam/skiff");
+      expect((await readdir(ipam)).filter((f) => f.includes("."))).toEqual(["last_reserved_ip.0"]);
+      expect(await mountsUnder(d.state)).toEqual([]);
+      expect(await readdir(path.join(d.state, "sandboxes"))).toEqual([]);
+      await waitFor("the infra process to go", async () => (existsSync(`/proc/${infraPid}/cmdline`) && (await readFile(`/proc/${infraPid}/cmdline`, "utf8")) ? undefined : true));
+    });
+  });
+}
+
+describe("sandbox recovery", () => {
+  it("marks a pod NOTREADY and releases it when its namespaces vanished while the daemon was down", async () => {
+    const d = await TestDaemon.start();
+    try {
+      const p = await d.client.runtime.RunPodSandbox({ config: podConfig("vanish") });
+      const info = await podInfo(d, p.pod_sandbox_id);
+      await d.kill();
+      // what a reboot does to /run: the pinned network namespace is gone
+      await run("umount", [info.netns]);
+      await d.start();
+      const s = (await d.client.runtime.PodSandboxStatus({ pod_sandbox_id: p.pod_sandbox_id })).status!;
+      expect(s.state).toBe("SANDBOX_NOTREADY");
+      // CNI DEL ran although the netns was gone: the address is free again
+      const ipam = path.join(d.root, "network/ipam/skiff");
+      expect(await readdir(ipam)).not.toContain(s.network!.ip);
+      // and the masquerade rule the bridge plugin could not find itself is gone too
+      expect((await run("iptables-save", ["-t", "nat"])).stdout).not.toContain(p.pod_sandbox_id);
+      await d.client.runtime.RemovePodSandbox({ pod_sandbox_id: p.pod_sandbox_id });
+      expect(await mountsUnder(d.state)).toEqual([]);
+    } finally {
+      await d.cleanup();
+    }
+  });
+
+  it("refuses pods while the network is not ready, naming why", async () => {
+    const emptyBin = path.join(await fixtureDir("bin"), "none");
+    await mkdir(emptyBin);
+    const d = await TestDaemon.start({ config: { cni: { bin_dirs: [emptyBin] } } });
+    try {
+      const err = await grpcError(d.client.runtime.RunPodSandbox({ config: podConfig("nonet") }));
+      expect(err.code).toBe(grpc.status.FAILED_PRECONDITION);
+      expect(err.details).toContain("cni plugin not initialized");
+      // hostNetwork pods do not need the pod network
+      await d.client.runtime.RunPodSandbox({ config: podConfig("hostok", { linux: { security_context: { namespace_options: { network: "NODE" } } } }) });
+      await removeAllPods(d);
+    } finally {
+      await d.cleanup();
+    }
+  });
+});
