@@ -242,6 +242,37 @@ describe("sandbox recovery", () => {
     }
   });
 
+  it("undoes a sandbox whose creation was cut short by a daemon kill -9", async () => {
+    // A CNI plugin that is slow to ADD gives the test time to kill the daemon mid-creation.
+    const bin = await fixtureDir("slowcni");
+    await writeFile(path.join(bin, "slow-bridge"), `#!/bin/sh\n[ "$CNI_COMMAND" = ADD ] && sleep 2\nexec /usr/lib/cni/bridge\n`, { mode: 0o755 });
+    const d = await TestDaemon.create({ config: { cni: { bin_dirs: [bin, "/usr/lib/cni"] } } });
+    await writeFile(
+      path.join(d.cniConfDir, "10-slow.conflist"),
+      JSON.stringify({ cniVersion: "1.0.0", name: "slow", plugins: [{ type: "slow-bridge", bridge: d.bridge, isGateway: true, ipMasq: true, ipam: { type: "host-local", dataDir: path.join(d.dir, "ipam"), ranges: [[{ subnet: d.podCidr }]] } }] }),
+    );
+    await d.start();
+    try {
+      const config = podConfig("cut-short");
+      const pending = d.client.runtime.RunPodSandbox({ config }).catch((e: Error) => e);
+      await waitFor("the sandbox to be half-made", async () => ((await mountsUnder(d.state)).length > 0 ? true : undefined));
+      await d.kill();
+      expect(await pending).toBeInstanceOf(Error);
+      await d.start();
+      expect((await d.client.runtime.ListPodSandbox({})).items).toEqual([]);
+      expect(await mountsUnder(d.state)).toEqual([]);
+      // the orphaned plugin finishes its sleep and fails: no address stays taken
+      await new Promise((r) => setTimeout(r, 2500));
+      const leases = (await readdir(path.join(d.dir, "ipam", "slow")).catch(() => [] as string[])).filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f));
+      expect(leases).toEqual([]);
+      // the name is free again
+      const again = await d.client.runtime.RunPodSandbox({ config });
+      expect((await d.client.runtime.PodSandboxStatus({ pod_sandbox_id: again.pod_sandbox_id })).status!.state).toBe("SANDBOX_READY");
+    } finally {
+      await d.cleanup();
+    }
+  });
+
   it("refuses pods while the network is not ready, naming why", async () => {
     const emptyBin = path.join(await fixtureDir("bin"), "none");
     await mkdir(emptyBin);
