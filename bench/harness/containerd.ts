@@ -48,6 +48,8 @@ state = "${c.dir}/state"
   sandbox_image = "${options.sandboxImage ?? "registry.k8s.io/pause:3.6"}"
   stream_server_address = "127.0.0.1"
   stream_server_port = "0"
+  # root here lacks CAP_SYS_RESOURCE: pause's oom_score_adj -998 would make runc fail
+  restrict_oom_score_adj = true
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
     conf_dir = "${cni}"

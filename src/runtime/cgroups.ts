@@ -2,7 +2,8 @@
 // unified hierarchy), or hybrid: v1 with some controllers on a cgroup2 mount.
 // crun 1.8 refuses hybrid hosts whose cgroup2 holds a controller.
 
-import { readFile } from "node:fs/promises";
+import { readdir, readFile, rmdir } from "node:fs/promises";
+import path from "node:path";
 
 export interface CgroupLayout {
   version: 1 | 2;
@@ -31,4 +32,20 @@ export async function detectCgroupLayout(): Promise<CgroupLayout> {
 export function runtimeUnusableReason(runtimePath: string, layout: CgroupLayout): string | undefined {
   if (!/(^|\/)crun$/.test(runtimePath) || layout.hybridV2Controllers.length === 0) return undefined;
   return `crun refuses this host's hybrid cgroup layout: cgroup v1 is in use but the cgroup2 mount holds ${layout.hybridV2Controllers.join(", ")}; mount ${layout.hybridV2Controllers.join(", ")} as cgroup v1 hierarchies (e.g. mkdir /sys/fs/cgroup/hugetlb && mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb) to free them`;
+}
+
+/** The directories of a cgroupfs path in every mounted hierarchy (v1: one per controller). */
+export async function cgroupDirs(cgroupPath: string, layout: CgroupLayout): Promise<string[]> {
+  const rel = cgroupPath.replace(/^\/+/, "");
+  if (layout.version === 2) return [path.join("/sys/fs/cgroup", rel)];
+  const out: string[] = [];
+  for (const entry of await readdir("/sys/fs/cgroup", { withFileTypes: true })) {
+    if (entry.isDirectory() && entry.name !== "unified") out.push(path.join("/sys/fs/cgroup", entry.name, rel));
+  }
+  return out;
+}
+
+/** Removes a cgroup path that no longer has processes or children; a busy or missing one is left alone. */
+export async function removeCgroupIfEmpty(cgroupPath: string, layout: CgroupLayout): Promise<void> {
+  for (const dir of await cgroupDirs(cgroupPath, layout)) await rmdir(dir).catch(() => {});
 }

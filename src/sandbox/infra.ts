@@ -22,6 +22,13 @@ export async function ensureInfraRootfs(root: string): Promise<string> {
   return rootfs;
 }
 
+/** Where infra cgroups go: the pod's cgroup (kubelet's), or skiff's own when it has none. */
+export function infraCgroupParent(podCgroupParent: string): string {
+  return path.posix.normalize(podCgroupParent || DEFAULT_CGROUP_PARENT).replace(/\/+$/, "");
+}
+
+export const DEFAULT_CGROUP_PARENT = "/skiff";
+
 export interface InfraProcess {
   containerId: string;
   pid: number;
@@ -31,7 +38,7 @@ export interface InfraProcess {
 export async function startInfra(runtime: OciRuntime, opts: { sandboxId: string; bundle: string; rootfs: string; namespaces: { net?: string; ipc?: string; uts?: string }; cgroupParent: string }): Promise<InfraProcess> {
   const containerId = opts.sandboxId;
   await mkdir(opts.bundle, { recursive: true, mode: 0o700 });
-  const spec = infraSpec({ rootfs: opts.rootfs, namespaces: opts.namespaces, cgroupsPath: path.posix.join(opts.cgroupParent || "/skiff", `sandbox-${containerId}`) });
+  const spec = infraSpec({ rootfs: opts.rootfs, namespaces: opts.namespaces, cgroupsPath: infraCgroupParent(opts.cgroupParent) + `/sandbox-${containerId}` });
   await writeFile(path.join(opts.bundle, "config.json"), JSON.stringify(spec));
   const pidFile = path.join(opts.bundle, "infra.pid");
   await runtime.runDetached(containerId, opts.bundle, pidFile);

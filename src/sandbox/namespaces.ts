@@ -36,7 +36,7 @@ export function namespacePaths(dir: string, req: Pick<NamespaceRequest, "net" | 
 // Values travel as arguments, never through the shell's parser.
 const SETUP_SCRIPT = `set -e
 h=$1; shift
-[ -n "$h" ] && hostname "$h"
+[ -n "$h" ] && printf '%s' "$h" > /proc/sys/kernel/hostname
 [ "$SKIFF_LO" = 1 ] && ip link set lo up
 while [ $# -gt 0 ]; do printf '%s' "$2" > "$1"; shift 2; done`;
 

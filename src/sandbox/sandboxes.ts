@@ -12,6 +12,7 @@ import path from "node:path";
 import type { Config } from "../config/config.js";
 import { errorMessage, failedPrecondition } from "../errors.js";
 import type { Logger } from "../log.js";
+import { removeCgroupIfEmpty } from "../runtime/cgroups.js";
 import type { Runtimes } from "../runtime/runtimes.js";
 import { newId } from "../store/ids.js";
 import { RecordStore } from "../store/record-store.js";
@@ -24,7 +25,7 @@ import { removeNatLeftovers } from "./cni/nat-leftovers.js";
 import { ipsOfResult } from "./cni/result.js";
 import { cniAdd, cniDel, type CniInvocation } from "./cni/runner.js";
 import { filterSandboxes, type SandboxFilter } from "./filter.js";
-import { ensureInfraRootfs, startInfra, stopInfra } from "./infra.js";
+import { DEFAULT_CGROUP_PARENT, ensureInfraRootfs, startInfra, stopInfra } from "./infra.js";
 import { createNamespaces, namespacePaths, releaseNamespaces } from "./namespaces.js";
 import { hostsFile, resolvConf } from "./pod-files.js";
 import type { PodNetwork } from "./pod-network.js";
@@ -111,33 +112,45 @@ export class Sandboxes {
       namespaces: namespacePaths(path.join(stateDir, "ns"), { net: !hostNet, ipc: !hostIpc, uts: !hostNet }),
       shm: hostIpc ? undefined : path.join(stateDir, "shm"),
       filesDir: path.join(this.filesRoot, id),
+      // Planned up front so that recovery of a half-made sandbox runs CNI DEL
+      // (which is idempotent) without an extra write before ADD.
+      network: network ? { config: network, result: null, ips: [], attached: true } : undefined,
     };
     await this.store.create(record); // reserves the name; written before any effect
     const log = this.log(id);
     return this.locks.run(id, async () => {
       let current = record;
+      const steps: Record<string, number> = {};
+      let mark = performance.now();
+      const step = (name: string) => {
+        const now = performance.now();
+        steps[name] = Math.round((now - mark) * 10) / 10;
+        mark = now;
+      };
       const save = async (change: Partial<SandboxRecord>) => {
-        current = await this.store.update(id, (r) => ({ ...r, ...change }));
+        current = { ...current, ...change };
+        await this.store.put(current);
       };
       try {
         const hostname = hostNet ? os.hostname() : spec.hostname || spec.metadata.name;
-        await createNamespaces(path.join(stateDir, "ns"), { net: !hostNet, ipc: !hostIpc, uts: !hostNet, hostname, sysctls });
-        await mkdir(record.filesDir, { recursive: true, mode: 0o755 });
-        await writeFile(path.join(record.filesDir, "hostname"), `${hostname}\n`);
-        const hostResolv = await readFile("/etc/resolv.conf", "utf8").catch(() => "");
-        await writeFile(path.join(record.filesDir, "resolv.conf"), resolvConf(spec.dns, hostResolv));
-        if (record.shm) {
-          await mkdir(record.shm, { recursive: true });
-          await mountTmpfs(record.shm, `nosuid,nodev,noexec,mode=1777,size=${spec.shmSize}`);
-        }
+        // Files and shm do not depend on the namespaces: prepare them meanwhile.
+        const filesReady = this.prepareFiles(record, hostname);
         let ips: string[] = [];
-        if (network) {
-          await save({ network: { config: network, result: null, ips: [], attached: true } });
-          const result = await cniAdd(network, plugins, config.cni.binDirs, this.cniInvocation(current));
-          ips = ipsOfResult(result);
-          if (ips.length === 0) throw new Error(`CNI network "${network.name}" gave the pod no IP address`);
-          await save({ network: { config: network, result, ips, attached: true } });
+        try {
+          await createNamespaces(path.join(stateDir, "ns"), { net: !hostNet, ipc: !hostIpc, uts: !hostNet, hostname, sysctls });
+          step("namespaces");
+          if (network) {
+            const result = await cniAdd(network, plugins, config.cni.binDirs, this.cniInvocation(current));
+            ips = ipsOfResult(result);
+            if (ips.length === 0) throw new Error(`CNI network "${network.name}" gave the pod no IP address`);
+            // Persisted with the next write: DEL needs no prevResult to release the address.
+            current = { ...current, network: { config: network, result, ips, attached: true } };
+            step("cni");
+          }
+        } finally {
+          await filesReady.catch(() => {}); // its own failure is reported below; cleanup needs it settled
         }
+        await filesReady;
         await writeFile(path.join(record.filesDir, "hosts"), hostNet ? await readFile("/etc/hosts", "utf8").catch(() => hostsFile(hostname, [])) : hostsFile(hostname, ips));
         if (runtime) {
           const bundle = path.join(stateDir, "infra");
@@ -146,7 +159,8 @@ export class Sandboxes {
           await save({ infra });
         }
         await save({ state: "ready" });
-        log.info({ name: record.name, ips, infra: !!runtime }, "sandbox ready");
+        step("ready");
+        log.info({ name: record.name, ips, infra: !!runtime, steps }, "sandbox ready");
         return current;
       } catch (err) {
         log.warn({ err: errorMessage(err) }, "sandbox creation failed; undoing it");
@@ -155,6 +169,18 @@ export class Sandboxes {
         throw err;
       }
     });
+  }
+
+  /** hostname and resolv.conf files, and the shm tmpfs. */
+  private async prepareFiles(record: SandboxRecord, hostname: string): Promise<void> {
+    await mkdir(record.filesDir, { recursive: true, mode: 0o755 });
+    const hostResolv = await readFile("/etc/resolv.conf", "utf8").catch(() => "");
+    await writeFile(path.join(record.filesDir, "hostname"), `${hostname}\n`);
+    await writeFile(path.join(record.filesDir, "resolv.conf"), resolvConf(record.spec.dns, hostResolv));
+    if (record.shm) {
+      await mkdir(record.shm, { recursive: true });
+      await mountTmpfs(record.shm, `nosuid,nodev,noexec,mode=1777,size=${record.spec.shmSize}`);
+    }
   }
 
   private cniInvocation(r: SandboxRecord): CniInvocation {
@@ -182,6 +208,8 @@ export class Sandboxes {
     if (current.infra) {
       const runtime = this.deps.runtimes.get(current.runtimeHandler);
       await stopInfra(runtime, current.infra);
+      // runc removed the infra's own cgroup; skiff's default parent goes once empty (kubelet owns pod cgroups).
+      if (!current.spec.cgroupParent) await removeCgroupIfEmpty(DEFAULT_CGROUP_PARENT, this.deps.runtimes.cgroups);
       current = await this.saveIfStored(current, { infra: undefined });
     }
     if (current.network?.attached) {

@@ -4,7 +4,7 @@
 // is left as it was.
 
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import type { TestProject } from "vitest/node";
 
@@ -27,7 +27,7 @@ async function mountsUnder(dir: string): Promise<string[]> {
     .sort((a, b) => b.length - a.length); // children first
 }
 
-/** Network devices and NAT rules the tests' pods may leave: bridges skt*, rules for 10.231.0.0/16. */
+/** What the tests' pods may leave on the host: bridges skt*, NAT rules for 10.231.0.0/16, cgroups. */
 function networkLeftovers(): string[] {
   const problems: string[] = [];
   const links = execFileSync("ip", ["-o", "link", "show"], { encoding: "utf8" });
@@ -37,6 +37,12 @@ function networkLeftovers(): string[] {
   }
   const rules = execFileSync("iptables-save", ["-t", "nat"], { encoding: "utf8" }).split("\n").filter((l) => l.includes("10.231."));
   for (const r of rules) problems.push(`iptables rule left behind: ${r}`);
+  // cgroups of infra processes (skiff's default parent) and of the tests' pods
+  for (const c of ["pids", "memory", "cpu"]) {
+    for (const name of readdirSafe(`/sys/fs/cgroup/${c}`)) {
+      if (name === "skiff" || name.startsWith("skiff-e2e-")) problems.push(`cgroup left behind: /sys/fs/cgroup/${c}/${name}`);
+    }
+  }
   return problems;
 }
 
@@ -51,6 +57,14 @@ function freeHybridControllers(): void {
     const target = `/sys/fs/cgroup/${c}`;
     execFileSync("mkdir", ["-p", target]);
     execFileSync("mount", ["-t", "cgroup", "-o", c, "cgroup", target]);
+  }
+}
+
+function readdirSafe(p: string): string[] {
+  try {
+    return readdirSync(p);
+  } catch {
+    return [];
   }
 }
 

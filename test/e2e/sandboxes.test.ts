@@ -105,6 +105,28 @@ for (const handler of ["runc", "crun"] as const) {
       expect(info.namespaces.uts).toBeUndefined();
       // the pod's IPC namespace is still its own
       expect(info.namespaces.ipc).toBeTruthy();
+
+      // With a shared PID namespace the infra process shows what the pod sees: the host's network.
+      const withInfra = await d.client.runtime.RunPodSandbox({
+        config: podConfig("hostnet-pid", { linux: { security_context: { namespace_options: { network: "NODE", pid: "POD" } } } }),
+      });
+      const pid = (await podInfo(d, withInfra.pod_sandbox_id)).pid;
+      expect((await run("readlink", [`/proc/${pid}/ns/net`])).stdout).toBe((await run("readlink", ["/proc/self/ns/net"])).stdout);
+      expect((await run("readlink", [`/proc/${pid}/ns/uts`])).stdout).toBe((await run("readlink", ["/proc/self/ns/uts"])).stdout);
+      expect((await run("readlink", [`/proc/${pid}/ns/ipc`])).stdout).not.toBe((await run("readlink", ["/proc/self/ns/ipc"])).stdout);
+    });
+
+    it("puts the infra process in the pod's cgroup from linux.cgroup_parent", async () => {
+      const parent = `/skiff-e2e-pod${process.pid}`;
+      const p = await d.client.runtime.RunPodSandbox({
+        config: podConfig("cgroup", { linux: { cgroup_parent: parent, security_context: { namespace_options: { pid: "POD" } } } }),
+      });
+      const pid = (await podInfo(d, p.pod_sandbox_id)).pid;
+      expect(await readFile(`/proc/${pid}/cgroup`, "utf8")).toMatch(new RegExp(`:memory:${parent}/sandbox-${p.pod_sandbox_id}\n`));
+      await d.client.runtime.RemovePodSandbox({ pod_sandbox_id: p.pod_sandbox_id });
+      expect(existsSync(`/sys/fs/cgroup/memory${parent}/sandbox-${p.pod_sandbox_id}`)).toBe(false);
+      // the pod cgroup itself is kubelet's to remove; this test made it, so it removes it
+      for (const c of await readdir("/sys/fs/cgroup")) await run("rmdir", [`/sys/fs/cgroup/${c}${parent}`]).catch(() => {});
     });
 
     it("gives ipc: POD pods their own IPC namespace and a 64 MiB /dev/shm tmpfs", async () => {
@@ -130,6 +152,11 @@ for (const handler of ["runc", "crun"] as const) {
       // it shares the pod's network namespace
       const { stdout } = await run("readlink", [`/proc/${info.pid}/ns/net`]);
       expect(stdout.trim()).toBe((await inPod([`--net=${info.netns}`], ["readlink", "/proc/self/ns/net"])).trim());
+
+      // the infra lives in skiff's default cgroup parent, which goes with the last infra
+      expect(await readFile(`/proc/${info.pid}/cgroup`, "utf8")).toContain(`:/skiff/sandbox-${shared.pod_sandbox_id}`);
+      await d.client.runtime.RemovePodSandbox({ pod_sandbox_id: shared.pod_sandbox_id });
+      expect(existsSync("/sys/fs/cgroup/pids/skiff")).toBe(false);
 
       const plain = await d.client.runtime.RunPodSandbox({ config: podConfig("nopid") });
       expect((await podInfo(d, plain.pod_sandbox_id)).pid).toBe(0);

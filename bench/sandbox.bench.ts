@@ -1,0 +1,123 @@
+// RunPodSandbox latency, skiff vs containerd: 20 sequential and 10 parallel
+// pods on each, the same CNI plugins (bridge + host-local + portmap), the same
+// client, in one run. containerd starts a pause container per pod; its pause
+// image is built here from the host's static catatonit and pushed to a local
+// registry, then pulled before timing starts. skiff pods are created as kubelet
+// creates ordinary pods (PID namespace per container: no infra process).
+
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { buildImage } from "../test/support/oci-image.js";
+import type { CriClient } from "../test/e2e/harness/cri-client.js";
+import { TestDaemon } from "../test/e2e/harness/daemon.js";
+import { podConfig } from "../test/e2e/harness/pods.js";
+import { TestRegistry } from "../test/e2e/harness/registry.js";
+import { fixtureDir } from "../test/e2e/harness/run-dir.js";
+import { TestContainerd } from "./harness/containerd.js";
+import { report } from "./harness/report.js";
+import { ratio, summary, timed } from "./harness/stats.js";
+
+const SEQUENTIAL = Number(process.env.BENCH_PODS ?? 20);
+const PARALLEL = 10;
+
+let reg: TestRegistry;
+let pauseRef: string;
+
+beforeAll(async () => {
+  reg = await TestRegistry.start();
+  const pause = await buildImage({
+    base: false,
+    layers: [[{ type: "file", path: "/pause", content: readFileSync("/usr/bin/catatonit"), mode: 0o755 }]],
+    config: { Entrypoint: ["/pause", "-P"] },
+  });
+  pauseRef = await reg.push("bench/pause", "3.10", pause);
+});
+
+afterAll(async () => {
+  await reg?.stop();
+});
+
+async function measure(client: CriClient, label: string, runtimeHandler = "") {
+  const sequential: number[] = [];
+  const ids: string[] = [];
+  for (let i = 0; i < SEQUENTIAL; i++) {
+    const { ms, value } = await timed(() => client.runtime.RunPodSandbox({ config: podConfig(`${label}-s${i}`), runtime_handler: runtimeHandler }));
+    sequential.push(ms);
+    ids.push(value.pod_sandbox_id);
+  }
+  const parallel = await Promise.all(
+    Array.from({ length: PARALLEL }, (_, i) =>
+      timed(() => client.runtime.RunPodSandbox({ config: podConfig(`${label}-p${i}`), runtime_handler: runtimeHandler })).then((r) => {
+        ids.push(r.value.pod_sandbox_id);
+        return r.ms;
+      }),
+    ),
+  );
+  const teardown: number[] = [];
+  for (const id of ids) {
+    const { ms } = await timed(async () => {
+      await client.runtime.StopPodSandbox({ pod_sandbox_id: id });
+      await client.runtime.RemovePodSandbox({ pod_sandbox_id: id });
+    });
+    teardown.push(ms);
+  }
+  expect(ids).toHaveLength(SEQUENTIAL + PARALLEL);
+  return { sequential: summary(sequential), parallel: summary(parallel), teardown: summary(teardown) };
+}
+
+it("RunPodSandbox: skiff vs containerd", async () => {
+  const d = await TestDaemon.start({ config: { log_level: "warn" } });
+  let skiff;
+  try {
+    // one warm-up pod creates the bridge, as the first pod of a node does
+    const warm = await d.client.runtime.RunPodSandbox({ config: podConfig(`warm-${randomBytes(2).toString("hex")}`) });
+    await d.client.runtime.RemovePodSandbox({ pod_sandbox_id: warm.pod_sandbox_id });
+    skiff = await measure(d.client, "skiff");
+  } finally {
+    await d.cleanup();
+  }
+
+  const cniDir = await fixtureDir("ctdcni");
+  await writeFile(
+    path.join(cniDir, "10-bench.conflist"),
+    JSON.stringify({
+      cniVersion: "1.0.0",
+      name: "ctdbench",
+      plugins: [
+        { type: "bridge", bridge: "skt250", isGateway: true, ipMasq: true, hairpinMode: true, ipam: { type: "host-local", dataDir: path.join(cniDir, "ipam"), ranges: [[{ subnet: "10.231.250.0/24" }]], routes: [{ dst: "0.0.0.0/0" }] } },
+        { type: "portmap", capabilities: { portMappings: true } },
+      ],
+    }),
+  );
+  const c = await TestContainerd.start({ registries: [reg.host], cniConfDir: cniDir, sandboxImage: pauseRef });
+  let containerd;
+  try {
+    await c.client.image.PullImage({ image: { image: pauseRef } });
+    const warm = await c.client.runtime.RunPodSandbox({ config: podConfig("warm") });
+    await c.client.runtime.StopPodSandbox({ pod_sandbox_id: warm.pod_sandbox_id });
+    await c.client.runtime.RemovePodSandbox({ pod_sandbox_id: warm.pod_sandbox_id });
+    containerd = await measure(c.client, "ctd");
+  } finally {
+    await c.stop();
+  }
+
+  const row = (name: string, k: "sequential" | "parallel" | "teardown") =>
+    `${name.padEnd(28)} skiff p50 ${skiff[k].p50.toFixed(1)} / p95 ${skiff[k].p95.toFixed(1)} ms   containerd p50 ${containerd[k].p50.toFixed(1)} / p95 ${containerd[k].p95.toFixed(1)} ms   ratio p50 ${ratio(skiff[k].p50, containerd[k].p50)}, p95 ${ratio(skiff[k].p95, containerd[k].p95)}`;
+  await report(
+    "sandbox",
+    {
+      skiff,
+      containerd,
+      ratios: {
+        sequentialP50: Number(ratio(skiff.sequential.p50, containerd.sequential.p50)),
+        sequentialP95: Number(ratio(skiff.sequential.p95, containerd.sequential.p95)),
+        parallelP50: Number(ratio(skiff.parallel.p50, containerd.parallel.p50)),
+        teardownP50: Number(ratio(skiff.teardown.p50, containerd.teardown.p50)),
+      },
+    },
+    [row(`RunPodSandbox x${SEQUENTIAL} sequential`, "sequential"), row(`RunPodSandbox x${PARALLEL} parallel`, "parallel"), row("Stop+RemovePodSandbox", "teardown")],
+  );
+});
