@@ -2,7 +2,7 @@
 // CNI conf dir, for side-by-side measurements driven by the same CRI client
 // that drives skiff. Registries on 127.0.0.1 are reached over plain http.
 
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, rm, rmdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { CriClient } from "../../test/e2e/harness/cri-client.js";
 import { startLogged, stopProcess, waitFor, type Started } from "../../test/e2e/harness/processes.js";
@@ -80,7 +80,8 @@ ${mirrors}
   async stop(): Promise<void> {
     this.clientValue?.close();
     if (this.proc) await stopProcess(this.proc, "SIGTERM", 20_000);
-    // containerd leaves overlay mounts of its snapshots behind only if something still runs.
+    // containerd puts pods without a cgroup parent under k8s.io and leaves the empty dir.
+    for (const c of await readdir("/sys/fs/cgroup").catch(() => [] as string[])) await rmdir(`/sys/fs/cgroup/${c}/k8s.io`).catch(() => {});
     await rm(this.dir, { recursive: true, force: true }).catch(() => {});
   }
 }
