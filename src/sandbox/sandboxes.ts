@@ -245,13 +245,19 @@ export class Sandboxes {
     return next;
   }
 
-  /** Idempotent: an unknown id, or an already stopped sandbox, is not an error. */
-  async stop(query: string): Promise<void> {
+  /** Runs `fn` on the sandbox under its lock; an unknown (or meanwhile removed) id is a no-op. */
+  private async withSandbox(query: string, fn: (r: SandboxRecord) => Promise<void>): Promise<void> {
     const found = this.store.find(query);
     if (!found) return;
     await this.locks.run(found.id, async () => {
       const r = this.store.get(found.id);
-      if (!r) return;
+      if (r) await fn(r);
+    });
+  }
+
+  /** Idempotent: an unknown id, or an already stopped sandbox, is not an error. */
+  async stop(query: string): Promise<void> {
+    await this.withSandbox(query, async (r) => {
       await this.hooks.stopAll(r.id);
       const after = await this.teardown(r);
       if (after.state !== "notready") await this.store.put({ ...after, state: "notready" });
@@ -261,11 +267,7 @@ export class Sandboxes {
 
   /** Idempotent: stops if needed, removes its containers, then everything else. */
   async remove(query: string): Promise<void> {
-    const found = this.store.find(query);
-    if (!found) return;
-    await this.locks.run(found.id, async () => {
-      const r = this.store.get(found.id);
-      if (!r) return;
+    await this.withSandbox(query, async (r) => {
       await this.hooks.stopAll(r.id);
       await this.hooks.removeAll(r.id);
       await this.release(r);

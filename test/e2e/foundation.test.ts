@@ -1,28 +1,17 @@
 // The daemon itself: CLI, config errors, the socket, signals, and the RPCs
 // answered from the first issue on. Everything goes through a real daemon.
 
-import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { mkdir, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { loadCri } from "../../src/cri/proto.js";
 import { grpc, grpcError } from "./harness/cri-client.js";
-import { SKIFF_BIN, TestDaemon } from "./harness/daemon.js";
+import { runSkiff, TestDaemon } from "./harness/daemon.js";
 import { fixtureDir } from "./harness/run-dir.js";
 
-const run = promisify(execFile);
 
-async function skiff(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(SKIFF_BIN, args, { timeout: 20_000 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const skiff = (args: string[]) => runSkiff(args);
 
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
 

@@ -1,27 +1,16 @@
 // Offline import through the `skiff images` command line against a running daemon.
 
-import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { archiveOf, buildImage, dockerSaveArchive, ociLayoutArchive } from "../support/oci-image.js";
-import { SKIFF_BIN, TestDaemon } from "./harness/daemon.js";
+import { runSkiff, TestDaemon } from "./harness/daemon.js";
 import { fixtureDir } from "./harness/run-dir.js";
 import { snapshotDirs } from "./harness/snapshots.js";
 
-const run = promisify(execFile);
 
-async function skiff(args: string[]) {
-  try {
-    const r = await run(SKIFF_BIN, args, { timeout: 60_000 });
-    return { code: 0, ...r };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const skiff = (args: string[]) => runSkiff(args);
 
 describe("skiff images import", () => {
   let d: TestDaemon;

@@ -2,7 +2,9 @@
 // CNI conf dir, bridge name and subnet. It can be stopped (SIGTERM), killed
 // (SIGKILL) and started again on the same dirs for recovery tests.
 
+import { execFile } from "node:child_process";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { promisify } from "node:util";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { stringify } from "smol-toml";
@@ -11,6 +13,17 @@ import { startLogged, stopProcess, waitFor, type Started } from "./processes.js"
 import { fixtureDir } from "./run-dir.js";
 
 export const SKIFF_BIN = fileURLToPath(new URL("../../../bin/skiff", import.meta.url));
+
+/** Runs the `skiff` command line; never throws for a non-zero exit. */
+export async function runSkiff(args: string[], timeoutMs = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(SKIFF_BIN, args, { timeout: timeoutMs });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
 
 export interface DaemonOptions {
   /** Config sections merged over the harness defaults (one level deep per table). */
