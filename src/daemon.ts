@@ -8,6 +8,7 @@ import { startCriServer } from "./cri/server.js";
 import { acquireDaemonLock } from "./daemon-lock.js";
 import type { Logger } from "./log.js";
 import { Images } from "./image-service/images.js";
+import { Containers } from "./runtime/containers.js";
 import { Runtimes } from "./runtime/runtimes.js";
 import { PodNetwork } from "./sandbox/pod-network.js";
 import { Sandboxes } from "./sandbox/sandboxes.js";
@@ -28,7 +29,9 @@ export async function runDaemon(config: Config, logger: Logger): Promise<void> {
     for (const [handler, problem] of Object.entries(runtimes.problems())) logger.warn({ handler }, problem);
     const sandboxes = new Sandboxes({ config, podNetwork, runtimes, log: logger.child({ module: "sandboxes" }) });
     await sandboxes.init();
-    server = await startCriServer({ config, podNetwork, images, runtimes, sandboxes }, logger);
+    const containers = new Containers({ config, images, sandboxes, runtimes, log: logger.child({ module: "containers" }) });
+    await containers.init();
+    server = await startCriServer({ config, podNetwork, images, runtimes, sandboxes, containers }, logger);
   } catch (err) {
     await lock.release();
     throw err;

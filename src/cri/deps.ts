@@ -3,6 +3,7 @@
 
 import type { Config } from "../config/config.js";
 import type { Images } from "../image-service/images.js";
+import type { Containers } from "../runtime/containers.js";
 import type { Runtimes } from "../runtime/runtimes.js";
 import type { PodNetwork } from "../sandbox/pod-network.js";
 import type { Sandboxes } from "../sandbox/sandboxes.js";
@@ -13,4 +14,5 @@ export interface CriDeps {
   images: Images;
   runtimes: Runtimes;
   sandboxes: Sandboxes;
+  containers: Containers;
 }

@@ -3,6 +3,7 @@
 
 import type { CriDeps } from "./deps.js";
 import type { RuntimeServiceHandlers } from "./generated/runtime/v1/RuntimeService.js";
+import { containerHandlers } from "./handlers/containers.js";
 import { runtimeConfig } from "./handlers/runtime-config.js";
 import { sandboxHandlers } from "./handlers/sandboxes.js";
 import { makeStatus } from "./handlers/status.js";
@@ -17,5 +18,6 @@ export function runtimeServiceHandlers(deps: CriDeps): PromiseHandlers<RuntimeSe
     RuntimeConfig: runtimeConfig,
     UpdateRuntimeConfig: makeUpdateRuntimeConfig(deps),
     ...sandboxHandlers(deps),
+    ...containerHandlers(deps),
   };
 }

@@ -60,6 +60,11 @@ export class OciRuntime {
     return JSON.parse(r.stdout) as OciState;
   }
 
+  async start(id: string): Promise<void> {
+    const r = await execCommand(this.path, this.args(["start", id]), { timeoutMs: 60_000 });
+    if (r.code !== 0) throw new Error(`${this.handler} start ${id} failed: ${r.stderr.trim()}`);
+  }
+
   async kill(id: string, signal: string, all = false): Promise<void> {
     const r = await execCommand(this.path, this.args(["kill", ...(all ? ["--all"] : []), id, signal]), { timeoutMs: 30_000 });
     // Already gone is fine: the caller wants it dead.

@@ -4,6 +4,7 @@
 
 import { chmod, copyFile, mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { DEFAULT_CGROUP_PARENT } from "../runtime/spec/container-spec.js";
 import { infraSpec } from "../runtime/spec/infra-spec.js";
 import type { OciRuntime } from "../runtime/oci-runtime.js";
 import { findExecutable } from "../util/executable.js";
@@ -27,7 +28,7 @@ export function infraCgroupParent(podCgroupParent: string): string {
   return path.posix.normalize(podCgroupParent || DEFAULT_CGROUP_PARENT).replace(/\/+$/, "");
 }
 
-export const DEFAULT_CGROUP_PARENT = "/skiff";
+export { DEFAULT_CGROUP_PARENT };
 
 export interface InfraProcess {
   containerId: string;

@@ -1,0 +1,72 @@
+// CreateContainer, StartContainer, StopContainer, RemoveContainer, ContainerStatus, ListContainers, StreamContainers.
+
+import { readFile } from "node:fs/promises";
+import { invalidArgument } from "../../errors.js";
+import type { ContainerFilter } from "../../runtime/containers.js";
+import type { CriDeps } from "../deps.js";
+import type { ContainerFilter__Output } from "../generated/runtime/v1/ContainerFilter.js";
+import type { ContainerStatusRequest__Output } from "../generated/runtime/v1/ContainerStatusRequest.js";
+import type { ContainerStatusResponse } from "../generated/runtime/v1/ContainerStatusResponse.js";
+import type { CreateContainerRequest__Output } from "../generated/runtime/v1/CreateContainerRequest.js";
+import type { CreateContainerResponse } from "../generated/runtime/v1/CreateContainerResponse.js";
+import type { ListContainersRequest__Output } from "../generated/runtime/v1/ListContainersRequest.js";
+import type { ListContainersResponse } from "../generated/runtime/v1/ListContainersResponse.js";
+import type { RemoveContainerRequest__Output } from "../generated/runtime/v1/RemoveContainerRequest.js";
+import type { StartContainerRequest__Output } from "../generated/runtime/v1/StartContainerRequest.js";
+import type { StopContainerRequest__Output } from "../generated/runtime/v1/StopContainerRequest.js";
+import type { StreamContainersRequest__Output } from "../generated/runtime/v1/StreamContainersRequest.js";
+import type { StreamContainersResponse } from "../generated/runtime/v1/StreamContainersResponse.js";
+import { toContainerRequest, toCriContainer, toCriContainerStatus } from "../mappers/container.js";
+import type { StreamSink } from "../service.js";
+
+function requireId(id: string, rpc: string): string {
+  if (!id) throw invalidArgument(`${rpc}: container_id is required`);
+  return id;
+}
+
+const STATES = { CONTAINER_CREATED: "created", CONTAINER_RUNNING: "running", CONTAINER_EXITED: "exited" } as const;
+
+function toFilter(f: ContainerFilter__Output | null): ContainerFilter {
+  if (!f) return {};
+  const state = f.state ? STATES[f.state.state as keyof typeof STATES] : undefined;
+  return { id: f.id || undefined, sandboxId: f.pod_sandbox_id || undefined, labels: f.label_selector, ...(f.state ? { state: state ?? "creating" } : {}) };
+}
+
+export function containerHandlers(deps: CriDeps) {
+  const list = (f: ContainerFilter__Output | null) => deps.containers.list(toFilter(f)).map((c) => toCriContainer(c, deps.images.store.get(c.imageId)));
+  return {
+    async CreateContainer(req: CreateContainerRequest__Output): Promise<CreateContainerResponse> {
+      if (!req.pod_sandbox_id) throw invalidArgument("CreateContainer: pod_sandbox_id is required");
+      const c = await deps.containers.create(req.pod_sandbox_id, toContainerRequest(req.config));
+      return { container_id: c.id };
+    },
+    async StartContainer(req: StartContainerRequest__Output) {
+      await deps.containers.start(requireId(req.container_id, "StartContainer"));
+      return {};
+    },
+    async StopContainer(req: StopContainerRequest__Output) {
+      await deps.containers.stop(requireId(req.container_id, "StopContainer"), Number(req.timeout));
+      return {};
+    },
+    async RemoveContainer(req: RemoveContainerRequest__Output) {
+      await deps.containers.remove(requireId(req.container_id, "RemoveContainer"));
+      return {};
+    },
+    async ContainerStatus(req: ContainerStatusRequest__Output): Promise<ContainerStatusResponse> {
+      const c = deps.containers.get(requireId(req.container_id, "ContainerStatus"));
+      const res: ContainerStatusResponse = { status: toCriContainerStatus(c, deps.images.store.get(c.imageId)), info: {} };
+      if (req.verbose) {
+        const spec = await readFile(`${c.dir}/bundle/config.json`, "utf8").then(JSON.parse, () => null);
+        res.info = { info: JSON.stringify({ sandboxID: c.sandboxId, pid: c.pid ?? 0, runtimeType: c.runtimeHandler, rootfs: c.rootfs, runtimeSpec: spec, config: c.request }) };
+      }
+      return res;
+    },
+    async ListContainers(req: ListContainersRequest__Output): Promise<ListContainersResponse> {
+      return { containers: list(req.filter) };
+    },
+    async StreamContainers(req: StreamContainersRequest__Output, out: StreamSink<StreamContainersResponse>) {
+      const all = list(req.filter);
+      for (let i = 0; i < all.length; i += 500) await out.write({ containers: all.slice(i, i + 500) });
+    },
+  };
+}

@@ -1,0 +1,113 @@
+// ContainerConfig <-> ContainerRequest/ContainerRecord.
+
+import { invalidArgument } from "../../errors.js";
+import type { ImageRecord } from "../../image-service/image-record.js";
+import type { ContainerRecord, ContainerRequest, MountRequest } from "../../runtime/types.js";
+import type { Container } from "../generated/runtime/v1/Container.js";
+import type { ContainerConfig__Output } from "../generated/runtime/v1/ContainerConfig.js";
+import type { ContainerStatus } from "../generated/runtime/v1/ContainerStatus.js";
+
+const PROPAGATION: Record<string, MountRequest["propagation"]> = {
+  PROPAGATION_PRIVATE: "private",
+  PROPAGATION_HOST_TO_CONTAINER: "host-to-container",
+  PROPAGATION_BIDIRECTIONAL: "bidirectional",
+};
+
+const num = (v: string | number | undefined | null) => (v === undefined || v === null || v === "" || Number(v) === 0 ? undefined : Number(v));
+
+export function toContainerRequest(config: ContainerConfig__Output | null): ContainerRequest {
+  if (!config?.metadata?.name) throw invalidArgument("CreateContainer: config.metadata.name is required");
+  const image = config.image?.image?.trim();
+  if (!image) throw invalidArgument("CreateContainer: config.image.image must name an image");
+  const sec = config.linux?.security_context;
+  const res = config.linux?.resources;
+  const mounts = (config.mounts ?? []).map((m, i) => {
+    if (!m.container_path.startsWith("/")) throw invalidArgument(`CreateContainer: mounts[${i}].container_path "${m.container_path}" must be absolute`);
+    if (!m.host_path.startsWith("/")) throw invalidArgument(`CreateContainer: mounts[${i}].host_path "${m.host_path}" must be absolute`);
+    return { containerPath: m.container_path, hostPath: m.host_path, readonly: m.readonly, propagation: PROPAGATION[String(m.propagation)] ?? "private" };
+  });
+  const stop = String(config.stop_signal ?? "RUNTIME_DEFAULT");
+  return {
+    metadata: { name: config.metadata.name, attempt: config.metadata.attempt },
+    image,
+    command: config.command ?? [],
+    args: config.args ?? [],
+    workingDir: config.working_dir,
+    // KeyValue.value is bytes in CRI 1.36; environment values are text.
+    envs: (config.envs ?? []).map((e) => [e.key, Buffer.from(e.value).toString("utf8")]),
+    mounts,
+    labels: config.labels ?? {},
+    annotations: config.annotations ?? {},
+    logPath: config.log_path,
+    stdin: config.stdin,
+    stdinOnce: config.stdin_once,
+    tty: config.tty,
+    stopSignal: stop !== "RUNTIME_DEFAULT" ? stop : undefined,
+    security: {
+      privileged: sec?.privileged ?? false,
+      readonlyRootfs: sec?.readonly_rootfs ?? false,
+      runAsUser: sec?.run_as_user ? Number(sec.run_as_user.value) : undefined,
+      runAsGroup: sec?.run_as_group ? Number(sec.run_as_group.value) : undefined,
+      runAsUsername: sec?.run_as_username || undefined,
+      supplementalGroups: (sec?.supplemental_groups ?? []).map(Number),
+      capAdd: sec?.capabilities?.add_capabilities ?? [],
+      capDrop: sec?.capabilities?.drop_capabilities ?? [],
+      noNewPrivs: sec?.no_new_privs ?? false,
+      maskedPaths: sec?.masked_paths?.length ? sec.masked_paths : undefined,
+      readonlyPaths: sec?.readonly_paths?.length ? sec.readonly_paths : undefined,
+      pidMode: (sec?.namespace_options?.pid ?? "CONTAINER") as ContainerRequest["security"]["pidMode"],
+    },
+    resources: {
+      cpuPeriod: num(res?.cpu_period),
+      cpuQuota: num(res?.cpu_quota),
+      cpuShares: num(res?.cpu_shares),
+      memoryLimit: num(res?.memory_limit_in_bytes),
+      cpusetCpus: res?.cpuset_cpus || undefined,
+      cpusetMems: res?.cpuset_mems || undefined,
+      oomScoreAdj: res?.oom_score_adj !== undefined && res.oom_score_adj !== null ? Number(res.oom_score_adj) : undefined,
+    },
+  };
+}
+
+const STATE = { creating: "CONTAINER_UNKNOWN", created: "CONTAINER_CREATED", running: "CONTAINER_RUNNING", exited: "CONTAINER_EXITED" } as const;
+
+export function toCriContainer(c: ContainerRecord, image: ImageRecord | undefined): Container {
+  return {
+    id: c.id,
+    pod_sandbox_id: c.sandboxId,
+    metadata: c.request.metadata,
+    image: { image: c.request.image, annotations: {} },
+    image_ref: image?.repoDigests[0] ?? c.imageId,
+    image_id: c.imageId,
+    state: STATE[c.state],
+    created_at: c.createdAt,
+    labels: c.request.labels,
+    annotations: c.request.annotations,
+  };
+}
+
+export function toCriContainerStatus(c: ContainerRecord, image: ImageRecord | undefined): ContainerStatus {
+  return {
+    id: c.id,
+    metadata: c.request.metadata,
+    state: STATE[c.state],
+    created_at: c.createdAt,
+    started_at: c.startedAt ?? "0",
+    finished_at: c.finishedAt ?? "0",
+    exit_code: c.exitCode ?? 0,
+    image: { image: c.request.image, annotations: {} },
+    image_ref: image?.repoDigests[0] ?? c.imageId,
+    image_id: c.imageId,
+    reason: c.reason ?? "",
+    message: c.message ?? "",
+    labels: c.request.labels,
+    annotations: c.request.annotations,
+    mounts: c.request.mounts.map((m) => ({
+      container_path: m.containerPath,
+      host_path: m.hostPath,
+      readonly: m.readonly,
+      propagation: m.propagation === "private" ? "PROPAGATION_PRIVATE" : m.propagation === "host-to-container" ? "PROPAGATION_HOST_TO_CONTAINER" : "PROPAGATION_BIDIRECTIONAL",
+    })),
+    log_path: c.logPath,
+  };
+}

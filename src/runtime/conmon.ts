@@ -1,0 +1,87 @@
+// One conmon per container: it runs `<runtime> create`, then stays to hold the
+// container's stdio, write its CRI log file and its exit file, and notice OOM
+// kills, whether or not skiff is running. The handshake is conmon's own: a
+// start pipe (fd 4) releases it, a sync pipe (fd 3) returns the pid or an error.
+
+import { spawn } from "node:child_process";
+import { closeSync, openSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import type { Readable, Writable } from "node:stream";
+import type { OciRuntime } from "./oci-runtime.js";
+
+export interface ConmonLaunch {
+  conmonPath: string;
+  runtime: OciRuntime;
+  id: string;
+  name: string;
+  bundle: string;
+  logPath: string;
+  exitDir: string;
+  socketDir: string;
+  stdin: boolean;
+  tty: boolean;
+}
+
+/** Parses conmon's sync message: {"data"|"pid": N, "message"?: "..."}. Pure. */
+export function parseSyncMessage(text: string): { pid?: number; message?: string } {
+  const doc = JSON.parse(text) as { data?: number; pid?: number; message?: string };
+  const pid = doc.data ?? doc.pid;
+  if (pid === undefined || pid < 0) return { message: doc.message ?? "conmon reported a failure without a message" };
+  return { pid };
+}
+
+export async function createContainer(l: ConmonLaunch): Promise<number> {
+  const args = [
+    "--api-version", "1",
+    "-c", l.id, "-u", l.id, "-n", l.name,
+    "-r", l.runtime.path, "--runtime-arg", "--root", "--runtime-arg", l.runtime.root,
+    "-b", l.bundle, "-p", path.join(l.bundle, "pidfile"), "-P", path.join(l.bundle, "conmon.pid"),
+    "--persist-dir", l.bundle, "--exit-dir", l.exitDir, "--socket-dir-path", l.socketDir,
+    "-l", `k8s-file:${l.logPath}`, "--log-level", "info",
+    ...(l.stdin ? ["-i"] : []), ...(l.tty ? ["-t"] : []),
+  ];
+  // conmon's own output goes to a file: a pipe of ours would be held by the daemonised conmon.
+  const outFile = path.join(l.bundle, "conmon.out");
+  const fd = openSync(outFile, "a", 0o600);
+  let child;
+  try {
+    child = spawn(l.conmonPath, args, {
+      stdio: ["ignore", fd, fd, "pipe", "pipe"],
+      env: { ...process.env, _OCI_SYNCPIPE: "3", _OCI_STARTPIPE: "4" },
+      detached: true,
+    });
+  } finally {
+    closeSync(fd);
+  }
+  const sync = child.stdio[3] as Readable;
+  const start = child.stdio[4] as Writable;
+  const failed = new Promise<never>((_, reject) => child.once("error", (err) => reject(new Error(`cannot run conmon: ${err.message}`))));
+  start.end("0");
+  const message = await Promise.race([
+    failed,
+    new Promise<string>((resolve, reject) => {
+      let buf = "";
+      const timer = setTimeout(() => reject(new Error("conmon did not report within 60 s")), 60_000);
+      sync.on("data", (d: Buffer) => {
+        buf += d.toString();
+        try {
+          JSON.parse(buf);
+          clearTimeout(timer);
+          resolve(buf);
+        } catch {
+          /* wait for the rest */
+        }
+      });
+      sync.on("end", async () => {
+        clearTimeout(timer);
+        if (!buf) reject(new Error(`conmon exited without reporting: ${(await readFile(outFile, "utf8").catch(() => "")).trim().split("\n").slice(-3).join(" | ")}`));
+      });
+    }),
+  ]);
+  sync.destroy();
+  child.unref();
+  const r = parseSyncMessage(message);
+  if (r.pid === undefined) throw new Error(`${l.runtime.handler} create failed: ${r.message}`);
+  return r.pid;
+}

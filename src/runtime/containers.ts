@@ -1,0 +1,298 @@
+// Container lifecycle: CREATED -> RUNNING -> EXITED, through one conmon per
+// container. The record is written before effects; exits are noticed through
+// conmon's exit files (watched, not polled), also for exits that happened
+// while the daemon was down.
+
+import { watch, type FSWatcher } from "node:fs";
+import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import path from "node:path";
+import type { Config } from "../config/config.js";
+import { errorMessage, failedPrecondition, notFound } from "../errors.js";
+import type { Images } from "../image-service/images.js";
+import { topChainId } from "../image-service/image-record.js";
+import type { Logger } from "../log.js";
+import type { Sandboxes } from "../sandbox/sandboxes.js";
+import { newId } from "../store/ids.js";
+import { RecordStore } from "../store/record-store.js";
+import { findExecutable } from "../util/executable.js";
+import { KeyedMutex } from "../util/keyed-mutex.js";
+import { nowNanos } from "../util/time.js";
+import { removeCgroupIfEmpty } from "./cgroups.js";
+import { createContainer } from "./conmon.js";
+import { OciRuntime } from "./oci-runtime.js";
+import { mountRootfs, unmountRootfs } from "./rootfs.js";
+import type { Runtimes } from "./runtimes.js";
+import { buildContainerSpec, DEFAULT_CGROUP_PARENT } from "./spec/container-spec.js";
+import type { ContainerRecord, ContainerRequest } from "./types.js";
+import { resolveUserInRootfs } from "./user.js";
+
+export interface ContainerDeps {
+  config: Config;
+  images: Images;
+  sandboxes: Sandboxes;
+  runtimes: Runtimes;
+  log: Logger;
+}
+
+export interface ContainerFilter {
+  id?: string;
+  sandboxId?: string;
+  state?: ContainerRecord["state"];
+  labels?: Record<string, string>;
+}
+
+/** Exit status -> CRI reason. */
+function reasonOf(code: number, oom: boolean): string {
+  if (oom) return "OOMKilled";
+  return code === 0 ? "Completed" : "Error";
+}
+
+export class Containers {
+  readonly store: RecordStore<ContainerRecord>;
+  private readonly locks = new KeyedMutex();
+  private readonly exitDir: string;
+  private readonly socketDir: string;
+  private readonly exitWaiters = new Map<string, (() => void)[]>();
+  private watcher?: FSWatcher;
+  private oomFloor = 0;
+
+  constructor(private readonly deps: ContainerDeps) {
+    this.store = new RecordStore<ContainerRecord>(path.join(deps.config.root, "containers", "records"), "container");
+    this.exitDir = path.join(deps.config.state, "exits");
+    this.socketDir = path.join(deps.config.state, "attach");
+  }
+
+  async init(): Promise<void> {
+    await mkdir(this.exitDir, { recursive: true });
+    await mkdir(this.socketDir, { recursive: true });
+    this.oomFloor = Number((await readFile("/proc/self/oom_score_adj", "utf8").catch(() => "0")).trim()) || 0;
+    await this.store.load();
+    this.watcher = watch(this.exitDir, (_event, file) => {
+      if (file) void this.noticeExit(file.toString());
+    });
+    await this.recover();
+    this.deps.images.setSnapshotUsers(() => this.store.all().map((c) => c.chainId));
+    this.deps.sandboxes.hooks = {
+      stopAll: async (sandboxId) => {
+        for (const c of this.inSandbox(sandboxId)) await this.stop(c.id, 0);
+      },
+      removeAll: async (sandboxId) => {
+        for (const c of this.inSandbox(sandboxId)) await this.remove(c.id);
+      },
+    };
+  }
+
+  close(): void {
+    this.watcher?.close();
+  }
+
+  private inSandbox(sandboxId: string): ContainerRecord[] {
+    return this.store.all().filter((c) => c.sandboxId === sandboxId);
+  }
+
+  private runtime(c: ContainerRecord): OciRuntime {
+    return this.deps.runtimes.get(c.runtimeHandler);
+  }
+
+  list(f: ContainerFilter): ContainerRecord[] {
+    return this.store.all().filter(
+      (c) =>
+        c.state !== "creating" &&
+        (!f.id || c.id.startsWith(f.id)) &&
+        (!f.sandboxId || c.sandboxId.startsWith(f.sandboxId)) &&
+        (!f.state || c.state === f.state) &&
+        Object.entries(f.labels ?? {}).every(([k, v]) => c.request.labels[k] === v),
+    );
+  }
+
+  get(query: string): ContainerRecord {
+    const c = this.store.require(query);
+    if (c.state === "creating") throw notFound(`container "${query}" not found (it is still being created)`);
+    return c;
+  }
+
+  async create(sandboxQuery: string, request: ContainerRequest): Promise<ContainerRecord> {
+    const { config, images, sandboxes } = this.deps;
+    const pod = sandboxes.get(sandboxQuery);
+    if (pod.state !== "ready") throw failedPrecondition(`sandbox ${pod.id} is not ready: containers can only be created in a ready pod`);
+    const image = images.find(request.image);
+    if (!image) throw notFound(`image "${request.image}" not found: pull it first`);
+    const chainId = topChainId(image);
+    if (!chainId) throw failedPrecondition(`image ${image.id} has no layers`);
+    const pm = pod.spec.metadata;
+    const id = newId();
+    const dir = path.join(config.root, "containers", id);
+    const logPath = pod.spec.logDirectory && request.logPath ? path.join(pod.spec.logDirectory, request.logPath) : "";
+    const record: ContainerRecord = {
+      id,
+      name: `${request.metadata.name}_${pm.name}_${pm.namespace}_${pm.uid}_${request.metadata.attempt}`,
+      sandboxId: pod.id,
+      request,
+      imageId: image.id,
+      chainId,
+      runtimeHandler: pod.runtimeHandler,
+      state: "creating",
+      createdAt: nowNanos(),
+      logPath,
+      dir,
+      rootfs: path.join(dir, "rootfs"),
+      stopSignal: request.stopSignal || image.config.config?.StopSignal || "SIGTERM",
+    };
+    await this.store.create(record); // reserves the name before any effect
+    const log = this.deps.log.child({ container_id: id, pod_sandbox_id: pod.id });
+    try {
+      const runtime = this.runtime(record);
+      const stack = images.snapshots.stack(chainId).map((s) => images.snapshots.fsPath(s));
+      const rootfs = await mountRootfs(images.snapshots.dir, stack, dir);
+      const user = await resolveUserInRootfs(rootfs, {
+        imageUser: image.config.config?.User ?? "",
+        runAsUser: request.security.runAsUser,
+        runAsUsername: request.security.runAsUsername,
+        runAsGroup: request.security.runAsGroup,
+        supplementalGroups: request.security.supplementalGroups,
+      });
+      const spec = buildContainerSpec({
+        id,
+        sandboxId: pod.id,
+        rootfs,
+        request,
+        image: image.config,
+        pod: { namespaces: pod.namespaces, infraPid: pod.infra?.pid, hostname: pod.spec.hostname || pm.name, filesDir: pod.filesDir, shm: pod.shm, cgroupParent: pod.spec.cgroupParent },
+        user,
+        oomScoreAdjFloor: this.oomFloor,
+      });
+      const bundle = path.join(dir, "bundle");
+      await mkdir(bundle, { recursive: true, mode: 0o700 });
+      await writeFile(path.join(bundle, "config.json"), JSON.stringify(spec));
+      const logFile = logPath || path.join(dir, "container.log");
+      await mkdir(path.dirname(logFile), { recursive: true });
+      const conmonPath = (await findExecutable(config.conmonPath)) ?? config.conmonPath;
+      const runtimePath = (await findExecutable(runtime.path)) ?? runtime.path;
+      const pid = await createContainer({
+        conmonPath,
+        runtime: new OciRuntime(runtime.handler, runtimePath, runtime.root),
+        id,
+        name: record.name,
+        bundle,
+        logPath: logFile,
+        exitDir: this.exitDir,
+        socketDir: this.socketDir,
+        stdin: request.stdin,
+        tty: request.tty,
+      });
+      const created = { ...record, state: "created" as const, pid };
+      await this.store.put(created);
+      log.info({ name: record.name, pid }, "container created");
+      return created;
+    } catch (err) {
+      log.warn({ err: errorMessage(err) }, "container creation failed; undoing it");
+      await this.release(record).catch((e) => log.error({ err: errorMessage(e) }, "undoing a failed container left something behind"));
+      await this.store.delete(id);
+      throw err;
+    }
+  }
+
+  async start(query: string): Promise<void> {
+    const c = this.get(query);
+    await this.locks.run(c.id, async () => {
+      const current = this.store.get(c.id)!;
+      if (current.state !== "created") throw failedPrecondition(`container ${c.id} is ${current.state}; only a created container can be started`);
+      await this.runtime(current).start(current.id);
+      // The exit may already have been noticed (a command that ends at once).
+      const now = this.store.get(c.id)!;
+      await this.store.put({ ...now, state: now.state === "exited" ? "exited" : "running", startedAt: nowNanos() });
+    });
+  }
+
+  /** Sends the stop signal, then SIGKILL after `timeoutSeconds`; idempotent. */
+  async stop(query: string, timeoutSeconds: number): Promise<void> {
+    const found = this.store.find(query);
+    if (!found) return;
+    const c = found;
+    if (c.state === "exited" || c.state === "creating") return;
+    const runtime = this.runtime(c);
+    const exited = this.waitForExit(c.id);
+    if (timeoutSeconds > 0 && c.state === "running") {
+      await runtime.kill(c.id, c.stopSignal);
+      if (await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), timeoutSeconds * 1000))])) return;
+    }
+    await runtime.kill(c.id, "KILL", true);
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+    await this.noticeExit(c.id);
+  }
+
+  private waitForExit(id: string): Promise<void> {
+    const c = this.store.get(id);
+    if (!c || c.state === "exited") return Promise.resolve();
+    return new Promise((resolve) => {
+      const list = this.exitWaiters.get(id) ?? [];
+      list.push(resolve);
+      this.exitWaiters.set(id, list);
+    });
+  }
+
+  /** Reads conmon's exit file for `id`, if there is one, and records the exit. */
+  private async noticeExit(id: string): Promise<void> {
+    const file = path.join(this.exitDir, id);
+    const text = await readFile(file, "utf8").catch(() => undefined);
+    if (text === undefined) return;
+    await this.locks.run(`exit-${id}`, async () => {
+      const c = this.store.get(id);
+      if (!c || c.state === "exited" || c.state === "creating") return;
+      const code = Number.parseInt(text.trim(), 10);
+      const finished = await stat(file).then((s) => (BigInt(Math.round(s.mtimeMs)) * 1_000_000n).toString(), () => nowNanos());
+      const oom = await stat(path.join(c.dir, "bundle", "oom")).then(() => true, () => false);
+      await this.store.put({ ...c, state: "exited", exitCode: Number.isNaN(code) ? 255 : code, finishedAt: finished, reason: reasonOf(code, oom), startedAt: c.startedAt ?? c.createdAt });
+      this.deps.log.info({ container_id: id, exitCode: code, oom }, "container exited");
+    });
+    for (const resolve of this.exitWaiters.get(id) ?? []) resolve();
+    this.exitWaiters.delete(id);
+  }
+
+  /** Idempotent: stops a running container first. */
+  async remove(query: string): Promise<void> {
+    const found = this.store.find(query);
+    if (!found) return;
+    if (found.state === "running" || found.state === "created") await this.stop(found.id, 0);
+    await this.locks.run(found.id, async () => {
+      const c = this.store.get(found.id);
+      if (!c) return;
+      await this.release(c);
+      await this.store.delete(c.id);
+      await rm(path.join(this.exitDir, c.id), { force: true });
+      this.deps.log.info({ container_id: c.id }, "container removed");
+    });
+  }
+
+  private async release(c: ContainerRecord): Promise<void> {
+    await this.runtime(c).delete(c.id);
+    // runc removed the container's cgroup; skiff's default parent goes once empty.
+    await removeCgroupIfEmpty(DEFAULT_CGROUP_PARENT, this.deps.runtimes.cgroups);
+    await unmountRootfs(c.rootfs);
+    await rm(c.dir, { recursive: true, force: true });
+  }
+
+  /** After a restart: undo half-created containers; record exits that happened meanwhile. */
+  private async recover(): Promise<void> {
+    for (const c of this.store.all()) {
+      try {
+        if (c.state === "creating") {
+          await this.release(c);
+          await this.store.delete(c.id);
+          continue;
+        }
+        if (c.state === "exited") continue;
+        await this.noticeExit(c.id);
+        if (this.store.get(c.id)?.state !== "exited") {
+          const state = await this.runtime(c).state(c.id);
+          if (!state || state.status === "stopped") {
+            // No exit file and no container: the monitor was lost with the exit code.
+            await this.store.put({ ...c, state: "exited", exitCode: 255, reason: "Unknown", message: "the container's monitor was lost; its exit code is unknown", finishedAt: nowNanos() });
+          }
+        }
+      } catch (err) {
+        this.deps.log.error({ container_id: c.id, err: errorMessage(err) }, "container recovery failed");
+      }
+    }
+  }
+}

@@ -1,0 +1,25 @@
+// A container's root filesystem: overlayfs with the image's snapshots as
+// lower layers and the container's own upper and work dirs. lowerdir entries
+// are given relative to the snapshots dir (the mount runs there), so that
+// images with many layers stay within the kernel's one-page option limit.
+
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
+import { run } from "../util/exec.js";
+import { unmountAll } from "../util/mounts.js";
+
+export async function mountRootfs(snapshotsDir: string, lowerDirsTopFirst: string[], containerDir: string): Promise<string> {
+  const upper = path.join(containerDir, "upper");
+  const work = path.join(containerDir, "work");
+  const rootfs = path.join(containerDir, "rootfs");
+  for (const d of [upper, work, rootfs]) await mkdir(d, { recursive: true, mode: 0o755 });
+  const lowers = lowerDirsTopFirst.map((d) => path.relative(snapshotsDir, d)).join(":");
+  const options = `lowerdir=${lowers},upperdir=${upper},workdir=${work}`;
+  if (options.length > 4000) throw new Error(`the image has too many layers for one overlay mount (${lowerDirsTopFirst.length})`);
+  await run("/bin/sh", ["-c", 'cd "$1" && exec mount -t overlay overlay -o "$2" "$3"', "mount-rootfs", snapshotsDir, options, rootfs]);
+  return rootfs;
+}
+
+export function unmountRootfs(rootfs: string): Promise<void> {
+  return unmountAll(rootfs);
+}

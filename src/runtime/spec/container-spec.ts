@@ -1,0 +1,173 @@
+// The OCI runtime spec of a container: the image config merged with the CRI
+// request the way kubelet expects (command replaces Entrypoint, args replace
+// Cmd, CRI env overrides image env by name), the pod's namespaces and files,
+// and the security context and resources. Pure.
+
+import { invalidArgument } from "../../errors.js";
+
+/** Where containers and infra processes go when the pod has no cgroup parent. */
+export const DEFAULT_CGROUP_PARENT = "/skiff";
+import type { ImageConfig } from "../../image-service/media-types.js";
+import type { ContainerRequest } from "../types.js";
+
+export const DEFAULT_CAPABILITIES = [
+  "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID",
+  "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+];
+
+export const ALL_CAPABILITIES = [
+  ...DEFAULT_CAPABILITIES, "CAP_DAC_READ_SEARCH", "CAP_LINUX_IMMUTABLE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_IPC_LOCK",
+  "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT",
+  "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_LEASE", "CAP_AUDIT_CONTROL", "CAP_MAC_OVERRIDE",
+  "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+];
+
+export const DEFAULT_MASKED_PATHS = ["/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware"];
+export const DEFAULT_READONLY_PATHS = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+
+const DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+export interface PodContext {
+  namespaces: { net?: string; ipc?: string; uts?: string };
+  /** The infra's PID, when the pod shares a PID namespace. */
+  infraPid?: number;
+  hostname: string;
+  filesDir: string;
+  shm?: string;
+  cgroupParent: string;
+}
+
+export interface ResolvedUser {
+  uid: number;
+  gid: number;
+  additionalGids: number[];
+}
+
+export interface SpecInput {
+  id: string;
+  sandboxId: string;
+  rootfs: string;
+  request: ContainerRequest;
+  image: ImageConfig;
+  pod: PodContext;
+  user: ResolvedUser;
+  /** oom_score_adj may not go below the daemon's own (no CAP_SYS_RESOURCE). */
+  oomScoreAdjFloor: number;
+}
+
+function normaliseCap(c: string): string {
+  const up = c.toUpperCase();
+  return up.startsWith("CAP_") ? up : `CAP_${up}`;
+}
+
+/** Default set, minus drops, plus adds; "ALL" works in both lists as in Docker and containerd. */
+export function capabilities(add: string[], drop: string[], privileged: boolean): string[] {
+  if (privileged) return [...ALL_CAPABILITIES];
+  const adds = add.map(normaliseCap);
+  const drops = drop.map(normaliseCap);
+  let set = drops.includes("CAP_ALL") ? [] : DEFAULT_CAPABILITIES.filter((c) => !drops.includes(c));
+  if (adds.includes("CAP_ALL")) set = ALL_CAPABILITIES.filter((c) => !drops.includes(c) || adds.includes(c));
+  for (const c of adds) if (c !== "CAP_ALL" && !set.includes(c)) set.push(c);
+  for (const c of set) if (!ALL_CAPABILITIES.includes(c)) throw invalidArgument(`unknown capability "${c}"`);
+  return set;
+}
+
+/** command/args over Entrypoint/Cmd, as kubelet and Docker define it. */
+export function processArgs(request: ContainerRequest, image: ImageConfig): string[] {
+  const entrypoint = request.command.length ? request.command : (image.config?.Entrypoint ?? []);
+  const cmd = request.args.length ? request.args : request.command.length ? [] : (image.config?.Cmd ?? []);
+  const args = [...entrypoint, ...cmd];
+  if (args.length === 0) throw invalidArgument("the container has no command: neither the request nor the image gives one");
+  return args;
+}
+
+/** Image env, then CRI env overriding by name, with a PATH when neither gives one. */
+export function processEnv(request: ContainerRequest, image: ImageConfig, hostname: string): string[] {
+  const env = new Map<string, string>();
+  for (const e of image.config?.Env ?? []) {
+    const i = e.indexOf("=");
+    env.set(i < 0 ? e : e.slice(0, i), e);
+  }
+  for (const [k, v] of request.envs) env.set(k, `${k}=${v}`);
+  if (!env.has("PATH")) env.set("PATH", DEFAULT_PATH);
+  if (!env.has("HOSTNAME")) env.set("HOSTNAME", `HOSTNAME=${hostname}`);
+  return [...env.values()];
+}
+
+const PROPAGATION = { private: "rprivate", "host-to-container": "rslave", bidirectional: "rshared" } as const;
+
+export function buildContainerSpec(input: SpecInput): object {
+  const { request, image, pod, user } = input;
+  const sec = request.security;
+  const caps = capabilities(sec.capAdd, sec.capDrop, sec.privileged);
+  const mounts: object[] = [
+    { destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"] },
+    { destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"] },
+    { destination: "/dev/pts", type: "devpts", source: "devpts", options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"] },
+    { destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"] },
+    { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", sec.privileged ? "rw" : "ro"] },
+    { destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["nosuid", "noexec", "nodev", "relatime", "ro"] },
+    pod.shm
+      ? { destination: "/dev/shm", type: "bind", source: pod.shm, options: ["rbind", "rprivate", "rw"] }
+      : { destination: "/dev/shm", type: "tmpfs", source: "shm", options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"] },
+  ];
+  const userPaths = new Set(request.mounts.map((m) => m.containerPath));
+  for (const f of ["hostname", "hosts", "resolv.conf"]) {
+    const dest = `/etc/${f}`;
+    if (!userPaths.has(dest)) mounts.push({ destination: dest, type: "bind", source: `${pod.filesDir}/${f}`, options: ["rbind", "rprivate", sec.readonlyRootfs ? "ro" : "rw"] });
+  }
+  for (const m of request.mounts) {
+    mounts.push({ destination: m.containerPath, type: "bind", source: m.hostPath, options: ["rbind", PROPAGATION[m.propagation], m.readonly ? "ro" : "rw"] });
+  }
+
+  const namespaces: object[] = [{ type: "mount" }];
+  if (pod.namespaces.net) namespaces.push({ type: "network", path: pod.namespaces.net });
+  if (pod.namespaces.ipc) namespaces.push({ type: "ipc", path: pod.namespaces.ipc });
+  if (pod.namespaces.uts) namespaces.push({ type: "uts", path: pod.namespaces.uts });
+  if (sec.pidMode === "POD" && pod.infraPid) namespaces.push({ type: "pid", path: `/proc/${pod.infraPid}/ns/pid` });
+  else if (sec.pidMode !== "NODE") namespaces.push({ type: "pid" });
+
+  const r = request.resources;
+  const linuxResources: Record<string, unknown> = {};
+  const cpu: Record<string, unknown> = {};
+  if (r.cpuShares) cpu.shares = r.cpuShares;
+  if (r.cpuQuota) cpu.quota = r.cpuQuota;
+  if (r.cpuPeriod) cpu.period = r.cpuPeriod;
+  if (r.cpusetCpus) cpu.cpus = r.cpusetCpus;
+  if (r.cpusetMems) cpu.mems = r.cpusetMems;
+  if (Object.keys(cpu).length) linuxResources.cpu = cpu;
+  if (r.memoryLimit) linuxResources.memory = { limit: r.memoryLimit };
+  if (sec.privileged) linuxResources.devices = [{ allow: true, access: "rwm" }];
+  else linuxResources.devices = [{ allow: false, access: "rwm" }];
+
+  const process: Record<string, unknown> = {
+    terminal: request.tty,
+    user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
+    args: processArgs(request, image),
+    env: processEnv(request, image, pod.hostname),
+    cwd: request.workingDir || image.config?.WorkingDir || "/",
+    capabilities: { bounding: caps, effective: caps, permitted: caps },
+    noNewPrivileges: sec.noNewPrivs,
+  };
+  if (r.oomScoreAdj !== undefined) process.oomScoreAdj = Math.max(r.oomScoreAdj, input.oomScoreAdjFloor);
+
+  return {
+    ociVersion: "1.0.2",
+    process,
+    root: { path: input.rootfs, readonly: sec.readonlyRootfs },
+    mounts,
+    annotations: {
+      ...request.annotations,
+      "io.kubernetes.cri.container-type": "container",
+      "io.kubernetes.cri.container-name": request.metadata.name,
+      "io.kubernetes.cri.sandbox-id": input.sandboxId,
+    },
+    linux: {
+      namespaces,
+      resources: linuxResources,
+      cgroupsPath: `${(pod.cgroupParent || DEFAULT_CGROUP_PARENT).replace(/\/+$/, "")}/${input.id}`,
+      maskedPaths: sec.privileged ? [] : (sec.maskedPaths ?? DEFAULT_MASKED_PATHS),
+      readonlyPaths: sec.privileged ? [] : (sec.readonlyPaths ?? DEFAULT_READONLY_PATHS),
+    },
+  };
+}

@@ -1,0 +1,77 @@
+// Containers in skiff's own terms (the CRI edge converts to and from these).
+
+export type ContainerState = "creating" | "created" | "running" | "exited";
+
+export interface MountRequest {
+  containerPath: string;
+  hostPath: string;
+  readonly: boolean;
+  propagation: "private" | "host-to-container" | "bidirectional";
+}
+
+export interface ContainerRequest {
+  metadata: { name: string; attempt: number };
+  image: string;
+  command: string[];
+  args: string[];
+  workingDir: string;
+  envs: [string, string][];
+  mounts: MountRequest[];
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  /** Relative to the pod's log directory. */
+  logPath: string;
+  stdin: boolean;
+  stdinOnce: boolean;
+  /** From the request (e.g. "SIGQUIT"); else the image's StopSignal; else SIGTERM. */
+  stopSignal?: string;
+  tty: boolean;
+  security: {
+    privileged: boolean;
+    readonlyRootfs: boolean;
+    runAsUser?: number;
+    runAsGroup?: number;
+    runAsUsername?: string;
+    supplementalGroups: number[];
+    capAdd: string[];
+    capDrop: string[];
+    noNewPrivs: boolean;
+    maskedPaths?: string[];
+    readonlyPaths?: string[];
+    pidMode: "POD" | "CONTAINER" | "NODE" | "TARGET";
+  };
+  resources: {
+    cpuPeriod?: number;
+    cpuQuota?: number;
+    cpuShares?: number;
+    memoryLimit?: number;
+    cpusetCpus?: string;
+    cpusetMems?: string;
+    oomScoreAdj?: number;
+  };
+}
+
+export interface ContainerRecord {
+  id: string;
+  /** "<container>_<pod>_<namespace>_<uid>_<attempt>", unique while the container exists. */
+  name: string;
+  sandboxId: string;
+  request: ContainerRequest;
+  imageId: string;
+  /** The image's top chain id: the snapshot the rootfs stacks on. */
+  chainId: string;
+  runtimeHandler: string;
+  state: ContainerState;
+  createdAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  exitCode?: number;
+  reason?: string;
+  message?: string;
+  pid?: number;
+  /** Absolute path of the CRI log file, "" when the pod has no log directory. */
+  logPath: string;
+  dir: string;
+  rootfs: string;
+  stopSignal: string;
+}
