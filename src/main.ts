@@ -106,4 +106,5 @@ async function main(argv: string[]): Promise<number> {
 }
 
 const code = await main(process.argv.slice(2));
-if (code >= 0) process.exitCode = code;
+// Exit outright: a daemon that failed to start may still hold watchers or workers.
+if (code >= 0) process.exit(code);

@@ -22,7 +22,7 @@ import { createContainer } from "./conmon.js";
 import { OciRuntime } from "./oci-runtime.js";
 import { mountRootfs, unmountRootfs } from "./rootfs.js";
 import type { Runtimes } from "./runtimes.js";
-import { buildContainerSpec, DEFAULT_CGROUP_PARENT } from "./spec/container-spec.js";
+import { buildContainerSpec, capabilitiesOfMask, DEFAULT_CGROUP_PARENT } from "./spec/container-spec.js";
 import type { ContainerRecord, ContainerRequest } from "./types.js";
 import { resolveUserInRootfs } from "./user.js";
 
@@ -55,6 +55,7 @@ export class Containers {
   private readonly exitWaiters = new Map<string, (() => void)[]>();
   private watcher?: FSWatcher;
   private oomFloor = 0;
+  private availableCaps: string[] = [];
 
   constructor(private readonly deps: ContainerDeps) {
     this.store = new RecordStore<ContainerRecord>(path.join(deps.config.root, "containers", "records"), "container");
@@ -66,6 +67,8 @@ export class Containers {
     await mkdir(this.exitDir, { recursive: true });
     await mkdir(this.socketDir, { recursive: true });
     this.oomFloor = Number((await readFile("/proc/self/oom_score_adj", "utf8").catch(() => "0")).trim()) || 0;
+    const status = await readFile("/proc/self/status", "utf8");
+    this.availableCaps = capabilitiesOfMask(/^CapBnd:\s*([0-9a-f]+)/m.exec(status)?.[1] ?? "0");
     await this.store.load();
     this.watcher = watch(this.exitDir, (_event, file) => {
       if (file) void this.noticeExit(file.toString());
@@ -160,6 +163,7 @@ export class Containers {
         pod: { namespaces: pod.namespaces, infraPid: pod.infra?.pid, hostname: pod.spec.hostname || pm.name, filesDir: pod.filesDir, shm: pod.shm, cgroupParent: pod.spec.cgroupParent },
         user,
         oomScoreAdjFloor: this.oomFloor,
+        availableCapabilities: this.availableCaps,
       });
       const bundle = path.join(dir, "bundle");
       await mkdir(bundle, { recursive: true, mode: 0o700 });

@@ -123,3 +123,120 @@ for (const handler of ["runc", "crun"] as const) {
     });
   });
 }
+
+describe("containers: security, resources and pods", () => {
+  let reg: TestRegistry;
+  let d: TestDaemon;
+  let image: string;
+  beforeAll(async () => {
+    reg = await TestRegistry.start();
+    d = await TestDaemon.start();
+    image = await busyboxImage(reg, d);
+  });
+  afterEach(async () => {
+    const { items } = await d.client.runtime.ListPodSandbox({});
+    for (const p of items) await d.client.runtime.RemovePodSandbox({ pod_sandbox_id: p.id });
+  });
+  afterAll(async () => {
+    await d?.cleanup();
+    await reg?.stop();
+  });
+
+  /** Runs `script` to completion and returns its exit code and stdout lines. */
+  async function runScript(pod: Awaited<ReturnType<typeof startPod>>, name: string, script: string, extra: Parameters<typeof containerConfig>[2] = {}) {
+    const id = await runContainer(d, pod, containerConfig(name, image, { command: ["sh", "-c", script], ...extra }));
+    const s = await waitExited(d, id);
+    const out = (await readFile(s.log_path, "utf8")).split("\n").filter(Boolean).map((l) => CRI_LINE.exec(l)!).filter((m) => m[2] === "stdout").map((m) => m[4]);
+    return { code: s.exit_code, out, id };
+  }
+
+  it("runs as run_as_user, run_as_username and groups from the image", async () => {
+    const pod = await startPod(d, "users");
+    expect((await runScript(pod, "byuid", "id -u; id -g", { linux: { security_context: { run_as_user: { value: "1001" } } } })).out).toEqual(["1001", "1001"]);
+    const alice = await runScript(pod, "byname", "id -u; id -G", { linux: { security_context: { run_as_username: "alice", supplemental_groups: ["3000"] } } });
+    expect(alice.out[0]).toBe("1000");
+    expect(alice.out[1]!.split(" ").sort()).toEqual(["1000", "2000", "3000"]);
+    expect((await runScript(pod, "group", "id -g", { linux: { security_context: { run_as_user: { value: "1000" }, run_as_group: { value: "4242" } } } })).out).toEqual(["4242"]);
+  });
+
+  it("enforces readonly_rootfs and dropped capabilities, and lets privileged containers see host devices", async () => {
+    const pod = await startPod(d, "sec");
+    expect((await runScript(pod, "ro", "touch /newfile", { linux: { security_context: { readonly_rootfs: true } } })).code).not.toBe(0);
+    expect((await runScript(pod, "rw", "touch /newfile")).code).toBe(0);
+    expect((await runScript(pod, "chown", "chown 1000 /tmp", { linux: { security_context: { capabilities: { drop_capabilities: ["CHOWN"] } } } })).code).not.toBe(0);
+    expect((await runScript(pod, "chownok", "chown 1000 /tmp")).code).toBe(0);
+    expect((await runScript(pod, "dropall", "chown 1000 /tmp", { linux: { security_context: { capabilities: { drop_capabilities: ["ALL"] } } } })).code).not.toBe(0);
+    const hostDevices = await readdir("/dev");
+    const priv = await runScript(pod, "priv", "ls /dev", { linux: { security_context: { privileged: true } } });
+    expect(priv.out).toContain(hostDevices.includes("vda") ? "vda" : "null");
+    const plain = await runScript(pod, "plain", "ls /dev");
+    expect(plain.out).not.toContain("vda");
+  });
+
+  it("applies cpu and memory limits to the container's cgroup", async () => {
+    const pod = await startPod(d, "limits");
+    const id = await runContainer(d, pod, containerConfig("limited", image, {
+      command: ["sleep", "1000"],
+      linux: { resources: { cpu_period: "100000", cpu_quota: "50000", cpu_shares: "512", memory_limit_in_bytes: String(64 * 1024 * 1024) } },
+    }));
+    const cg = (c: string, f: string) => readFile(`/sys/fs/cgroup/${c}/skiff/${id}/${f}`, "utf8").then((t) => t.trim());
+    expect(await cg("cpu", "cpu.cfs_quota_us")).toBe("50000");
+    expect(await cg("cpu", "cpu.cfs_period_us")).toBe("100000");
+    expect(await cg("cpu", "cpu.shares")).toBe("512");
+    expect(await cg("memory", "memory.limit_in_bytes")).toBe(String(64 * 1024 * 1024));
+    await d.client.runtime.StopContainer({ container_id: id, timeout: "0" });
+  });
+
+  it("reports OOMKilled with exit code 137 for a memory hog over its limit", async () => {
+    const pod = await startPod(d, "oom");
+    const id = await runContainer(d, pod, containerConfig("hog", image, {
+      command: ["sh", "-c", "x=aaaaaaaa; while true; do x=$x$x; done"],
+      linux: { resources: { memory_limit_in_bytes: String(20 * 1024 * 1024) } },
+    }));
+    const s = await waitExited(d, id, 30_000);
+    expect(s).toMatchObject({ exit_code: 137, reason: "OOMKilled" });
+  });
+
+  it("lets two containers of a pod talk over localhost, and share processes with pid: POD", async () => {
+    const pod = await startPod(d, "shared", { linux: { security_context: { namespace_options: { pid: "POD" } } } });
+    const podPid = { linux: { security_context: { namespace_options: { pid: "POD" as const } } } };
+    const server = await runContainer(d, pod, containerConfig("server", image, { command: ["sh", "-c", "echo pong > /tmp/index.html; httpd -f -p 8080 -h /tmp"], ...podPid }));
+    const client = await runScript(pod, "client", "for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -O - http://127.0.0.1:8080/index.html && break; sleep 0.3; done; ps -o comm", podPid);
+    expect(client.out).toContain("pong");
+    expect(client.out).toContain("httpd");
+    await d.client.runtime.StopContainer({ container_id: server, timeout: "0" });
+  });
+});
+
+describe("containers across daemon restarts", () => {
+  it("keep running through kill -9, record exits that happened while the daemon was down, and leave nothing behind", async () => {
+    const reg = await TestRegistry.start();
+    const d = await TestDaemon.start();
+    try {
+      const image = await busyboxImage(reg, d);
+      const pod = await startPod(d, "durable");
+      const long = await runContainer(d, pod, containerConfig("long", image, { command: ["sleep", "1000"] }));
+      const short = await runContainer(d, pod, containerConfig("short", image, { command: ["sh", "-c", "sleep 2; exit 42"] }));
+      const pidOf = async (id: string) => JSON.parse((await d.client.runtime.ContainerStatus({ container_id: id, verbose: true })).info.info!).pid as number;
+      const longPid = await pidOf(long);
+      expect(longPid).toBeGreaterThan(0);
+      await d.kill();
+      await new Promise((r) => setTimeout(r, 3000)); // "short" exits while no daemon runs
+      await d.start();
+      expect((await d.client.runtime.ContainerStatus({ container_id: long })).status!.state).toBe("CONTAINER_RUNNING");
+      expect(await readFile(`/proc/${longPid}/cmdline`, "utf8")).toBe("sleep\u00001000\u0000");
+      expect((await d.client.runtime.ContainerStatus({ container_id: short })).status).toMatchObject({ state: "CONTAINER_EXITED", exit_code: 42, reason: "Error" });
+      // and exits after the restart are still noticed
+      await d.client.runtime.StopContainer({ container_id: long, timeout: "0" });
+      expect((await d.client.runtime.ContainerStatus({ container_id: long })).status).toMatchObject({ state: "CONTAINER_EXITED", exit_code: 137 });
+      await d.client.runtime.RemovePodSandbox({ pod_sandbox_id: pod.id });
+      expect((await d.client.runtime.ListContainers({})).containers).toEqual([]);
+      const mounts = (await readFile("/proc/self/mountinfo", "utf8")).split("\n").filter((l) => l.includes(d.dir));
+      expect(mounts).toEqual([]);
+      expect(await readdir(path.join(d.state, "runc")).catch(() => [])).toEqual([]);
+    } finally {
+      await d.cleanup();
+      await reg.stop();
+    }
+  });
+});

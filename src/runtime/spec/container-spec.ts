@@ -15,12 +15,22 @@ export const DEFAULT_CAPABILITIES = [
   "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
 ];
 
-export const ALL_CAPABILITIES = [
-  ...DEFAULT_CAPABILITIES, "CAP_DAC_READ_SEARCH", "CAP_LINUX_IMMUTABLE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_IPC_LOCK",
-  "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT",
-  "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_LEASE", "CAP_AUDIT_CONTROL", "CAP_MAC_OVERRIDE",
-  "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+/** Linux capabilities by number (the bit positions of /proc/<pid>/status Cap* masks). */
+export const CAPABILITY_NUMBERS = [
+  "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_SETGID", "CAP_SETUID",
+  "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK",
+  "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN",
+  "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
+  "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM",
+  "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
 ];
+export const ALL_CAPABILITIES = CAPABILITY_NUMBERS;
+
+/** The capabilities in a hex mask such as /proc/self/status's CapBnd. Pure. */
+export function capabilitiesOfMask(hex: string): string[] {
+  const mask = BigInt(`0x${hex}`);
+  return CAPABILITY_NUMBERS.filter((_, bit) => (mask >> BigInt(bit)) & 1n);
+}
 
 export const DEFAULT_MASKED_PATHS = ["/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware"];
 export const DEFAULT_READONLY_PATHS = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
@@ -53,6 +63,8 @@ export interface SpecInput {
   user: ResolvedUser;
   /** oom_score_adj may not go below the daemon's own (no CAP_SYS_RESOURCE). */
   oomScoreAdjFloor: number;
+  /** Capabilities the daemon holds (its bounding set). */
+  availableCapabilities: string[];
 }
 
 function normaliseCap(c: string): string {
@@ -60,13 +72,17 @@ function normaliseCap(c: string): string {
   return up.startsWith("CAP_") ? up : `CAP_${up}`;
 }
 
-/** Default set, minus drops, plus adds; "ALL" works in both lists as in Docker and containerd. */
-export function capabilities(add: string[], drop: string[], privileged: boolean): string[] {
-  if (privileged) return [...ALL_CAPABILITIES];
+/**
+ * Default set, minus drops, plus adds; "ALL" works in both lists as in Docker
+ * and containerd. "ALL" and privileged mean all that the daemon itself holds
+ * (`available`): a container cannot get a capability its runtime lacks.
+ */
+export function capabilities(add: string[], drop: string[], privileged: boolean, available: string[] = ALL_CAPABILITIES): string[] {
+  if (privileged) return [...available];
   const adds = add.map(normaliseCap);
   const drops = drop.map(normaliseCap);
   let set = drops.includes("CAP_ALL") ? [] : DEFAULT_CAPABILITIES.filter((c) => !drops.includes(c));
-  if (adds.includes("CAP_ALL")) set = ALL_CAPABILITIES.filter((c) => !drops.includes(c) || adds.includes(c));
+  if (adds.includes("CAP_ALL")) set = available.filter((c) => !drops.includes(c) || adds.includes(c));
   for (const c of adds) if (c !== "CAP_ALL" && !set.includes(c)) set.push(c);
   for (const c of set) if (!ALL_CAPABILITIES.includes(c)) throw invalidArgument(`unknown capability "${c}"`);
   return set;
@@ -99,10 +115,13 @@ const PROPAGATION = { private: "rprivate", "host-to-container": "rslave", bidire
 export function buildContainerSpec(input: SpecInput): object {
   const { request, image, pod, user } = input;
   const sec = request.security;
-  const caps = capabilities(sec.capAdd, sec.capDrop, sec.privileged);
+  const caps = capabilities(sec.capAdd, sec.capDrop, sec.privileged, input.availableCapabilities);
   const mounts: object[] = [
     { destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"] },
-    { destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"] },
+    // Privileged containers see the host's devices.
+    sec.privileged
+      ? { destination: "/dev", type: "bind", source: "/dev", options: ["rbind", "rslave", "rw"] }
+      : { destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"] },
     { destination: "/dev/pts", type: "devpts", source: "devpts", options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"] },
     { destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"] },
     { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", sec.privileged ? "rw" : "ro"] },

@@ -1,0 +1,130 @@
+import { mkdtemp, mkdir, symlink, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { parseSyncMessage } from "../../src/runtime/conmon.js";
+import { buildContainerSpec, capabilities, capabilitiesOfMask, DEFAULT_CAPABILITIES, processArgs, processEnv } from "../../src/runtime/spec/container-spec.js";
+import type { ContainerRequest } from "../../src/runtime/types.js";
+import { parseGroup, parsePasswd, readFileInRoot, resolveUser } from "../../src/runtime/user.js";
+
+function request(over: Partial<ContainerRequest> = {}): ContainerRequest {
+  return {
+    metadata: { name: "c", attempt: 0 }, image: "img", command: [], args: [], workingDir: "", envs: [], mounts: [], labels: {}, annotations: {}, logPath: "c/0.log",
+    stdin: false, stdinOnce: false, tty: false,
+    security: { privileged: false, readonlyRootfs: false, supplementalGroups: [], capAdd: [], capDrop: [], noNewPrivs: false, pidMode: "CONTAINER" },
+    resources: {},
+    ...over,
+  };
+}
+
+describe("process args and env", () => {
+  const image = { config: { Entrypoint: ["/entry"], Cmd: ["default"], Env: ["PATH=/img/bin", "A=image", "B=keep"] } };
+  it("uses command over Entrypoint and args over Cmd, as kubelet defines", () => {
+    expect(processArgs(request(), image)).toEqual(["/entry", "default"]);
+    expect(processArgs(request({ args: ["x"] }), image)).toEqual(["/entry", "x"]);
+    expect(processArgs(request({ command: ["/bin/sh"] }), image)).toEqual(["/bin/sh"]);
+    expect(processArgs(request({ command: ["/bin/sh"], args: ["-c", "true"] }), image)).toEqual(["/bin/sh", "-c", "true"]);
+    expect(() => processArgs(request(), {})).toThrow(/no command/);
+  });
+  it("lets CRI env override image env by name", () => {
+    const env = processEnv(request({ envs: [["A", "cri"], ["C", "new"]] }), image, "host");
+    expect(env).toEqual(["PATH=/img/bin", "A=cri", "B=keep", "C=new", "HOSTNAME=host"]);
+  });
+});
+
+describe("capabilities", () => {
+  it("adds to and drops from the default set, with ALL in either list", () => {
+    expect(capabilities([], [], false)).toEqual(DEFAULT_CAPABILITIES);
+    expect(capabilities(["NET_ADMIN"], ["CHOWN"], false)).toEqual([...DEFAULT_CAPABILITIES.filter((c) => c !== "CAP_CHOWN"), "CAP_NET_ADMIN"]);
+    expect(capabilities(["SYS_TIME"], ["ALL"], false)).toEqual(["CAP_SYS_TIME"]);
+    expect(capabilities(["ALL"], ["NET_RAW"], false, ["CAP_CHOWN", "CAP_NET_RAW"])).toEqual(["CAP_CHOWN"]);
+    expect(() => capabilities(["BOGUS"], [], false)).toThrow(/unknown capability "CAP_BOGUS"/);
+  });
+  it("gives privileged containers what the daemon holds", () => {
+    expect(capabilities([], [], true, ["CAP_CHOWN", "CAP_SYS_ADMIN"])).toEqual(["CAP_CHOWN", "CAP_SYS_ADMIN"]);
+    const held = capabilitiesOfMask("000001fffeffffff");
+    expect(held).toContain("CAP_SYS_ADMIN");
+    expect(held).not.toContain("CAP_SYS_RESOURCE"); // bit 24, clear in this mask
+    expect(held).toHaveLength(40);
+  });
+});
+
+describe("container spec", () => {
+  const pod = { namespaces: { net: "/ns/net", ipc: "/ns/ipc", uts: "/ns/uts" }, infraPid: 42, hostname: "pod", filesDir: "/files", shm: "/shm", cgroupParent: "/kubepods/pod1" };
+  const base = { id: "abc", sandboxId: "sb", rootfs: "/rootfs", image: { config: { Cmd: ["sh"] } }, pod, user: { uid: 1, gid: 2, additionalGids: [3] }, oomScoreAdjFloor: 0, availableCapabilities: DEFAULT_CAPABILITIES };
+  type Spec = { process: Record<string, unknown>; root: Record<string, unknown>; mounts: { destination: string; source: string; options: string[] }[]; linux: Record<string, unknown>; annotations: Record<string, string> };
+
+  it("joins the pod's namespaces and mounts its files and shm", () => {
+    const spec = buildContainerSpec({ ...base, request: request({ security: { ...request().security, pidMode: "POD" } }) }) as Spec;
+    expect(spec.linux.namespaces).toEqual([{ type: "mount" }, { type: "network", path: "/ns/net" }, { type: "ipc", path: "/ns/ipc" }, { type: "uts", path: "/ns/uts" }, { type: "pid", path: "/proc/42/ns/pid" }]);
+    const byDest = Object.fromEntries(spec.mounts.map((m) => [m.destination, m]));
+    expect(byDest["/etc/hosts"]!.source).toBe("/files/hosts");
+    expect(byDest["/etc/resolv.conf"]!.source).toBe("/files/resolv.conf");
+    expect(byDest["/dev/shm"]!.source).toBe("/shm");
+    expect(spec.linux.cgroupsPath).toBe("/kubepods/pod1/abc");
+    expect(spec.process.user).toEqual({ uid: 1, gid: 2, additionalGids: [3] });
+    expect(spec.annotations["io.kubernetes.cri.sandbox-id"]).toBe("sb");
+  });
+
+  it("maps mounts with propagation, resources, and clamps oom_score_adj", () => {
+    const spec = buildContainerSpec({
+      ...base,
+      oomScoreAdjFloor: -500,
+      request: request({
+        mounts: [{ containerPath: "/data", hostPath: "/srv", readonly: true, propagation: "host-to-container" }],
+        resources: { cpuQuota: 50000, cpuPeriod: 100000, memoryLimit: 1024, oomScoreAdj: -999 },
+      }),
+    }) as Spec;
+    expect(spec.mounts.find((m) => m.destination === "/data")).toEqual({ destination: "/data", type: "bind", source: "/srv", options: ["rbind", "rslave", "ro"] });
+    expect(spec.linux.resources).toMatchObject({ cpu: { quota: 50000, period: 100000 }, memory: { limit: 1024 } });
+    expect(spec.process.oomScoreAdj).toBe(-500);
+  });
+
+  it("masks paths unless privileged, and honours CRI lists", () => {
+    const plain = buildContainerSpec({ ...base, request: request() }) as Spec;
+    expect(plain.linux.maskedPaths).toContain("/proc/kcore");
+    const custom = buildContainerSpec({ ...base, request: request({ security: { ...request().security, maskedPaths: ["/x"], readonlyPaths: ["/y"] } }) }) as Spec;
+    expect([custom.linux.maskedPaths, custom.linux.readonlyPaths]).toEqual([["/x"], ["/y"]]);
+    const priv = buildContainerSpec({ ...base, request: request({ security: { ...request().security, privileged: true } }) }) as Spec;
+    expect(priv.linux.maskedPaths).toEqual([]);
+    expect(priv.mounts.find((m) => m.destination === "/dev")!.source).toBe("/dev");
+  });
+});
+
+describe("users", () => {
+  const passwd = parsePasswd("root:x:0:0::/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\nbroken line\n");
+  const groups = parseGroup("root:x:0:\nalice:x:1000:\ndevs:x:2000:alice,bob\n");
+  it.each([
+    [{ imageUser: "" }, { uid: 0, gid: 0, additionalGids: [] }],
+    [{ imageUser: "alice" }, { uid: 1000, gid: 1000, additionalGids: [2000] }],
+    [{ imageUser: "1000:devs" }, { uid: 1000, gid: 2000, additionalGids: [] }],
+    [{ imageUser: "alice", runAsUser: 5 }, { uid: 5, gid: 0, additionalGids: [] }],
+    [{ imageUser: "", runAsUsername: "alice", runAsGroup: 7, supplementalGroups: [9] }, { uid: 1000, gid: 7, additionalGids: [2000, 9] }],
+  ])("resolves %j", (req, expected) => {
+    expect(resolveUser({ supplementalGroups: [], ...req }, passwd, groups)).toEqual(expected);
+  });
+  it("refuses unknown names", () => {
+    expect(() => resolveUser({ imageUser: "nobody-here", supplementalGroups: [] }, passwd, groups)).toThrow(/not in the image's \/etc\/passwd/);
+  });
+  it("reads files of a rootfs without following symlinks out of it", async () => {
+    const root = await mkdtemp(path.join(os.tmpdir(), "rootfs-"));
+    const outside = await mkdtemp(path.join(os.tmpdir(), "outside-"));
+    await writeFile(path.join(outside, "secret"), "host secret");
+    await mkdir(path.join(root, "etc"));
+    await writeFile(path.join(root, "etc", "real"), "inside");
+    await symlink("/etc/real", path.join(root, "etc", "passwd"));
+    await symlink(path.join(outside, "secret"), path.join(root, "etc", "group"));
+    await symlink("../../../../..", path.join(root, "up"));
+    expect(await readFileInRoot(root, "/etc/passwd")).toBe("inside");
+    expect(await readFileInRoot(root, "/etc/group")).toBe("");
+    expect(await readFileInRoot(root, `/up${outside}/secret`)).toBe("");
+  });
+});
+
+describe("conmon sync messages", () => {
+  it("reads the pid or the error", () => {
+    expect(parseSyncMessage('{"data": 1234}')).toEqual({ pid: 1234 });
+    expect(parseSyncMessage('{"pid": 77}')).toEqual({ pid: 77 });
+    expect(parseSyncMessage('{"data": -1, "message": "runc create failed"}')).toEqual({ message: "runc create failed" });
+  });
+});
