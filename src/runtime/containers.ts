@@ -4,10 +4,11 @@
 // while the daemon was down.
 
 import { watch, type FSWatcher } from "node:fs";
-import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { constants } from "node:fs";
+import { mkdir, open, readFile, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Config } from "../config/config.js";
-import { errorMessage, failedPrecondition, notFound } from "../errors.js";
+import { errorMessage, failedPrecondition, invalidArgument, notFound } from "../errors.js";
 import type { Images } from "../image-service/images.js";
 import { topChainId } from "../image-service/image-record.js";
 import type { Logger } from "../log.js";
@@ -19,10 +20,11 @@ import { KeyedMutex } from "../util/keyed-mutex.js";
 import { nowNanos } from "../util/time.js";
 import { removeCgroupIfEmpty } from "./cgroups.js";
 import { createContainer } from "./conmon.js";
+import { execSync, type ExecResult } from "./exec-sync.js";
 import { OciRuntime } from "./oci-runtime.js";
 import { mountRootfs, unmountRootfs } from "./rootfs.js";
 import type { Runtimes } from "./runtimes.js";
-import { buildContainerSpec, capabilitiesOfMask, DEFAULT_CGROUP_PARENT } from "./spec/container-spec.js";
+import { buildContainerSpec, capabilitiesOfMask, DEFAULT_CGROUP_PARENT, ociResources } from "./spec/container-spec.js";
 import type { ContainerRecord, ContainerRequest } from "./types.js";
 import { resolveUserInRootfs } from "./user.js";
 
@@ -251,6 +253,44 @@ export class Containers {
     });
     for (const resolve of this.exitWaiters.get(id) ?? []) resolve();
     this.exitWaiters.delete(id);
+  }
+
+  /** Runs a command to completion in a running container. */
+  async execSync(query: string, cmd: string[], timeoutSeconds: number): Promise<ExecResult> {
+    const c = this.get(query);
+    if (c.state !== "running") throw failedPrecondition(`container ${c.id} is ${c.state}, not running`);
+    if (cmd.length === 0) throw invalidArgument("ExecSync: cmd must not be empty");
+    const runtime = this.runtime(c);
+    const runtimePath = (await findExecutable(runtime.path)) ?? runtime.path;
+    return execSync(new OciRuntime(runtime.handler, runtimePath, runtime.root), c.id, path.join(c.dir, "bundle"), cmd, timeoutSeconds);
+  }
+
+  /** Applies new limits to a created or running container and records them. */
+  async updateResources(query: string, resources: ContainerRequest["resources"]): Promise<void> {
+    const c = this.get(query);
+    await this.locks.run(c.id, async () => {
+      const current = this.store.get(c.id)!;
+      if (current.state !== "running" && current.state !== "created") throw failedPrecondition(`container ${c.id} is ${current.state}; only created or running containers can be updated`);
+      const file = path.join(current.dir, "bundle", "resources.json");
+      await writeFile(file, JSON.stringify(ociResources(resources)));
+      await this.runtime(current).update(current.id, file);
+      await this.store.put({ ...current, request: { ...current.request, resources: { ...current.request.resources, ...resources } } });
+    });
+  }
+
+  /** Makes conmon reopen the log file (kubelet rotated it) through its control FIFO. */
+  async reopenLog(query: string): Promise<void> {
+    const c = this.get(query);
+    if (c.state !== "running") throw failedPrecondition(`container ${c.id} is ${c.state}, not running: there is no log writer to reopen`);
+    const ctl = path.join(c.dir, "bundle", "ctl");
+    const fh = await open(ctl, constants.O_WRONLY | constants.O_NONBLOCK).catch((err: Error) => {
+      throw failedPrecondition(`container ${c.id}: conmon's control FIFO is not available: ${err.message}`);
+    });
+    try {
+      await fh.write("2 0 0\n"); // message type 2: reopen the log
+    } finally {
+      await fh.close();
+    }
   }
 
   /** Idempotent: stops a running container first. */

@@ -65,6 +65,12 @@ export class OciRuntime {
     if (r.code !== 0) throw new Error(`${this.handler} start ${id} failed: ${r.stderr.trim()}`);
   }
 
+  /** Applies new cgroup limits (an OCI LinuxResources document) to a running container. */
+  async update(id: string, resourcesFile: string): Promise<void> {
+    const r = await execCommand(this.path, this.args(["update", "--resources", resourcesFile, id]), { timeoutMs: 30_000 });
+    if (r.code !== 0) throw new Error(`${this.handler} update ${id} failed: ${r.stderr.trim()}`);
+  }
+
   async kill(id: string, signal: string, all = false): Promise<void> {
     const r = await execCommand(this.path, this.args(["kill", ...(all ? ["--all"] : []), id, signal]), { timeoutMs: 30_000 });
     // Already gone is fine: the caller wants it dead.

@@ -1,12 +1,13 @@
 // Containers through the CRI socket: real conmon, runc and crun, overlay
 // rootfs from pulled images, CRI log files, exit codes.
 
-import { readFile, readdir } from "node:fs/promises";
+import { readFile, readdir, rename } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { grpc, grpcError } from "./harness/cri-client.js";
 import { busyboxImage, containerConfig, runContainer, startPod, waitExited } from "./harness/containers.js";
 import { TestDaemon } from "./harness/daemon.js";
+import { waitFor } from "./harness/processes.js";
 import { TestRegistry } from "./harness/registry.js";
 
 const CRI_LINE = /^(\S+) (stdout|stderr) ([PF]) (.*)$/;
@@ -205,6 +206,78 @@ describe("containers: security, resources and pods", () => {
     expect(client.out).toContain("pong");
     expect(client.out).toContain("httpd");
     await d.client.runtime.StopContainer({ container_id: server, timeout: "0" });
+  });
+});
+
+describe("ExecSync, UpdateContainerResources and ReopenContainerLog", () => {
+  let reg: TestRegistry;
+  let d: TestDaemon;
+  let image: string;
+  let pod: Awaited<ReturnType<typeof startPod>>;
+  let id: string;
+  beforeAll(async () => {
+    reg = await TestRegistry.start();
+    d = await TestDaemon.start();
+    image = await busyboxImage(reg, d, { config: { Env: ["FROM_IMAGE=yes"] } });
+    pod = await startPod(d, "exec");
+    id = await runContainer(d, pod, containerConfig("target", image, {
+      command: ["sh", "-c", "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done"],
+      envs: [{ key: "FROM_CRI", value: Buffer.from("also") }],
+      linux: { resources: { cpu_period: "100000", cpu_quota: "20000", memory_limit_in_bytes: String(64 * 1024 * 1024) } },
+    }));
+  });
+  afterAll(async () => {
+    await d?.cleanup();
+    await reg?.stop();
+  });
+
+  it("returns output and exit codes, in the container's environment", async () => {
+    const r = await d.client.runtime.ExecSync({ container_id: id, cmd: ["sh", "-c", "echo $FROM_IMAGE $FROM_CRI; echo err >&2; exit 5"], timeout: "10" });
+    expect(r.exit_code).toBe(5);
+    expect(Buffer.from(r.stdout).toString()).toBe("yes also\n");
+    expect(Buffer.from(r.stderr).toString()).toBe("err\n");
+    const ok = await d.client.runtime.ExecSync({ container_id: id.slice(0, 12), cmd: ["hostname"], timeout: "10" });
+    expect(ok.exit_code).toBe(0);
+    expect(Buffer.from(ok.stdout).toString()).toBe("exec\n");
+  });
+
+  it("kills a command that outlives its timeout and answers DEADLINE_EXCEEDED", async () => {
+    const t0 = Date.now();
+    const err = await grpcError(d.client.runtime.ExecSync({ container_id: id, cmd: ["sleep", "60"], timeout: "1" }));
+    expect(err.code).toBe(grpc.status.DEADLINE_EXCEEDED);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    // the command is gone from the container
+    const ps = await d.client.runtime.ExecSync({ container_id: id, cmd: ["ps", "-o", "args"], timeout: "10" });
+    expect(Buffer.from(ps.stdout).toString()).not.toContain("sleep 60");
+  });
+
+  it("caps each output stream at 16 MiB", async () => {
+    const r = await d.client.runtime.ExecSync({ container_id: id, cmd: ["sh", "-c", "head -c 17000000 /dev/zero"], timeout: "30" });
+    expect(r.exit_code).toBe(0);
+    expect(Buffer.from(r.stdout).length).toBe(16 * 1024 * 1024);
+  });
+
+  it("applies new limits to the running container and shows them in its status", async () => {
+    const cg = (c: string, f: string) => readFile(`/sys/fs/cgroup/${c}/skiff/${id}/${f}`, "utf8").then((t) => t.trim());
+    expect(await cg("cpu", "cpu.cfs_quota_us")).toBe("20000");
+    await d.client.runtime.UpdateContainerResources({ container_id: id, linux: { cpu_period: "100000", cpu_quota: "70000", memory_limit_in_bytes: String(128 * 1024 * 1024) } });
+    expect(await cg("cpu", "cpu.cfs_quota_us")).toBe("70000");
+    expect(await cg("memory", "memory.limit_in_bytes")).toBe(String(128 * 1024 * 1024));
+    const s = (await d.client.runtime.ContainerStatus({ container_id: id })).status!;
+    expect(s.resources?.linux).toMatchObject({ cpu_quota: "70000", memory_limit_in_bytes: String(128 * 1024 * 1024) });
+  });
+
+  it("reopens the log file after it was rotated", async () => {
+    const logPath = path.join(pod.logDir, "target/0.log");
+    const rotated = `${logPath}.1`;
+    await rename(logPath, rotated);
+    await d.client.runtime.ReopenContainerLog({ container_id: id });
+    const fresh = await waitFor("lines in the new log file", async () => {
+      const text = await readFile(logPath, "utf8").catch(() => "");
+      return text.includes("tick") ? text : undefined;
+    });
+    expect(fresh.split("\n").filter(Boolean).every((l) => CRI_LINE.test(l))).toBe(true);
+    expect(await readFile(rotated, "utf8")).toContain("tick 0");
   });
 });
 

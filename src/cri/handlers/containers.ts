@@ -9,14 +9,18 @@ import type { ContainerStatusRequest__Output } from "../generated/runtime/v1/Con
 import type { ContainerStatusResponse } from "../generated/runtime/v1/ContainerStatusResponse.js";
 import type { CreateContainerRequest__Output } from "../generated/runtime/v1/CreateContainerRequest.js";
 import type { CreateContainerResponse } from "../generated/runtime/v1/CreateContainerResponse.js";
+import type { ExecSyncRequest__Output } from "../generated/runtime/v1/ExecSyncRequest.js";
+import type { ExecSyncResponse } from "../generated/runtime/v1/ExecSyncResponse.js";
 import type { ListContainersRequest__Output } from "../generated/runtime/v1/ListContainersRequest.js";
 import type { ListContainersResponse } from "../generated/runtime/v1/ListContainersResponse.js";
+import type { ReopenContainerLogRequest__Output } from "../generated/runtime/v1/ReopenContainerLogRequest.js";
+import type { UpdateContainerResourcesRequest__Output } from "../generated/runtime/v1/UpdateContainerResourcesRequest.js";
 import type { RemoveContainerRequest__Output } from "../generated/runtime/v1/RemoveContainerRequest.js";
 import type { StartContainerRequest__Output } from "../generated/runtime/v1/StartContainerRequest.js";
 import type { StopContainerRequest__Output } from "../generated/runtime/v1/StopContainerRequest.js";
 import type { StreamContainersRequest__Output } from "../generated/runtime/v1/StreamContainersRequest.js";
 import type { StreamContainersResponse } from "../generated/runtime/v1/StreamContainersResponse.js";
-import { toContainerRequest, toCriContainer, toCriContainerStatus } from "../mappers/container.js";
+import { toContainerRequest, toCriContainer, toCriContainerStatus, toResources } from "../mappers/container.js";
 import type { StreamSink } from "../service.js";
 
 function requireId(id: string, rpc: string): string {
@@ -60,6 +64,18 @@ export function containerHandlers(deps: CriDeps) {
         res.info = { info: JSON.stringify({ sandboxID: c.sandboxId, pid: c.pid ?? 0, runtimeType: c.runtimeHandler, rootfs: c.rootfs, runtimeSpec: spec, config: c.request }) };
       }
       return res;
+    },
+    async ExecSync(req: ExecSyncRequest__Output): Promise<ExecSyncResponse> {
+      const r = await deps.containers.execSync(requireId(req.container_id, "ExecSync"), req.cmd, Number(req.timeout));
+      return { stdout: r.stdout, stderr: r.stderr, exit_code: r.exitCode };
+    },
+    async UpdateContainerResources(req: UpdateContainerResourcesRequest__Output) {
+      await deps.containers.updateResources(requireId(req.container_id, "UpdateContainerResources"), toResources(req.linux));
+      return {};
+    },
+    async ReopenContainerLog(req: ReopenContainerLogRequest__Output) {
+      await deps.containers.reopenLog(requireId(req.container_id, "ReopenContainerLog"));
+      return {};
     },
     async ListContainers(req: ListContainersRequest__Output): Promise<ListContainersResponse> {
       return { containers: list(req.filter) };

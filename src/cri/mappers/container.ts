@@ -6,6 +6,7 @@ import type { ContainerRecord, ContainerRequest, MountRequest } from "../../runt
 import type { Container } from "../generated/runtime/v1/Container.js";
 import type { ContainerConfig__Output } from "../generated/runtime/v1/ContainerConfig.js";
 import type { ContainerStatus } from "../generated/runtime/v1/ContainerStatus.js";
+import type { LinuxContainerResources__Output } from "../generated/runtime/v1/LinuxContainerResources.js";
 
 const PROPAGATION: Record<string, MountRequest["propagation"]> = {
   PROPAGATION_PRIVATE: "private",
@@ -14,6 +15,18 @@ const PROPAGATION: Record<string, MountRequest["propagation"]> = {
 };
 
 const num = (v: string | number | undefined | null) => (v === undefined || v === null || v === "" || Number(v) === 0 ? undefined : Number(v));
+
+export function toResources(res: LinuxContainerResources__Output | null | undefined): ContainerRequest["resources"] {
+  return {
+    cpuPeriod: num(res?.cpu_period),
+    cpuQuota: num(res?.cpu_quota),
+    cpuShares: num(res?.cpu_shares),
+    memoryLimit: num(res?.memory_limit_in_bytes),
+    cpusetCpus: res?.cpuset_cpus || undefined,
+    cpusetMems: res?.cpuset_mems || undefined,
+    oomScoreAdj: res?.oom_score_adj !== undefined && res.oom_score_adj !== null ? Number(res.oom_score_adj) : undefined,
+  };
+}
 
 export function toContainerRequest(config: ContainerConfig__Output | null): ContainerRequest {
   if (!config?.metadata?.name) throw invalidArgument("CreateContainer: config.metadata.name is required");
@@ -57,15 +70,7 @@ export function toContainerRequest(config: ContainerConfig__Output | null): Cont
       readonlyPaths: sec?.readonly_paths?.length ? sec.readonly_paths : undefined,
       pidMode: (sec?.namespace_options?.pid ?? "CONTAINER") as ContainerRequest["security"]["pidMode"],
     },
-    resources: {
-      cpuPeriod: num(res?.cpu_period),
-      cpuQuota: num(res?.cpu_quota),
-      cpuShares: num(res?.cpu_shares),
-      memoryLimit: num(res?.memory_limit_in_bytes),
-      cpusetCpus: res?.cpuset_cpus || undefined,
-      cpusetMems: res?.cpuset_mems || undefined,
-      oomScoreAdj: res?.oom_score_adj !== undefined && res.oom_score_adj !== null ? Number(res.oom_score_adj) : undefined,
-    },
+    resources: toResources(res),
   };
 }
 
@@ -109,5 +114,16 @@ export function toCriContainerStatus(c: ContainerRecord, image: ImageRecord | un
       propagation: m.propagation === "private" ? "PROPAGATION_PRIVATE" : m.propagation === "host-to-container" ? "PROPAGATION_HOST_TO_CONTAINER" : "PROPAGATION_BIDIRECTIONAL",
     })),
     log_path: c.logPath,
+    resources: {
+      linux: {
+        cpu_period: String(c.request.resources.cpuPeriod ?? 0),
+        cpu_quota: String(c.request.resources.cpuQuota ?? 0),
+        cpu_shares: String(c.request.resources.cpuShares ?? 0),
+        memory_limit_in_bytes: String(c.request.resources.memoryLimit ?? 0),
+        oom_score_adj: String(c.request.resources.oomScoreAdj ?? 0),
+        cpuset_cpus: c.request.resources.cpusetCpus ?? "",
+        cpuset_mems: c.request.resources.cpusetMems ?? "",
+      },
+    },
   };
 }

@@ -112,6 +112,20 @@ export function processEnv(request: ContainerRequest, image: ImageConfig, hostna
 
 const PROPAGATION = { private: "rprivate", "host-to-container": "rslave", bidirectional: "rshared" } as const;
 
+/** CRI resources -> OCI linux.resources (cpu, memory): used at create and by UpdateContainerResources. */
+export function ociResources(r: ContainerRequest["resources"]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const cpu: Record<string, unknown> = {};
+  if (r.cpuShares) cpu.shares = r.cpuShares;
+  if (r.cpuQuota) cpu.quota = r.cpuQuota;
+  if (r.cpuPeriod) cpu.period = r.cpuPeriod;
+  if (r.cpusetCpus) cpu.cpus = r.cpusetCpus;
+  if (r.cpusetMems) cpu.mems = r.cpusetMems;
+  if (Object.keys(cpu).length) out.cpu = cpu;
+  if (r.memoryLimit) out.memory = { limit: r.memoryLimit };
+  return out;
+}
+
 export function buildContainerSpec(input: SpecInput): object {
   const { request, image, pod, user } = input;
   const sec = request.security;
@@ -147,15 +161,7 @@ export function buildContainerSpec(input: SpecInput): object {
   else if (sec.pidMode !== "NODE") namespaces.push({ type: "pid" });
 
   const r = request.resources;
-  const linuxResources: Record<string, unknown> = {};
-  const cpu: Record<string, unknown> = {};
-  if (r.cpuShares) cpu.shares = r.cpuShares;
-  if (r.cpuQuota) cpu.quota = r.cpuQuota;
-  if (r.cpuPeriod) cpu.period = r.cpuPeriod;
-  if (r.cpusetCpus) cpu.cpus = r.cpusetCpus;
-  if (r.cpusetMems) cpu.mems = r.cpusetMems;
-  if (Object.keys(cpu).length) linuxResources.cpu = cpu;
-  if (r.memoryLimit) linuxResources.memory = { limit: r.memoryLimit };
+  const linuxResources: Record<string, unknown> = ociResources(r);
   if (sec.privileged) linuxResources.devices = [{ allow: true, access: "rwm" }];
   else linuxResources.devices = [{ allow: false, access: "rwm" }];
 

@@ -1,0 +1,80 @@
+// ExecSync: a command run to completion in a running container with the
+// runtime's `exec`, its output captured (16 MiB per stream at most: the rest is
+// dropped, as CVE-2022-1708 requires) and a timeout that kills the command
+// itself, not only the runtime process waiting for it.
+
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { readFile, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { deadlineExceeded } from "../errors.js";
+import type { OciRuntime } from "./oci-runtime.js";
+
+export const EXEC_OUTPUT_LIMIT = 16 * 1024 * 1024;
+
+export interface ExecResult {
+  stdout: Buffer;
+  stderr: Buffer;
+  exitCode: number;
+}
+
+/** The process spec of an exec: the container's own process with other args. Pure. */
+export function execProcessSpec(containerProcess: Record<string, unknown>, cmd: string[]): Record<string, unknown> {
+  return { ...containerProcess, args: cmd, terminal: false };
+}
+
+class Capped {
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+  push(b: Buffer) {
+    if (this.size >= EXEC_OUTPUT_LIMIT) return;
+    const part = b.subarray(0, EXEC_OUTPUT_LIMIT - this.size);
+    this.chunks.push(part);
+    this.size += part.length;
+  }
+  get value(): Buffer {
+    return Buffer.concat(this.chunks);
+  }
+}
+
+export async function execSync(runtime: OciRuntime, id: string, bundle: string, cmd: string[], timeoutSeconds: number): Promise<ExecResult> {
+  const spec = JSON.parse(await readFile(path.join(bundle, "config.json"), "utf8")) as { process: Record<string, unknown> };
+  const tag = randomBytes(6).toString("hex");
+  const processFile = path.join(bundle, `exec-${tag}.json`);
+  const pidFile = path.join(bundle, `exec-${tag}.pid`);
+  await writeFile(processFile, JSON.stringify(execProcessSpec(spec.process, cmd)));
+  try {
+    const child = spawn(runtime.path, ["--root", runtime.root, "exec", "--process", processFile, "--pid-file", pidFile, id], { stdio: ["ignore", "pipe", "pipe"] });
+    const stdout = new Capped();
+    const stderr = new Capped();
+    child.stdout.on("data", (d: Buffer) => stdout.push(d));
+    child.stderr.on("data", (d: Buffer) => stderr.push(d));
+    let timedOut = false;
+    const timer =
+      timeoutSeconds > 0
+        ? setTimeout(async () => {
+            timedOut = true;
+            const pid = Number((await readFile(pidFile, "utf8").catch(() => "")).trim());
+            if (pid > 0) {
+              try {
+                process.kill(pid, "SIGKILL");
+              } catch {
+                /* already gone */
+              }
+            }
+            child.kill("SIGKILL");
+          }, timeoutSeconds * 1000)
+        : undefined;
+    const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+      child.once("error", reject);
+      child.once("close", (c, s) => resolve({ code: c, signal: s }));
+    });
+    clearTimeout(timer);
+    if (timedOut) throw deadlineExceeded(`command ${JSON.stringify(cmd)} timed out after ${timeoutSeconds} s and was killed`);
+    return { stdout: stdout.value, stderr: stderr.value, exitCode: code ?? 128 + (signal ? os.constants.signals[signal] : 9) };
+  } finally {
+    await rm(processFile, { force: true });
+    await rm(pidFile, { force: true });
+  }
+}
