@@ -25,6 +25,7 @@ import { OciRuntime } from "./oci-runtime.js";
 import { mountRootfs, unmountRootfs } from "./rootfs.js";
 import type { Runtimes } from "./runtimes.js";
 import { buildContainerSpec, capabilitiesOfMask, DEFAULT_CGROUP_PARENT, ociResources } from "./spec/container-spec.js";
+import { parseLocalhostProfile } from "./spec/seccomp.js";
 import type { ContainerRecord, ContainerRequest } from "./types.js";
 import { resolveUserInRootfs } from "./user.js";
 
@@ -156,6 +157,16 @@ export class Containers {
         runAsGroup: request.security.runAsGroup,
         supplementalGroups: request.security.supplementalGroups,
       });
+      const seccomp = request.security.seccomp;
+      const localhostSeccomp =
+        seccomp.kind === "localhost"
+          ? parseLocalhostProfile(
+              await readFile(seccomp.path, "utf8").catch((err: Error) => {
+                throw invalidArgument(`cannot read seccomp profile ${seccomp.path}: ${err.message}`);
+              }),
+              seccomp.path,
+            )
+          : undefined;
       const spec = buildContainerSpec({
         id,
         sandboxId: pod.id,
@@ -166,6 +177,7 @@ export class Containers {
         user,
         oomScoreAdjFloor: this.oomFloor,
         availableCapabilities: this.availableCaps,
+        localhostSeccomp,
       });
       const bundle = path.join(dir, "bundle");
       await mkdir(bundle, { recursive: true, mode: 0o700 });

@@ -1,5 +1,7 @@
 // Containers in skiff's own terms (the CRI edge converts to and from these).
 
+import type { SeccompRequest } from "./spec/seccomp.js";
+
 export type ContainerState = "creating" | "created" | "running" | "exited";
 
 export interface MountRequest {
@@ -39,6 +41,7 @@ export interface ContainerRequest {
     maskedPaths?: string[];
     readonlyPaths?: string[];
     pidMode: "POD" | "CONTAINER" | "NODE" | "TARGET";
+    seccomp: SeccompRequest;
   };
   resources: {
     cpuPeriod?: number;

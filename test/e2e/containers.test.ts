@@ -1,7 +1,7 @@
 // Containers through the CRI socket: real conmon, runc and crun, overlay
 // rootfs from pulled images, CRI log files, exit codes.
 
-import { readFile, readdir, rename } from "node:fs/promises";
+import { readFile, readdir, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { grpc, grpcError } from "./harness/cri-client.js";
@@ -9,6 +9,7 @@ import { busyboxImage, containerConfig, runContainer, startPod, waitExited } fro
 import { TestDaemon } from "./harness/daemon.js";
 import { waitFor } from "./harness/processes.js";
 import { TestRegistry } from "./harness/registry.js";
+import { fixtureDir } from "./harness/run-dir.js";
 
 const CRI_LINE = /^(\S+) (stdout|stderr) ([PF]) (.*)$/;
 
@@ -172,6 +173,21 @@ describe("containers: security, resources and pods", () => {
     expect(priv.out).toContain(hostDevices.includes("vda") ? "vda" : "null");
     const plain = await runScript(pod, "plain", "ls /dev");
     expect(plain.out).not.toContain("vda");
+  });
+
+  it("blocks unshare with RuntimeDefault seccomp, allows it unconfined, and loads Localhost profiles", async () => {
+    const pod = await startPod(d, "seccomp");
+    const runtimeDefault = await runScript(pod, "default", "unshare -U true && echo allowed || echo blocked", { linux: { security_context: { seccomp: { profile_type: "RuntimeDefault", localhost_ref: "" } } } });
+    expect(runtimeDefault.out).toEqual(["blocked"]);
+    const unconfined = await runScript(pod, "unconfined", "unshare -U true && echo allowed || echo blocked", { linux: { security_context: { seccomp: { profile_type: "Unconfined", localhost_ref: "" } } } });
+    expect(unconfined.out).toEqual(["allowed"]);
+    const profile = path.join(await fixtureDir("seccomp"), "deny-mkdir.json");
+    await writeFile(profile, JSON.stringify({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: 1 }] }));
+    const local = await runScript(pod, "local", "mkdir /tmp/x && echo allowed || echo blocked", { linux: { security_context: { seccomp: { profile_type: "Localhost", localhost_ref: profile } } } });
+    expect(local.out).toEqual(["blocked"]);
+    const err = await grpcError(d.client.runtime.CreateContainer({ pod_sandbox_id: pod.id, config: containerConfig("nofile", image, { command: ["true"], linux: { security_context: { seccomp: { profile_type: "Localhost", localhost_ref: "/nonexistent.json" } } } }), sandbox_config: pod.config }));
+    expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(err.details).toContain("cannot read seccomp profile /nonexistent.json");
   });
 
   it("applies cpu and memory limits to the container's cgroup", async () => {

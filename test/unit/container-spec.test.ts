@@ -11,7 +11,7 @@ function request(over: Partial<ContainerRequest> = {}): ContainerRequest {
   return {
     metadata: { name: "c", attempt: 0 }, image: "img", command: [], args: [], workingDir: "", envs: [], mounts: [], labels: {}, annotations: {}, logPath: "c/0.log",
     stdin: false, stdinOnce: false, tty: false,
-    security: { privileged: false, readonlyRootfs: false, supplementalGroups: [], capAdd: [], capDrop: [], noNewPrivs: false, pidMode: "CONTAINER" },
+    security: { privileged: false, readonlyRootfs: false, supplementalGroups: [], capAdd: [], capDrop: [], noNewPrivs: false, pidMode: "CONTAINER", seccomp: { kind: "unconfined" } },
     resources: {},
     ...over,
   };
@@ -126,5 +126,23 @@ describe("conmon sync messages", () => {
     expect(parseSyncMessage('{"data": 1234}')).toEqual({ pid: 1234 });
     expect(parseSyncMessage('{"pid": 77}')).toEqual({ pid: 77 });
     expect(parseSyncMessage('{"data": -1, "message": "runc create failed"}')).toEqual({ message: "runc create failed" });
+  });
+});
+
+describe("seccomp", () => {
+  const base = { id: "a", sandboxId: "s", rootfs: "/r", image: { config: { Cmd: ["sh"] } }, pod: { namespaces: {}, hostname: "h", filesDir: "/f", cgroupParent: "" }, user: { uid: 0, gid: 0, additionalGids: [] }, oomScoreAdjFloor: 0, availableCapabilities: DEFAULT_CAPABILITIES };
+  const seccompOf = (sec: Partial<ContainerRequest["security"]>, localhostSeccomp?: object) =>
+    (buildContainerSpec({ ...base, localhostSeccomp, request: request({ security: { ...request().security, ...sec } }) }) as { linux: { seccomp?: { syscalls: { names: string[] }[] } } }).linux.seccomp;
+  it("blocks Docker's blocked syscalls with RuntimeDefault, nothing when unconfined or privileged", () => {
+    const names = seccompOf({ seccomp: { kind: "runtime-default" } })!.syscalls[0]!.names;
+    for (const s of ["unshare", "keyctl", "mount", "ptrace", "reboot", "setns"]) expect(names).toContain(s);
+    expect(seccompOf({ seccomp: { kind: "unconfined" } })).toBeUndefined();
+    expect(seccompOf({ seccomp: { kind: "runtime-default" }, privileged: true })).toBeUndefined();
+    expect(seccompOf({ seccomp: { kind: "localhost", path: "/p.json" } }, { defaultAction: "SCMP_ACT_LOG" })).toEqual({ defaultAction: "SCMP_ACT_LOG" });
+  });
+  it("validates localhost profiles", async () => {
+    const { parseLocalhostProfile } = await import("../../src/runtime/spec/seccomp.js");
+    expect(() => parseLocalhostProfile("{", "/p.json")).toThrow(/not valid JSON/);
+    expect(() => parseLocalhostProfile("{}", "/p.json")).toThrow(/no defaultAction/);
   });
 });

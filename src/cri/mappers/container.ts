@@ -6,6 +6,8 @@ import type { ContainerRecord, ContainerRequest, MountRequest } from "../../runt
 import type { Container } from "../generated/runtime/v1/Container.js";
 import type { ContainerConfig__Output } from "../generated/runtime/v1/ContainerConfig.js";
 import type { ContainerStatus } from "../generated/runtime/v1/ContainerStatus.js";
+import type { SecurityProfile__Output } from "../generated/runtime/v1/SecurityProfile.js";
+import type { SeccompRequest } from "../../runtime/spec/seccomp.js";
 import type { LinuxContainerResources__Output } from "../generated/runtime/v1/LinuxContainerResources.js";
 
 const PROPAGATION: Record<string, MountRequest["propagation"]> = {
@@ -15,6 +17,17 @@ const PROPAGATION: Record<string, MountRequest["propagation"]> = {
 };
 
 const num = (v: string | number | undefined | null) => (v === undefined || v === null || v === "" || Number(v) === 0 ? undefined : Number(v));
+
+/** No profile means unconfined, as for kubelet without SeccompDefault. */
+function toSeccomp(p: SecurityProfile__Output | null | undefined): SeccompRequest {
+  if (!p) return { kind: "unconfined" };
+  if (p.profile_type === "Unconfined") return { kind: "unconfined" };
+  if (p.profile_type === "Localhost") {
+    if (!p.localhost_ref.startsWith("/")) throw invalidArgument(`CreateContainer: seccomp localhost_ref "${p.localhost_ref}" must be an absolute path`);
+    return { kind: "localhost", path: p.localhost_ref };
+  }
+  return { kind: "runtime-default" };
+}
 
 export function toResources(res: LinuxContainerResources__Output | null | undefined): ContainerRequest["resources"] {
   return {
@@ -69,6 +82,7 @@ export function toContainerRequest(config: ContainerConfig__Output | null): Cont
       maskedPaths: sec?.masked_paths?.length ? sec.masked_paths : undefined,
       readonlyPaths: sec?.readonly_paths?.length ? sec.readonly_paths : undefined,
       pidMode: (sec?.namespace_options?.pid ?? "CONTAINER") as ContainerRequest["security"]["pidMode"],
+      seccomp: toSeccomp(sec?.seccomp),
     },
     resources: toResources(res),
   };

@@ -9,6 +9,7 @@ import { invalidArgument } from "../../errors.js";
 export const DEFAULT_CGROUP_PARENT = "/skiff";
 import type { ImageConfig } from "../../image-service/media-types.js";
 import type { ContainerRequest } from "../types.js";
+import { runtimeDefaultProfile } from "./seccomp.js";
 
 export const DEFAULT_CAPABILITIES = [
   "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID",
@@ -65,6 +66,8 @@ export interface SpecInput {
   oomScoreAdjFloor: number;
   /** Capabilities the daemon holds (its bounding set). */
   availableCapabilities: string[];
+  /** The profile of a Localhost seccomp request, read by the caller. */
+  localhostSeccomp?: object;
 }
 
 function normaliseCap(c: string): string {
@@ -193,6 +196,7 @@ export function buildContainerSpec(input: SpecInput): object {
       cgroupsPath: `${(pod.cgroupParent || DEFAULT_CGROUP_PARENT).replace(/\/+$/, "")}/${input.id}`,
       maskedPaths: sec.privileged ? [] : (sec.maskedPaths ?? DEFAULT_MASKED_PATHS),
       readonlyPaths: sec.privileged ? [] : (sec.readonlyPaths ?? DEFAULT_READONLY_PATHS),
+      seccomp: sec.privileged ? undefined : sec.seccomp.kind === "runtime-default" ? runtimeDefaultProfile() : sec.seccomp.kind === "localhost" ? input.localhostSeccomp : undefined,
     },
   };
 }
