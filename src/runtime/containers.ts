@@ -26,7 +26,7 @@ import { mountRootfs, unmountRootfs } from "./rootfs.js";
 import type { Runtimes } from "./runtimes.js";
 import { buildContainerSpec, capabilitiesOfMask, DEFAULT_CGROUP_PARENT, ociResources } from "./spec/container-spec.js";
 import { parseLocalhostProfile } from "./spec/seccomp.js";
-import type { ContainerRecord, ContainerRequest } from "./types.js";
+import type { ContainerRecord, ContainerRequest, DeviceNode } from "./types.js";
 import { resolveUserInRootfs } from "./user.js";
 
 export interface ContainerDeps {
@@ -42,6 +42,21 @@ export interface ContainerFilter {
   sandboxId?: string;
   state?: ContainerRecord["state"];
   labels?: Record<string, string>;
+}
+
+/** Reads type and numbers of a host device for the spec; a non-device is INVALID_ARGUMENT. */
+async function hostDevice(d: ContainerRequest["devices"][number]): Promise<DeviceNode> {
+  const st = await stat(d.hostPath).catch(() => undefined);
+  if (!st || !(st.isCharacterDevice() || st.isBlockDevice())) throw invalidArgument(`device host_path "${d.hostPath}" is not a device on this node`);
+  const rdev = st.rdev;
+  return {
+    path: d.containerPath,
+    type: st.isCharacterDevice() ? "c" : "b",
+    major: Number((BigInt(rdev) >> 8n) & 0xfffn),
+    minor: Number((BigInt(rdev) & 0xffn) | ((BigInt(rdev) >> 12n) & 0xfff00n)),
+    fileMode: st.mode & 0o777,
+    permissions: d.permissions || "rwm",
+  };
 }
 
 /** Exit status -> CRI reason. */
@@ -167,6 +182,7 @@ export class Containers {
               seccomp.path,
             )
           : undefined;
+      const devices = await Promise.all(request.devices.map(hostDevice));
       const spec = buildContainerSpec({
         id,
         sandboxId: pod.id,
@@ -178,6 +194,7 @@ export class Containers {
         oomScoreAdjFloor: this.oomFloor,
         availableCapabilities: this.availableCaps,
         localhostSeccomp,
+        devices,
       });
       const bundle = path.join(dir, "bundle");
       await mkdir(bundle, { recursive: true, mode: 0o700 });
@@ -318,6 +335,8 @@ export class Containers {
       await rm(path.join(this.exitDir, c.id), { force: true });
       this.deps.log.info({ container_id: c.id }, "container removed");
     });
+    // Its snapshots may have been kept only for it (its image already removed).
+    await this.deps.images.collectGarbage();
   }
 
   private async release(c: ContainerRecord): Promise<void> {

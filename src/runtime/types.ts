@@ -11,6 +11,23 @@ export interface MountRequest {
   propagation: "private" | "host-to-container" | "bidirectional";
 }
 
+export interface DeviceRequest {
+  containerPath: string;
+  hostPath: string;
+  /** Any of r, w, m. */
+  permissions: string;
+}
+
+/** A host device as the OCI spec describes it (type and numbers read from the host). */
+export interface DeviceNode {
+  path: string;
+  type: "c" | "b";
+  major: number;
+  minor: number;
+  fileMode: number;
+  permissions: string;
+}
+
 export interface ContainerRequest {
   metadata: { name: string; attempt: number };
   image: string;
@@ -19,6 +36,7 @@ export interface ContainerRequest {
   workingDir: string;
   envs: [string, string][];
   mounts: MountRequest[];
+  devices: DeviceRequest[];
   labels: Record<string, string>;
   annotations: Record<string, string>;
   /** Relative to the pod's log directory. */

@@ -190,6 +190,37 @@ describe("containers: security, resources and pods", () => {
     expect(err.details).toContain("cannot read seccomp profile /nonexistent.json");
   });
 
+  it("mounts host paths (read-only and read-write) and passes devices", async () => {
+    const pod = await startPod(d, "volumes");
+    const vol = await fixtureDir("vol");
+    await writeFile(path.join(vol, "from-host"), "host data\n");
+    const r = await runScript(pod, "vol", "cat /data/from-host; echo written > /rw/out; touch /data/nope 2>/dev/null && echo ro-broken || echo ro-ok; head -c 4 /dev/skiff-null | wc -c", {
+      mounts: [
+        { container_path: "/data", host_path: vol, readonly: true },
+        { container_path: "/rw", host_path: vol, readonly: false },
+      ],
+      devices: [{ container_path: "/dev/skiff-null", host_path: "/dev/null", permissions: "rw" }],
+    });
+    expect(r.out).toEqual(["host data", "ro-ok", "0"]);
+    expect(await readFile(path.join(vol, "out"), "utf8")).toBe("written\n");
+    const status = (await d.client.runtime.ContainerStatus({ container_id: r.id })).status!;
+    expect(status.mounts.map((m) => [m.container_path, m.readonly])).toEqual([["/data", true], ["/rw", false]]);
+  });
+
+  it("keeps an image's snapshots while a container uses it, and frees them with the container", async () => {
+    const own = await busyboxImage(reg, d, { layers: [[{ type: "file", path: "/own", content: "mine" }]] }, "test/gc");
+    const pod = await startPod(d, "gc");
+    const id = await runContainer(d, pod, containerConfig("user", own, { command: ["sleep", "100"] }));
+    const before = await readdir(path.join(d.root, "snapshots"));
+    await d.client.image.RemoveImage({ image: { image: own } });
+    expect(await readdir(path.join(d.root, "snapshots"))).toEqual(before);
+    const r = await d.client.runtime.ExecSync({ container_id: id, cmd: ["cat", "/own"], timeout: "10" });
+    expect(Buffer.from(r.stdout).toString()).toBe("mine");
+    await d.client.runtime.RemoveContainer({ container_id: id });
+    // the layer only this image had is gone; the busybox layer other images share stays
+    expect((await readdir(path.join(d.root, "snapshots"))).length).toBe(before.length - 1);
+  });
+
   it("applies cpu and memory limits to the container's cgroup", async () => {
     const pod = await startPod(d, "limits");
     const id = await runContainer(d, pod, containerConfig("limited", image, {

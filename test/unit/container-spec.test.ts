@@ -9,7 +9,7 @@ import { parseGroup, parsePasswd, readFileInRoot, resolveUser } from "../../src/
 
 function request(over: Partial<ContainerRequest> = {}): ContainerRequest {
   return {
-    metadata: { name: "c", attempt: 0 }, image: "img", command: [], args: [], workingDir: "", envs: [], mounts: [], labels: {}, annotations: {}, logPath: "c/0.log",
+    metadata: { name: "c", attempt: 0 }, image: "img", command: [], args: [], workingDir: "", envs: [], mounts: [], devices: [], labels: {}, annotations: {}, logPath: "c/0.log",
     stdin: false, stdinOnce: false, tty: false,
     security: { privileged: false, readonlyRootfs: false, supplementalGroups: [], capAdd: [], capDrop: [], noNewPrivs: false, pidMode: "CONTAINER", seccomp: { kind: "unconfined" } },
     resources: {},

@@ -52,6 +52,11 @@ export function toContainerRequest(config: ContainerConfig__Output | null): Cont
     if (!m.host_path.startsWith("/")) throw invalidArgument(`CreateContainer: mounts[${i}].host_path "${m.host_path}" must be absolute`);
     return { containerPath: m.container_path, hostPath: m.host_path, readonly: m.readonly, propagation: PROPAGATION[String(m.propagation)] ?? "private" };
   });
+  const devices = (config.devices ?? []).map((dv, i) => {
+    if (!dv.container_path.startsWith("/") || !dv.host_path.startsWith("/")) throw invalidArgument(`CreateContainer: devices[${i}] needs absolute container_path and host_path`);
+    if (!/^[rwm]*$/.test(dv.permissions)) throw invalidArgument(`CreateContainer: devices[${i}].permissions "${dv.permissions}" must be made of r, w and m`);
+    return { containerPath: dv.container_path, hostPath: dv.host_path, permissions: dv.permissions };
+  });
   const stop = String(config.stop_signal ?? "RUNTIME_DEFAULT");
   return {
     metadata: { name: config.metadata.name, attempt: config.metadata.attempt },
@@ -62,6 +67,7 @@ export function toContainerRequest(config: ContainerConfig__Output | null): Cont
     // KeyValue.value is bytes in CRI 1.36; environment values are text.
     envs: (config.envs ?? []).map((e) => [e.key, Buffer.from(e.value).toString("utf8")]),
     mounts,
+    devices,
     labels: config.labels ?? {},
     annotations: config.annotations ?? {},
     logPath: config.log_path,

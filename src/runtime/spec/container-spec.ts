@@ -8,7 +8,7 @@ import { invalidArgument } from "../../errors.js";
 /** Where containers and infra processes go when the pod has no cgroup parent. */
 export const DEFAULT_CGROUP_PARENT = "/skiff";
 import type { ImageConfig } from "../../image-service/media-types.js";
-import type { ContainerRequest } from "../types.js";
+import type { ContainerRequest, DeviceNode } from "../types.js";
 import { runtimeDefaultProfile } from "./seccomp.js";
 
 export const DEFAULT_CAPABILITIES = [
@@ -68,6 +68,8 @@ export interface SpecInput {
   availableCapabilities: string[];
   /** The profile of a Localhost seccomp request, read by the caller. */
   localhostSeccomp?: object;
+  /** The request's devices, with type and numbers read from the host by the caller. */
+  devices?: DeviceNode[];
 }
 
 function normaliseCap(c: string): string {
@@ -165,8 +167,14 @@ export function buildContainerSpec(input: SpecInput): object {
 
   const r = request.resources;
   const linuxResources: Record<string, unknown> = ociResources(r);
+  const devices = input.devices ?? [];
   if (sec.privileged) linuxResources.devices = [{ allow: true, access: "rwm" }];
-  else linuxResources.devices = [{ allow: false, access: "rwm" }];
+  else {
+    linuxResources.devices = [
+      { allow: false, access: "rwm" },
+      ...devices.map((d) => ({ allow: true, type: d.type, major: d.major, minor: d.minor, access: d.permissions })),
+    ];
+  }
 
   const process: Record<string, unknown> = {
     terminal: request.tty,
@@ -192,6 +200,7 @@ export function buildContainerSpec(input: SpecInput): object {
     },
     linux: {
       namespaces,
+      devices: devices.map((d) => ({ path: d.path, type: d.type, major: d.major, minor: d.minor, fileMode: d.fileMode, uid: 0, gid: 0 })),
       resources: linuxResources,
       cgroupsPath: `${(pod.cgroupParent || DEFAULT_CGROUP_PARENT).replace(/\/+$/, "")}/${input.id}`,
       maskedPaths: sec.privileged ? [] : (sec.maskedPaths ?? DEFAULT_MASKED_PATHS),
