@@ -18,7 +18,11 @@ interface Slot {
   worker: Worker;
   busy: boolean;
   jobs: Map<number, Pending>;
+  idleTimer?: NodeJS.Timeout;
 }
+
+/** A worker thread costs memory (its own V8 heap): idle ones are ended after this long. */
+const IDLE_MS = 5000;
 
 const WORKER_URL = new URL("./worker.js", import.meta.url);
 
@@ -45,6 +49,7 @@ export class UnpackPool {
       if (!slot) return;
       const { job, pending } = this.queue.shift()!;
       const id = this.nextId++;
+      clearTimeout(slot.idleTimer);
       slot.busy = true;
       slot.jobs.set(id, pending);
       slot.worker.postMessage({ ...job, id } satisfies UnpackJob);
@@ -62,6 +67,10 @@ export class UnpackPool {
       if (msg.error) p?.reject(msg.error.unsafe ? new UnsafeLayerError(msg.error.message) : new Error(msg.error.message));
       else p?.resolve(msg.result!);
       this.dispatch();
+      if (!slot.busy) {
+        slot.idleTimer = setTimeout(() => this.retire(slot), IDLE_MS);
+        slot.idleTimer.unref();
+      }
     });
     const fail = (err: Error) => {
       for (const p of slot.jobs.values()) p.reject(new Error(`unpack worker failed: ${err.message}`));
@@ -70,9 +79,15 @@ export class UnpackPool {
       this.dispatch();
     };
     worker.on("error", fail);
-    worker.on("exit", (code) => code !== 0 && fail(new Error(`exited with code ${code}`)));
+    worker.on("exit", (code) => code !== 0 && code !== 1 && this.slots.includes(slot) && fail(new Error(`exited with code ${code}`)));
     this.slots.push(slot);
     return slot;
+  }
+
+  private retire(slot: Slot): void {
+    if (slot.busy) return;
+    this.slots.splice(this.slots.indexOf(slot), 1);
+    void slot.worker.terminate();
   }
 
   async close(): Promise<void> {

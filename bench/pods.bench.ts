@@ -1,0 +1,155 @@
+// Pods with a running container, skiff vs containerd, in one run with the same
+// CNI conflist, the same busybox image from the same local registry, the same
+// client: start latency (RunPodSandbox + CreateContainer + StartContainer),
+// teardown, list/status latency with 100 running pods, daemon RSS, and the RSS
+// of the per-pod helpers (skiff: conmon; containerd: shims and pause).
+
+import { readFileSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { buildImage } from "../test/support/oci-image.js";
+import type { CriClient } from "../test/e2e/harness/cri-client.js";
+import { TestDaemon } from "../test/e2e/harness/daemon.js";
+import { podConfig } from "../test/e2e/harness/pods.js";
+import { TestRegistry } from "../test/e2e/harness/registry.js";
+import { fixtureDir } from "../test/e2e/harness/run-dir.js";
+import { TestContainerd } from "./harness/containerd.js";
+import { report } from "./harness/report.js";
+import { rssOf, rssOfMatching } from "./harness/rss.js";
+import { ratio, summary, timed } from "./harness/stats.js";
+
+const SEQUENTIAL = Number(process.env.BENCH_PODS ?? 20);
+const PARALLEL = 10;
+const MANY = Number(process.env.BENCH_MANY ?? 100);
+const MB = 1024 * 1024;
+
+let reg: TestRegistry;
+let busybox: string;
+let pauseRef: string;
+
+beforeAll(async () => {
+  reg = await TestRegistry.start();
+  busybox = await reg.push("bench/busybox", "1", await buildImage());
+  const pause = await buildImage({ base: false, layers: [[{ type: "file", path: "/pause", content: readFileSync("/usr/bin/catatonit"), mode: 0o755 }]], config: { Entrypoint: ["/pause", "-P"] } });
+  pauseRef = await reg.push("bench/pause", "3.10", pause);
+});
+
+afterAll(async () => {
+  await reg?.stop();
+});
+
+async function startPod(client: CriClient, name: string, logDir: string): Promise<string> {
+  const config = podConfig(name, { log_directory: path.join(logDir, name) });
+  const { pod_sandbox_id } = await client.runtime.RunPodSandbox({ config });
+  const { container_id } = await client.runtime.CreateContainer({
+    pod_sandbox_id,
+    config: { metadata: { name: "main", attempt: 0 }, image: { image: busybox }, command: ["sleep", "100000"], log_path: "main/0.log" },
+    sandbox_config: config,
+  });
+  await client.runtime.StartContainer({ container_id });
+  return pod_sandbox_id;
+}
+
+async function teardown(client: CriClient, ids: string[]): Promise<number[]> {
+  const out: number[] = [];
+  for (const id of ids) {
+    out.push((await timed(async () => {
+      await client.runtime.StopPodSandbox({ pod_sandbox_id: id });
+      await client.runtime.RemovePodSandbox({ pod_sandbox_id: id });
+    })).ms);
+  }
+  return out;
+}
+
+async function measure(client: CriClient, daemonPid: number, helpers: (cmd: string) => boolean, label: string) {
+  const logDir = await fixtureDir(`${label}logs`);
+  const idleRss = await rssOf(daemonPid);
+  const seq: number[] = [];
+  const ids: string[] = [];
+  for (let i = 0; i < SEQUENTIAL; i++) {
+    const r = await timed(() => startPod(client, `${label}-s${i}`, logDir));
+    seq.push(r.ms);
+    ids.push(r.value);
+  }
+  const par = await Promise.all(Array.from({ length: PARALLEL }, (_, i) => timed(() => startPod(client, `${label}-p${i}`, logDir))));
+  ids.push(...par.map((p) => p.value));
+  const down = await teardown(client, ids);
+
+  // Many running pods: list and status latency, memory.
+  const many: string[] = [];
+  for (let i = 0; i < MANY; i++) many.push(await startPod(client, `${label}-m${i}`, logDir));
+  const list: number[] = [];
+  const status: number[] = [];
+  const { containers } = await client.runtime.ListContainers({});
+  expect(containers.length).toBeGreaterThanOrEqual(MANY);
+  for (let i = 0; i < 20; i++) {
+    list.push((await timed(() => client.runtime.ListContainers({}))).ms);
+    status.push((await timed(() => client.runtime.ContainerStatus({ container_id: containers[i % containers.length]!.id }))).ms);
+  }
+  const busyRss = await rssOf(daemonPid);
+  const helper = await rssOfMatching(helpers);
+  await teardown(client, many);
+  return {
+    start: { sequential: summary(seq), parallel: summary(par.map((p) => p.ms)) },
+    teardown: summary(down),
+    list: summary(list),
+    status: summary(status),
+    daemonRssMB: { idle: idleRss / MB, with100Pods: busyRss / MB },
+    helpers: { processes: helper.count, totalMB: helper.bytes / MB, perPodMB: helper.bytes / MB / MANY },
+  };
+}
+
+it("pods with a container: skiff vs containerd", async () => {
+  const d = await TestDaemon.start({ config: { log_level: "warn" } });
+  let skiff;
+  try {
+    await d.client.image.PullImage({ image: { image: busybox } });
+    skiff = await measure(d.client, d.pid!, (cmd) => cmd.startsWith("/usr/bin/conmon ") && cmd.includes(d.dir), "sk");
+  } finally {
+    await d.cleanup();
+  }
+
+  const cniDir = await fixtureDir("ctdcni");
+  await writeFile(
+    path.join(cniDir, "10-bench.conflist"),
+    JSON.stringify({
+      cniVersion: "1.0.0",
+      name: "ctdbench",
+      plugins: [
+        { type: "bridge", bridge: "skt249", isGateway: true, ipMasq: true, hairpinMode: true, ipam: { type: "host-local", dataDir: path.join(cniDir, "ipam"), ranges: [[{ subnet: "10.231.249.0/24" }]], routes: [{ dst: "0.0.0.0/0" }] } },
+        { type: "portmap", capabilities: { portMappings: true } },
+      ],
+    }),
+  );
+  const c = await TestContainerd.start({ registries: [reg.host], cniConfDir: cniDir, sandboxImage: pauseRef });
+  let containerd;
+  try {
+    await c.client.image.PullImage({ image: { image: pauseRef } });
+    await c.client.image.PullImage({ image: { image: busybox } });
+    containerd = await measure(c.client, c.pid!, (cmd) => (cmd.includes("containerd-shim-runc-v2") && cmd.includes(c.dir)) || cmd.startsWith("/pause "), "ct");
+  } finally {
+    await c.stop();
+  }
+
+  const r = (a: number, b: number) => Number(ratio(a, b));
+  const ratios = {
+    startSequentialP50: r(skiff.start.sequential.p50, containerd.start.sequential.p50),
+    startSequentialP95: r(skiff.start.sequential.p95, containerd.start.sequential.p95),
+    startParallelP50: r(skiff.start.parallel.p50, containerd.start.parallel.p50),
+    teardownP50: r(skiff.teardown.p50, containerd.teardown.p50),
+    listContainersP50: r(skiff.list.p50, containerd.list.p50),
+    containerStatusP50: r(skiff.status.p50, containerd.status.p50),
+    daemonRssWith100Pods: r(skiff.daemonRssMB.with100Pods, containerd.daemonRssMB.with100Pods),
+    helperMemoryPerPod: r(skiff.helpers.perPodMB, containerd.helpers.perPodMB),
+  };
+  await report("pods", { skiff, containerd, ratios }, [
+    `pod start (sandbox+create+start) x${SEQUENTIAL}: skiff p50 ${skiff.start.sequential.p50.toFixed(0)} ms, containerd ${containerd.start.sequential.p50.toFixed(0)} ms -> ${ratios.startSequentialP50} (p95 ${ratios.startSequentialP95})`,
+    `pod start x${PARALLEL} parallel: p50 ratio ${ratios.startParallelP50}`,
+    `stop+remove pod: p50 ratio ${ratios.teardownP50}`,
+    `ListContainers with ${MANY} pods: skiff ${skiff.list.p50.toFixed(2)} ms, containerd ${containerd.list.p50.toFixed(2)} ms -> ${ratios.listContainersP50}`,
+    `ContainerStatus: ratio ${ratios.containerStatusP50}`,
+    `daemon RSS idle: skiff ${skiff.daemonRssMB.idle.toFixed(0)} MB, containerd ${containerd.daemonRssMB.idle.toFixed(0)} MB; with ${MANY} pods: ${skiff.daemonRssMB.with100Pods.toFixed(0)} vs ${containerd.daemonRssMB.with100Pods.toFixed(0)} MB -> ${ratios.daemonRssWith100Pods}`,
+    `helpers per pod: skiff ${skiff.helpers.perPodMB.toFixed(2)} MB (${skiff.helpers.processes} processes), containerd ${containerd.helpers.perPodMB.toFixed(2)} MB (${containerd.helpers.processes}) -> ${ratios.helperMemoryPerPod}`,
+  ]);
+});
