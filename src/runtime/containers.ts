@@ -73,6 +73,8 @@ export class Containers {
   private readonly exitWaiters = new Map<string, (() => void)[]>();
   private watcher?: FSWatcher;
   private oomFloor = 0;
+  /** Resolved once: PATH lookups on every create would cost a few stats each. */
+  private readonly executables = new Map<string, string>();
   private availableCaps: string[] = [];
 
   constructor(private readonly deps: ContainerDeps) {
@@ -105,6 +107,15 @@ export class Containers {
 
   close(): void {
     this.watcher?.close();
+  }
+
+  private async executable(command: string): Promise<string> {
+    let found = this.executables.get(command);
+    if (!found) {
+      found = (await findExecutable(command)) ?? command;
+      this.executables.set(command, found);
+    }
+    return found;
   }
 
   private inSandbox(sandboxId: string): ContainerRecord[] {
@@ -161,10 +172,18 @@ export class Containers {
     };
     await this.store.create(record); // reserves the name before any effect
     const log = this.deps.log.child({ container_id: id, pod_sandbox_id: pod.id });
+    const steps: Record<string, number> = {};
+    let mark = performance.now();
+    const step = (name: string) => {
+      const now = performance.now();
+      steps[name] = Math.round((now - mark) * 10) / 10;
+      mark = now;
+    };
     try {
       const runtime = this.runtime(record);
       const stack = images.snapshots.stack(chainId).map((s) => images.snapshots.fsPath(s));
       const rootfs = await mountRootfs(images.snapshots.dir, stack, dir);
+      step("rootfs");
       const user = await resolveUserInRootfs(rootfs, {
         imageUser: image.config.config?.User ?? "",
         runAsUser: request.security.runAsUser,
@@ -196,13 +215,14 @@ export class Containers {
         localhostSeccomp,
         devices,
       });
+      step("spec");
       const bundle = path.join(dir, "bundle");
       await mkdir(bundle, { recursive: true, mode: 0o700 });
       await writeFile(path.join(bundle, "config.json"), JSON.stringify(spec));
       const logFile = logPath || path.join(dir, "container.log");
       await mkdir(path.dirname(logFile), { recursive: true });
-      const conmonPath = (await findExecutable(config.conmonPath)) ?? config.conmonPath;
-      const runtimePath = (await findExecutable(runtime.path)) ?? runtime.path;
+      const conmonPath = await this.executable(config.conmonPath);
+      const runtimePath = await this.executable(runtime.path);
       const pid = await createContainer({
         conmonPath,
         runtime: new OciRuntime(runtime.handler, runtimePath, runtime.root),
@@ -215,9 +235,11 @@ export class Containers {
         stdin: request.stdin,
         tty: request.tty,
       });
+      step("conmon+create");
       const created = { ...record, state: "created" as const, pid };
       await this.store.put(created);
-      log.info({ name: record.name, pid }, "container created");
+      step("record");
+      log.info({ name: record.name, pid, steps }, "container created");
       return created;
     } catch (err) {
       log.warn({ err: errorMessage(err) }, "container creation failed; undoing it");
@@ -290,7 +312,7 @@ export class Containers {
     if (c.state !== "running") throw failedPrecondition(`container ${c.id} is ${c.state}, not running`);
     if (cmd.length === 0) throw invalidArgument("ExecSync: cmd must not be empty");
     const runtime = this.runtime(c);
-    const runtimePath = (await findExecutable(runtime.path)) ?? runtime.path;
+    const runtimePath = await this.executable(runtime.path);
     return execSync(new OciRuntime(runtime.handler, runtimePath, runtime.root), c.id, path.join(c.dir, "bundle"), cmd, timeoutSeconds);
   }
 

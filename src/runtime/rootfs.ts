@@ -16,7 +16,7 @@ export async function mountRootfs(snapshotsDir: string, lowerDirsTopFirst: strin
   const lowers = lowerDirsTopFirst.map((d) => path.relative(snapshotsDir, d)).join(":");
   const options = `lowerdir=${lowers},upperdir=${upper},workdir=${work}`;
   if (options.length > 4000) throw new Error(`the image has too many layers for one overlay mount (${lowerDirsTopFirst.length})`);
-  await run("/bin/sh", ["-c", 'cd "$1" && exec mount -t overlay overlay -o "$2" "$3"', "mount-rootfs", snapshotsDir, options, rootfs]);
+  await run("mount", ["-t", "overlay", "overlay", "-o", options, rootfs], { cwd: snapshotsDir });
   return rootfs;
 }
 

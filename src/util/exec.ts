@@ -5,6 +5,7 @@ import { spawn } from "node:child_process";
 
 export interface ExecOptions {
   input?: string;
+  cwd?: string;
   env?: NodeJS.ProcessEnv;
   timeoutMs?: number;
 }
@@ -28,7 +29,7 @@ export class CommandError extends Error {
 /** Runs a command and resolves with its output whatever the exit code. */
 export function execCommand(file: string, args: string[], opts: ExecOptions = {}): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { env: opts.env ?? process.env, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(file, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
