@@ -6,17 +6,13 @@
 // creates ordinary pods (PID namespace per container: no infra process).
 
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
-import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { buildImage } from "../test/support/oci-image.js";
 import type { CriClient } from "../test/e2e/harness/cri-client.js";
 import { TestDaemon } from "../test/e2e/harness/daemon.js";
 import { podConfig } from "../test/e2e/harness/pods.js";
 import { TestRegistry } from "../test/e2e/harness/registry.js";
 import { fixtureDir } from "../test/e2e/harness/run-dir.js";
-import { TestContainerd } from "./harness/containerd.js";
+import { buildPauseImage, TestContainerd, writeBridgeConflist } from "./harness/containerd.js";
 import { report } from "./harness/report.js";
 import { ratio, summary, timed } from "./harness/stats.js";
 
@@ -28,11 +24,7 @@ let pauseRef: string;
 
 beforeAll(async () => {
   reg = await TestRegistry.start();
-  const pause = await buildImage({
-    base: false,
-    layers: [[{ type: "file", path: "/pause", content: readFileSync("/usr/bin/catatonit"), mode: 0o755 }]],
-    config: { Entrypoint: ["/pause", "-P"] },
-  });
+  const pause = await buildPauseImage();
   pauseRef = await reg.push("bench/pause", "3.10", pause);
 });
 
@@ -81,17 +73,8 @@ it("RunPodSandbox: skiff vs containerd", async () => {
   }
 
   const cniDir = await fixtureDir("ctdcni");
-  await writeFile(
-    path.join(cniDir, "10-bench.conflist"),
-    JSON.stringify({
-      cniVersion: "1.0.0",
-      name: "ctdbench",
-      plugins: [
-        { type: "bridge", bridge: "skt250", isGateway: true, ipMasq: true, hairpinMode: true, ipam: { type: "host-local", dataDir: path.join(cniDir, "ipam"), ranges: [[{ subnet: "10.231.250.0/24" }]], routes: [{ dst: "0.0.0.0/0" }] } },
-        { type: "portmap", capabilities: { portMappings: true } },
-      ],
-    }),
-  );
+  await writeBridgeConflist(cniDir, "skt250", "10.231.250.0/24");
+
   const c = await TestContainerd.start({ registries: [reg.host], cniConfDir: cniDir, sandboxImage: pauseRef });
   let containerd;
   try {

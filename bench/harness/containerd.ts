@@ -2,8 +2,10 @@
 // CNI conf dir, for side-by-side measurements driven by the same CRI client
 // that drives skiff. Registries on 127.0.0.1 are reached over plain http.
 
+import { readFileSync } from "node:fs";
 import { mkdir, readdir, rm, rmdir, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { buildImage } from "../../test/support/oci-image.js";
 import { CriClient } from "../../test/e2e/harness/cri-client.js";
 import { startLogged, stopProcess, waitFor, type Started } from "../../test/e2e/harness/processes.js";
 import { fixtureDir } from "../../test/e2e/harness/run-dir.js";
@@ -84,4 +86,28 @@ ${mirrors}
     for (const c of await readdir("/sys/fs/cgroup").catch(() => [] as string[])) await rmdir(`/sys/fs/cgroup/${c}/k8s.io`).catch(() => {});
     await rm(this.dir, { recursive: true, force: true }).catch(() => {});
   }
+}
+
+/** A CNI conflist for containerd like skiff's built-in network: bridge, host-local, NAT, portmap. */
+export async function writeBridgeConflist(dir: string, bridge: string, subnet: string): Promise<void> {
+  await writeFile(
+    path.join(dir, "10-bench.conflist"),
+    JSON.stringify({
+      cniVersion: "1.0.0",
+      name: "ctdbench",
+      plugins: [
+        { type: "bridge", bridge, isGateway: true, ipMasq: true, hairpinMode: true, ipam: { type: "host-local", dataDir: path.join(dir, "ipam"), ranges: [[{ subnet }]], routes: [{ dst: "0.0.0.0/0" }] } },
+        { type: "portmap", capabilities: { portMappings: true } },
+      ],
+    }),
+  );
+}
+
+/** containerd's pause image, built from the host's static catatonit (nothing can be pulled here). */
+export function buildPauseImage() {
+  return buildImage({
+    base: false,
+    layers: [[{ type: "file", path: "/pause", content: readFileSync("/usr/bin/catatonit"), mode: 0o755 }]],
+    config: { Entrypoint: ["/pause", "-P"] },
+  });
 }

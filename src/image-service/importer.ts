@@ -11,7 +11,6 @@ import { pipeline } from "node:stream/promises";
 import { extract } from "tar-stream";
 import { failedPrecondition, invalidArgument } from "../errors.js";
 import { chainIds } from "./chain-id.js";
-import type { ContentStore } from "./content-store.js";
 import type { ImageRecord } from "./image-record.js";
 import { hostPlatform, MediaType, parseImageConfig, parseManifest, pickPlatform, type Compression, type ImageManifest } from "./media-types.js";
 import { storeLayers, type LayerDescriptor, type PullerDeps } from "./puller.js";

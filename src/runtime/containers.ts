@@ -17,6 +17,7 @@ import { newId } from "../store/ids.js";
 import { RecordStore } from "../store/record-store.js";
 import { findExecutable } from "../util/executable.js";
 import { KeyedMutex } from "../util/keyed-mutex.js";
+import { stepTimer } from "../util/step-timer.js";
 import { nowNanos } from "../util/time.js";
 import { removeCgroupIfEmpty } from "./cgroups.js";
 import { createContainer } from "./conmon.js";
@@ -172,13 +173,7 @@ export class Containers {
     };
     await this.store.create(record); // reserves the name before any effect
     const log = this.deps.log.child({ container_id: id, pod_sandbox_id: pod.id });
-    const steps: Record<string, number> = {};
-    let mark = performance.now();
-    const step = (name: string) => {
-      const now = performance.now();
-      steps[name] = Math.round((now - mark) * 10) / 10;
-      mark = now;
-    };
+    const { step, steps } = stepTimer();
     try {
       const runtime = this.runtime(record);
       const stack = images.snapshots.stack(chainId).map((s) => images.snapshots.fsPath(s));

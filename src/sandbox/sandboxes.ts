@@ -19,6 +19,7 @@ import { RecordStore } from "../store/record-store.js";
 import { findInDirs } from "../util/executable.js";
 import { KeyedMutex } from "../util/keyed-mutex.js";
 import { isMountPoint, mountTmpfs, unmountAll } from "../util/mounts.js";
+import { stepTimer } from "../util/step-timer.js";
 import { nowNanos } from "../util/time.js";
 import type { CniNetworkList } from "./cni/network-config.js";
 import { removeNatLeftovers } from "./cni/nat-leftovers.js";
@@ -120,13 +121,7 @@ export class Sandboxes {
     const log = this.log(id);
     return this.locks.run(id, async () => {
       let current = record;
-      const steps: Record<string, number> = {};
-      let mark = performance.now();
-      const step = (name: string) => {
-        const now = performance.now();
-        steps[name] = Math.round((now - mark) * 10) / 10;
-        mark = now;
-      };
+      const { step, steps } = stepTimer();
       const save = async (change: Partial<SandboxRecord>) => {
         current = { ...current, ...change };
         await this.store.put(current);
