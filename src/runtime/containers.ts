@@ -28,7 +28,8 @@ import type { Runtimes } from "./runtimes.js";
 import { buildContainerSpec, capabilitiesOfMask, DEFAULT_CGROUP_PARENT, ociResources } from "./spec/container-spec.js";
 import { parseLocalhostProfile } from "./spec/seccomp.js";
 import type { ContainerRecord, ContainerRequest, DeviceNode } from "./types.js";
-import { resolveUserInRootfs } from "./user.js";
+import { run } from "../util/exec.js";
+import { resolveInRoot, resolveUserInRootfs } from "./user.js";
 
 export interface ContainerDeps {
   config: Config;
@@ -77,6 +78,7 @@ export class Containers {
   /** Resolved once: PATH lookups on every create would cost a few stats each. */
   private readonly executables = new Map<string, string>();
   private availableCaps: string[] = [];
+  private apparmor = false;
 
   constructor(private readonly deps: ContainerDeps) {
     this.store = new RecordStore<ContainerRecord>(path.join(deps.config.root, "containers", "records"), "container");
@@ -88,6 +90,7 @@ export class Containers {
     await mkdir(this.exitDir, { recursive: true });
     await mkdir(this.socketDir, { recursive: true });
     this.oomFloor = Number((await readFile("/proc/self/oom_score_adj", "utf8").catch(() => "0")).trim()) || 0;
+    this.apparmor = await stat("/sys/kernel/security/apparmor").then(() => true, () => false);
     const status = await readFile("/proc/self/status", "utf8");
     this.availableCaps = capabilitiesOfMask(/^CapBnd:\s*([0-9a-f]+)/m.exec(status)?.[1] ?? "0");
     await this.store.load();
@@ -152,6 +155,7 @@ export class Containers {
     if (!image) throw notFound(`image "${request.image}" not found: pull it first`);
     const chainId = topChainId(image);
     if (!chainId) throw failedPrecondition(`image ${image.id} has no layers`);
+    this.checkResources(request.resources);
     const pm = pod.spec.metadata;
     const id = newId();
     const dir = path.join(config.root, "containers", id);
@@ -197,6 +201,10 @@ export class Containers {
             )
           : undefined;
       const devices = await Promise.all(request.devices.map(hostDevice));
+      const imageVolumes = await this.makeImageVolumes(image.config.config?.Volumes ?? {}, request, rootfs, dir);
+      if (request.security.apparmor && request.security.apparmor !== "unconfined" && !this.apparmor) {
+        log.info({ profile: request.security.apparmor }, "AppArmor is not available on this host; the profile is not applied");
+      }
       const spec = buildContainerSpec({
         id,
         sandboxId: pod.id,
@@ -209,6 +217,7 @@ export class Containers {
         availableCapabilities: this.availableCaps,
         localhostSeccomp,
         devices,
+        imageVolumes,
       });
       step("spec");
       const bundle = path.join(dir, "bundle");
@@ -249,10 +258,12 @@ export class Containers {
     await this.locks.run(c.id, async () => {
       const current = this.store.get(c.id)!;
       if (current.state !== "created") throw failedPrecondition(`container ${c.id} is ${current.state}; only a created container can be started`);
+      // Taken before the runtime starts the process, so it never follows an immediate exit.
+      const startedAt = nowNanos();
       await this.runtime(current).start(current.id);
       // The exit may already have been noticed (a command that ends at once).
       const now = this.store.get(c.id)!;
-      await this.store.put({ ...now, state: now.state === "exited" ? "exited" : "running", startedAt: nowNanos() });
+      await this.store.put({ ...now, state: now.state === "exited" ? "exited" : "running", startedAt });
     });
   }
 
@@ -288,13 +299,16 @@ export class Containers {
     const file = path.join(this.exitDir, id);
     const text = await readFile(file, "utf8").catch(() => undefined);
     if (text === undefined) return;
-    await this.locks.run(`exit-${id}`, async () => {
+    // The container's own lock: an exit noticed while StartContainer runs is applied after it, never lost under it.
+    await this.locks.run(id, async () => {
       const c = this.store.get(id);
       if (!c || c.state === "exited" || c.state === "creating") return;
       const code = Number.parseInt(text.trim(), 10);
-      const finished = await stat(file).then((s) => (BigInt(Math.round(s.mtimeMs)) * 1_000_000n).toString(), () => nowNanos());
+      const finished = await stat(file, { bigint: true }).then((s) => s.mtimeNs.toString(), () => nowNanos());
       const oom = await stat(path.join(c.dir, "bundle", "oom")).then(() => true, () => false);
-      await this.store.put({ ...c, state: "exited", exitCode: Number.isNaN(code) ? 255 : code, finishedAt: finished, reason: reasonOf(code, oom), startedAt: c.startedAt ?? c.createdAt });
+      // An exit noticed before StartContainer recorded its time: the start was just before.
+      const startedAt = c.startedAt ?? finished;
+      await this.store.put({ ...c, state: "exited", exitCode: Number.isNaN(code) ? 255 : code, finishedAt: finished, reason: reasonOf(code, oom), startedAt });
       this.deps.log.info({ container_id: id, exitCode: code, oom }, "container exited");
     });
     for (const resolve of this.exitWaiters.get(id) ?? []) resolve();
@@ -311,8 +325,37 @@ export class Containers {
     return execSync(new OciRuntime(runtime.handler, runtimePath, runtime.root), c.id, path.join(c.dir, "bundle"), cmd, timeoutSeconds);
   }
 
+  /** cgroup v2 keys cannot be applied on a cgroup v1 host: say so instead of letting runc fail. */
+  private checkResources(r: ContainerRequest["resources"]): void {
+    if (r.unified && Object.keys(r.unified).length && this.deps.runtimes.cgroups.version !== 2) {
+      throw invalidArgument(`resources.unified (${Object.keys(r.unified).join(", ")}) needs cgroup v2; this host uses cgroup v1`);
+    }
+  }
+
+  /**
+   * The image's Volumes become directories of the container's own, seeded
+   * with what the image has at that path (resolved inside the rootfs only).
+   * A CRI mount at the same path wins.
+   */
+  private async makeImageVolumes(volumes: Record<string, object>, request: ContainerRequest, rootfs: string, dir: string) {
+    const out: { containerPath: string; hostPath: string }[] = [];
+    const taken = new Set(request.mounts.map((m) => m.containerPath.replace(/\/+$/, "")));
+    let n = 0;
+    for (const raw of Object.keys(volumes).sort()) {
+      const containerPath = path.posix.normalize(`/${raw}`).replace(/\/+$/, "") || "/";
+      if (containerPath === "/" || taken.has(containerPath)) continue;
+      const hostPath = path.join(dir, "volumes", String(n++));
+      await mkdir(hostPath, { recursive: true, mode: 0o755 });
+      const source = await resolveInRoot(rootfs, containerPath);
+      if (source && (await stat(source)).isDirectory()) await run("cp", ["-a", "--no-dereference", `${source}/.`, hostPath]);
+      out.push({ containerPath, hostPath });
+    }
+    return out;
+  }
+
   /** Applies new limits to a created or running container and records them. */
   async updateResources(query: string, resources: ContainerRequest["resources"]): Promise<void> {
+    this.checkResources(resources);
     const c = this.get(query);
     await this.locks.run(c.id, async () => {
       const current = this.store.get(c.id)!;

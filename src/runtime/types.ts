@@ -60,6 +60,8 @@ export interface ContainerRequest {
     readonlyPaths?: string[];
     pidMode: "POD" | "CONTAINER" | "NODE" | "TARGET";
     seccomp: SeccompRequest;
+    /** Requested AppArmor profile; a no-op (logged) on hosts without AppArmor. */
+    apparmor?: string;
   };
   resources: {
     cpuPeriod?: number;
@@ -69,6 +71,11 @@ export interface ContainerRequest {
     cpusetCpus?: string;
     cpusetMems?: string;
     oomScoreAdj?: number;
+    /** Memory + swap, as cgroup v1's memsw and the OCI spec define it. */
+    memorySwapLimit?: number;
+    hugepageLimits?: { pageSize: string; limit: number }[];
+    /** cgroup v2 keys; refused on cgroup v1 hosts. */
+    unified?: Record<string, string>;
   };
 }
 

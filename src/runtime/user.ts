@@ -85,10 +85,11 @@ export function resolveUser(req: UserRequest, passwd: PasswdEntry[], groups: Gro
 }
 
 /**
- * Reads a file of a container rootfs, resolving symlinks inside that rootfs
- * (an image's /etc/passwd -> /etc/shadow must not read the host's). Missing: "".
+ * The host path of `file` inside a container rootfs, with symlinks resolved
+ * inside that rootfs: an image's /etc/passwd -> /etc/shadow, or /data -> /,
+ * must not lead to the host's files. Undefined when it does not exist.
  */
-export async function readFileInRoot(root: string, file: string): Promise<string> {
+export async function resolveInRoot(root: string, file: string): Promise<string | undefined> {
   let rel = file.replace(/^\/+/, "").split("/").filter(Boolean);
   let resolved: string[] = [];
   for (let hops = 0; rel.length; ) {
@@ -100,9 +101,9 @@ export async function readFileInRoot(root: string, file: string): Promise<string
     }
     const full = path.join(root, ...resolved, part);
     const st = await lstat(full).catch(() => undefined);
-    if (!st) return "";
+    if (!st) return undefined;
     if (st.isSymbolicLink()) {
-      if (++hops > 40) return "";
+      if (++hops > 40) return undefined;
       const target = await readlink(full);
       if (target.startsWith("/")) resolved = [];
       rel = [...target.split("/").filter(Boolean), ...rel];
@@ -110,7 +111,13 @@ export async function readFileInRoot(root: string, file: string): Promise<string
     }
     resolved.push(part);
   }
-  return readFile(path.join(root, ...resolved), "utf8").catch(() => "");
+  return path.join(root, ...resolved);
+}
+
+/** Reads a file of a container rootfs (see resolveInRoot); missing: "". */
+export async function readFileInRoot(root: string, file: string): Promise<string> {
+  const real = await resolveInRoot(root, file);
+  return real ? readFile(real, "utf8").catch(() => "") : "";
 }
 
 export async function resolveUserInRootfs(rootfs: string, req: UserRequest): Promise<ResolvedUser> {

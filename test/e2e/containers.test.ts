@@ -221,6 +221,43 @@ describe("containers: security, resources and pods", () => {
     expect((await readdir(path.join(d.root, "snapshots"))).length).toBe(before.length - 1);
   });
 
+  it("applies hugepage and memory+swap limits, and refuses cgroup v2 keys on this v1 host", async () => {
+    const pod = await startPod(d, "huge");
+    const id = await runContainer(d, pod, containerConfig("huge", image, {
+      command: ["sleep", "1000"],
+      linux: { resources: { memory_limit_in_bytes: String(64 * 1024 * 1024), memory_swap_limit_in_bytes: String(96 * 1024 * 1024), hugepage_limits: [{ page_size: "2MB", limit: String(4 * 1024 * 1024) }] } },
+    }));
+    expect((await readFile(`/sys/fs/cgroup/hugetlb/skiff/${id}/hugetlb.2MB.limit_in_bytes`, "utf8")).trim()).toBe(String(4 * 1024 * 1024));
+    expect((await readFile(`/sys/fs/cgroup/memory/skiff/${id}/memory.memsw.limit_in_bytes`, "utf8")).trim()).toBe(String(96 * 1024 * 1024));
+    await d.client.runtime.StopContainer({ container_id: id, timeout: "0" });
+    const err = await grpcError(d.client.runtime.CreateContainer({ pod_sandbox_id: pod.id, config: containerConfig("v2", image, { command: ["true"], linux: { resources: { unified: { "memory.high": "1000000" } } } }), sandbox_config: pod.config }));
+    expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(err.details).toContain("needs cgroup v2");
+  });
+
+  it("gives image Volumes their own directories, seeded from the image without leaving the rootfs", async () => {
+    const volImage = await busyboxImage(reg, d, {
+      layers: [[
+        { type: "file", path: "/data/seed", content: "seeded\n" },
+        { type: "symlink", path: "/evil", target: "/etc" },
+      ]],
+      config: { Volumes: { "/data": {}, "/evil": {}, "/fresh": {} } },
+    }, "test/volumes");
+    const pod = await startPod(d, "imgvol");
+    const id = await runContainer(d, pod, containerConfig("vol", volImage, {
+      command: ["sh", "-c", "cat /data/seed; echo new > /data/new; ls /fresh | wc -l; test -e /evil/debian_version && echo host-leak || echo contained"],
+      linux: { security_context: { apparmor: { profile_type: "RuntimeDefault", localhost_ref: "" } } },
+    }));
+    const s = await waitExited(d, id);
+    const out = (await readFile(s.log_path, "utf8")).split("\n").filter(Boolean).map((l) => CRI_LINE.exec(l)!).filter((m) => m[2] === "stdout" && m[3] === "F").map((m) => m[4]);
+    expect(out).toEqual(["seeded", "0", "contained"]);
+    // the write went to the volume, not to the container's writable layer
+    const vols = path.join(d.root, "containers", id, "volumes");
+    const written = await Promise.all((await readdir(vols)).map((v) => readFile(path.join(vols, v, "new"), "utf8").catch(() => "")));
+    expect(written).toContain("new\n");
+    await expect(readFile(path.join(d.root, "containers", id, "upper", "data", "new"), "utf8")).rejects.toThrow();
+  });
+
   it("applies cpu and memory limits to the container's cgroup", async () => {
     const pod = await startPod(d, "limits");
     const id = await runContainer(d, pod, containerConfig("limited", image, {

@@ -146,3 +146,26 @@ describe("seccomp", () => {
     expect(() => parseLocalhostProfile("{}", "/p.json")).toThrow(/no defaultAction/);
   });
 });
+
+describe("resources and image volumes", () => {
+  it("maps swap, hugepage limits and unified keys to the OCI spec", async () => {
+    const { ociResources } = await import("../../src/runtime/spec/container-spec.js");
+    expect(ociResources({ memoryLimit: 100, memorySwapLimit: 200, hugepageLimits: [{ pageSize: "2MB", limit: 4194304 }], unified: { "memory.high": "50" } })).toEqual({
+      memory: { limit: 100, swap: 200 },
+      hugepageLimits: [{ pageSize: "2MB", limit: 4194304 }],
+      unified: { "memory.high": "50" },
+    });
+    expect(ociResources({ hugepageLimits: [], unified: {} })).toEqual({});
+  });
+  it("mounts image volumes before CRI mounts", () => {
+    const spec = buildContainerSpec({
+      id: "a", sandboxId: "s", rootfs: "/r", image: { config: { Cmd: ["sh"] } }, pod: { namespaces: {}, hostname: "h", filesDir: "/f", cgroupParent: "" },
+      user: { uid: 0, gid: 0, additionalGids: [] }, oomScoreAdjFloor: 0, availableCapabilities: DEFAULT_CAPABILITIES,
+      imageVolumes: [{ containerPath: "/data", hostPath: "/c/volumes/0" }],
+      request: request({ mounts: [{ containerPath: "/data/sub", hostPath: "/srv", readonly: false, propagation: "private" }] }),
+    }) as { mounts: { destination: string; source: string }[] };
+    const dests = spec.mounts.map((m) => m.destination);
+    expect(dests.indexOf("/data")).toBeLessThan(dests.indexOf("/data/sub"));
+    expect(spec.mounts.find((m) => m.destination === "/data")!.source).toBe("/c/volumes/0");
+  });
+});

@@ -38,6 +38,9 @@ export function toResources(res: LinuxContainerResources__Output | null | undefi
     cpusetCpus: res?.cpuset_cpus || undefined,
     cpusetMems: res?.cpuset_mems || undefined,
     oomScoreAdj: res?.oom_score_adj !== undefined && res.oom_score_adj !== null ? Number(res.oom_score_adj) : undefined,
+    memorySwapLimit: num(res?.memory_swap_limit_in_bytes),
+    hugepageLimits: (res?.hugepage_limits ?? []).map((h) => ({ pageSize: h.page_size, limit: Number(h.limit) })),
+    unified: res?.unified ?? {},
   };
 }
 
@@ -89,6 +92,7 @@ export function toContainerRequest(config: ContainerConfig__Output | null): Cont
       readonlyPaths: sec?.readonly_paths?.length ? sec.readonly_paths : undefined,
       pidMode: (sec?.namespace_options?.pid ?? "CONTAINER") as ContainerRequest["security"]["pidMode"],
       seccomp: toSeccomp(sec?.seccomp),
+      apparmor: sec?.apparmor ? (sec.apparmor.profile_type === "Localhost" ? sec.apparmor.localhost_ref : String(sec.apparmor.profile_type)) : undefined,
     },
     resources: toResources(res),
   };
@@ -143,6 +147,9 @@ export function toCriContainerStatus(c: ContainerRecord, image: ImageRecord | un
         oom_score_adj: String(c.request.resources.oomScoreAdj ?? 0),
         cpuset_cpus: c.request.resources.cpusetCpus ?? "",
         cpuset_mems: c.request.resources.cpusetMems ?? "",
+        memory_swap_limit_in_bytes: String(c.request.resources.memorySwapLimit ?? 0),
+        hugepage_limits: (c.request.resources.hugepageLimits ?? []).map((h) => ({ page_size: h.pageSize, limit: String(h.limit) })),
+        unified: c.request.resources.unified ?? {},
       },
     },
   };

@@ -70,6 +70,8 @@ export interface SpecInput {
   localhostSeccomp?: object;
   /** The request's devices, with type and numbers read from the host by the caller. */
   devices?: DeviceNode[];
+  /** Anonymous directories for the image's Volumes (made by the caller). */
+  imageVolumes?: { containerPath: string; hostPath: string }[];
 }
 
 function normaliseCap(c: string): string {
@@ -127,7 +129,9 @@ export function ociResources(r: ContainerRequest["resources"]): Record<string, u
   if (r.cpusetCpus) cpu.cpus = r.cpusetCpus;
   if (r.cpusetMems) cpu.mems = r.cpusetMems;
   if (Object.keys(cpu).length) out.cpu = cpu;
-  if (r.memoryLimit) out.memory = { limit: r.memoryLimit };
+  if (r.memoryLimit || r.memorySwapLimit) out.memory = { ...(r.memoryLimit ? { limit: r.memoryLimit } : {}), ...(r.memorySwapLimit ? { swap: r.memorySwapLimit } : {}) };
+  if (r.hugepageLimits?.length) out.hugepageLimits = r.hugepageLimits.map((h) => ({ pageSize: h.pageSize, limit: h.limit }));
+  if (r.unified && Object.keys(r.unified).length) out.unified = r.unified;
   return out;
 }
 
@@ -153,6 +157,9 @@ export function buildContainerSpec(input: SpecInput): object {
   for (const f of ["hostname", "hosts", "resolv.conf"]) {
     const dest = `/etc/${f}`;
     if (!userPaths.has(dest)) mounts.push({ destination: dest, type: "bind", source: `${pod.filesDir}/${f}`, options: ["rbind", "rprivate", sec.readonlyRootfs ? "ro" : "rw"] });
+  }
+  for (const v of input.imageVolumes ?? []) {
+    mounts.push({ destination: v.containerPath, type: "bind", source: v.hostPath, options: ["rbind", "rprivate", "rw"] });
   }
   for (const m of request.mounts) {
     mounts.push({ destination: m.containerPath, type: "bind", source: m.hostPath, options: ["rbind", PROPAGATION[m.propagation], m.readonly ? "ro" : "rw"] });
