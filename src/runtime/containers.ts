@@ -3,8 +3,7 @@
 // conmon's exit files (watched, not polled), also for exits that happened
 // while the daemon was down.
 
-import { watch, type FSWatcher } from "node:fs";
-import { constants } from "node:fs";
+import { constants, watch, type FSWatcher } from "node:fs";
 import { mkdir, open, readFile, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Config } from "../config/config.js";
@@ -15,6 +14,7 @@ import type { Logger } from "../log.js";
 import type { Sandboxes } from "../sandbox/sandboxes.js";
 import { newId } from "../store/ids.js";
 import { RecordStore } from "../store/record-store.js";
+import { run } from "../util/exec.js";
 import { findExecutable } from "../util/executable.js";
 import { KeyedMutex } from "../util/keyed-mutex.js";
 import { stepTimer } from "../util/step-timer.js";
@@ -28,7 +28,6 @@ import type { Runtimes } from "./runtimes.js";
 import { buildContainerSpec, capabilitiesOfMask, DEFAULT_CGROUP_PARENT, ociResources } from "./spec/container-spec.js";
 import { parseLocalhostProfile } from "./spec/seccomp.js";
 import type { ContainerRecord, ContainerRequest, DeviceNode } from "./types.js";
-import { run } from "../util/exec.js";
 import { resolveInRoot, resolveUserInRootfs } from "./user.js";
 
 export interface ContainerDeps {
@@ -46,16 +45,24 @@ export interface ContainerFilter {
   labels?: Record<string, string>;
 }
 
+/** Linux dev_t -> major/minor (glibc's gnu_dev_major/minor encoding). Pure. */
+export function splitDevice(dev: bigint): { major: number; minor: number } {
+  return {
+    major: Number(((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn)),
+    minor: Number((dev & 0xffn) | ((dev >> 12n) & ~0xffn)),
+  };
+}
+
 /** Reads type and numbers of a host device for the spec; a non-device is INVALID_ARGUMENT. */
 async function hostDevice(d: ContainerRequest["devices"][number]): Promise<DeviceNode> {
   const st = await stat(d.hostPath).catch(() => undefined);
   if (!st || !(st.isCharacterDevice() || st.isBlockDevice())) throw invalidArgument(`device host_path "${d.hostPath}" is not a device on this node`);
-  const rdev = st.rdev;
+  const { major, minor } = splitDevice(BigInt(st.rdev));
   return {
     path: d.containerPath,
     type: st.isCharacterDevice() ? "c" : "b",
-    major: Number((BigInt(rdev) >> 8n) & 0xfffn),
-    minor: Number((BigInt(rdev) & 0xffn) | ((BigInt(rdev) >> 12n) & 0xfff00n)),
+    major,
+    minor,
     fileMode: st.mode & 0o777,
     permissions: d.permissions || "rwm",
   };

@@ -169,3 +169,11 @@ describe("resources and image volumes", () => {
     expect(spec.mounts.find((m) => m.destination === "/data")!.source).toBe("/c/volumes/0");
   });
 });
+
+describe("device numbers", () => {
+  it("splits dev_t as glibc does, including large majors and minors", async () => {
+    const { splitDevice } = await import("../../src/runtime/containers.js");
+    expect(splitDevice(0x103n)).toEqual({ major: 1, minor: 3 }); // /dev/null
+    expect(splitDevice((0x1n << 44n) | (0xabcn << 8n) | 0x12n | (0x345n << 20n))).toEqual({ major: 0x1abc, minor: 0x34512 });
+  });
+});
