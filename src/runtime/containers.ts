@@ -48,8 +48,8 @@ export interface ContainerFilter {
 /** Linux dev_t -> major/minor (glibc's gnu_dev_major/minor encoding). Pure. */
 export function splitDevice(dev: bigint): { major: number; minor: number } {
   return {
-    major: Number(((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn)),
-    minor: Number((dev & 0xffn) | ((dev >> 12n) & ~0xffn)),
+    major: Number(((dev >> 8n) & 0xfffn) | ((dev >> 32n) & 0xfffff000n)),
+    minor: Number((dev & 0xffn) | ((dev >> 12n) & 0xffffff00n)),
   };
 }
 
