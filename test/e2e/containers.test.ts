@@ -383,6 +383,12 @@ describe("containers across daemon restarts", () => {
       expect((await d.client.runtime.ContainerStatus({ container_id: long })).status!.state).toBe("CONTAINER_RUNNING");
       expect(await readFile(`/proc/${longPid}/cmdline`, "utf8")).toBe("sleep\u00001000\u0000");
       expect((await d.client.runtime.ContainerStatus({ container_id: short })).status).toMatchObject({ state: "CONTAINER_EXITED", exit_code: 42, reason: "Error" });
+      // a clean shutdown (SIGTERM) leaves containers running too
+      const stopped = await d.stop();
+      expect(stopped.code).toBe(0);
+      expect(await readFile(`/proc/${longPid}/cmdline`, "utf8")).toBe("sleep\u00001000\u0000");
+      await d.start();
+      expect((await d.client.runtime.ContainerStatus({ container_id: long })).status!.state).toBe("CONTAINER_RUNNING");
       // and exits after the restart are still noticed
       await d.client.runtime.StopContainer({ container_id: long, timeout: "0" });
       expect((await d.client.runtime.ContainerStatus({ container_id: long })).status).toMatchObject({ state: "CONTAINER_EXITED", exit_code: 137 });
