@@ -10,6 +10,7 @@ export type ErrorKind =
   | "deadline-exceeded"
   | "unavailable"
   | "permission-denied"
+  | "resource-exhausted"
   | "unimplemented"
   | "internal";
 

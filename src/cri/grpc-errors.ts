@@ -13,6 +13,7 @@ const CODES: Record<ErrorKind, Status> = {
   "deadline-exceeded": Status.DEADLINE_EXCEEDED,
   unavailable: Status.UNAVAILABLE,
   "permission-denied": Status.PERMISSION_DENIED,
+  "resource-exhausted": Status.RESOURCE_EXHAUSTED,
   unimplemented: Status.UNIMPLEMENTED,
   internal: Status.INTERNAL,
 };

@@ -16,6 +16,7 @@ import { newId } from "../store/ids.js";
 import { RecordStore } from "../store/record-store.js";
 import { run } from "../util/exec.js";
 import { findExecutable } from "../util/executable.js";
+import { EventBus } from "../util/event-bus.js";
 import { KeyedMutex } from "../util/keyed-mutex.js";
 import { stepTimer } from "../util/step-timer.js";
 import { nowNanos } from "../util/time.js";
@@ -27,7 +28,7 @@ import { mountRootfs, unmountRootfs } from "./rootfs.js";
 import type { Runtimes } from "./runtimes.js";
 import { buildContainerSpec, capabilitiesOfMask, DEFAULT_CGROUP_PARENT, ociResources } from "./spec/container-spec.js";
 import { parseLocalhostProfile } from "./spec/seccomp.js";
-import type { ContainerRecord, ContainerRequest, DeviceNode } from "./types.js";
+import type { ContainerEvent, ContainerRecord, ContainerRequest, DeviceNode } from "./types.js";
 import { resolveInRoot, resolveUserInRootfs } from "./user.js";
 
 export interface ContainerDeps {
@@ -86,6 +87,7 @@ export class Containers {
   private readonly executables = new Map<string, string>();
   private availableCaps: string[] = [];
   private apparmor = false;
+  readonly events = new EventBus<ContainerEvent>();
 
   constructor(private readonly deps: ContainerDeps) {
     this.store = new RecordStore<ContainerRecord>(path.join(deps.config.root, "containers", "records"), "container");
@@ -127,6 +129,10 @@ export class Containers {
       this.executables.set(command, found);
     }
     return found;
+  }
+
+  private publish(type: ContainerEvent["type"], id: string, sandboxId: string): void {
+    this.events.publish({ type, containerId: id, at: nowNanos(), sandbox: this.deps.sandboxes.find(sandboxId), containers: this.inSandbox(sandboxId).filter((c) => c.state !== "creating") });
   }
 
   private inSandbox(sandboxId: string): ContainerRecord[] {
@@ -251,6 +257,7 @@ export class Containers {
       await this.store.put(created);
       step("record");
       log.info({ name: record.name, pid, steps }, "container created");
+      this.publish("created", id, pod.id);
       return created;
     } catch (err) {
       log.warn({ err: errorMessage(err) }, "container creation failed; undoing it");
@@ -271,6 +278,7 @@ export class Containers {
       // The exit may already have been noticed (a command that ends at once).
       const now = this.store.get(c.id)!;
       await this.store.put({ ...now, state: now.state === "exited" ? "exited" : "running", startedAt });
+      this.publish("started", c.id, c.sandboxId);
     });
   }
 
@@ -317,6 +325,7 @@ export class Containers {
       const startedAt = c.startedAt ?? finished;
       await this.store.put({ ...c, state: "exited", exitCode: Number.isNaN(code) ? 255 : code, finishedAt: finished, reason: reasonOf(code, oom), startedAt });
       this.deps.log.info({ container_id: id, exitCode: code, oom }, "container exited");
+      this.publish("stopped", id, c.sandboxId);
     });
     for (const resolve of this.exitWaiters.get(id) ?? []) resolve();
     this.exitWaiters.delete(id);
@@ -401,6 +410,7 @@ export class Containers {
       await this.store.delete(c.id);
       await rm(path.join(this.exitDir, c.id), { force: true });
       this.deps.log.info({ container_id: c.id }, "container removed");
+      this.publish("deleted", c.id, c.sandboxId);
     });
     // Its snapshots may have been kept only for it (its image already removed).
     await this.deps.images.collectGarbage();

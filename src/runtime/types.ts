@@ -1,5 +1,6 @@
 // Containers in skiff's own terms (the CRI edge converts to and from these).
 
+import type { SandboxRecord } from "../sandbox/types.js";
 import type { SeccompRequest } from "./spec/seccomp.js";
 
 export type ContainerState = "creating" | "created" | "running" | "exited";
@@ -102,4 +103,16 @@ export interface ContainerRecord {
   dir: string;
   rootfs: string;
   stopSignal: string;
+}
+
+export type ContainerEventType = "created" | "started" | "stopped" | "deleted";
+
+/** A lifecycle event with the pod's records as they were at that moment. */
+export interface ContainerEvent {
+  type: ContainerEventType;
+  containerId: string;
+  /** Nanoseconds since the epoch. */
+  at: string;
+  sandbox?: SandboxRecord;
+  containers: ContainerRecord[];
 }

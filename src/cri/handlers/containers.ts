@@ -20,6 +20,7 @@ import type { StartContainerRequest__Output } from "../generated/runtime/v1/Star
 import type { StopContainerRequest__Output } from "../generated/runtime/v1/StopContainerRequest.js";
 import type { StreamContainersRequest__Output } from "../generated/runtime/v1/StreamContainersRequest.js";
 import type { StreamContainersResponse } from "../generated/runtime/v1/StreamContainersResponse.js";
+import { makeGetContainerEvents } from "./container-events.js";
 import { toContainerRequest, toCriContainer, toCriContainerStatus, toResources } from "../mappers/container.js";
 import type { StreamSink } from "../service.js";
 
@@ -77,6 +78,7 @@ export function containerHandlers(deps: CriDeps) {
       await deps.containers.reopenLog(requireId(req.container_id, "ReopenContainerLog"));
       return {};
     },
+    GetContainerEvents: makeGetContainerEvents(deps),
     async ListContainers(req: ListContainersRequest__Output): Promise<ListContainersResponse> {
       return { containers: list(req.filter) };
     },
