@@ -6,6 +6,7 @@ import type { Logger } from "../log.js";
 import type { CriDeps } from "./deps.js";
 import { imageServiceHandlers } from "./image-service.js";
 import { adminServiceHandlers } from "./admin-service.js";
+import { installFastSerializers } from "./fast-serialize.js";
 import { loadAdmin, loadCri } from "./proto.js";
 import { runtimeServiceHandlers } from "./runtime-service.js";
 import { implementService } from "./service.js";
@@ -25,6 +26,7 @@ export async function startCriServer(deps: CriDeps, logger: Logger): Promise<Cri
     "grpc.max_receive_message_length": maxBytes,
     "grpc.max_send_message_length": maxBytes,
   });
+  installFastSerializers(cri.RuntimeService.service);
   server.addService(
     cri.RuntimeService.service,
     implementService("RuntimeService", cri.RuntimeService.service, runtimeServiceHandlers(deps) as AnyHandlers, logger),

@@ -47,10 +47,11 @@ export class CriClient {
   readonly rawRuntime: grpc.Client;
   readonly rawImage: grpc.Client;
 
-  constructor(socketPath: string) {
+  /** `maxMessageBytes`: what the client accepts (kubelet's limit is 16 MiB). */
+  constructor(socketPath: string, maxMessageBytes = MAX) {
     const cri = loadCri().runtime.v1;
     const target = `unix://${socketPath}`;
-    const opts = { "grpc.max_receive_message_length": MAX, "grpc.max_send_message_length": MAX };
+    const opts = { "grpc.max_receive_message_length": maxMessageBytes, "grpc.max_send_message_length": maxMessageBytes };
     this.rawRuntime = new cri.RuntimeService(target, grpc.credentials.createInsecure(), opts);
     this.rawImage = new cri.ImageService(target, grpc.credentials.createInsecure(), opts);
     this.runtime = promisify<RuntimeClient>(this.rawRuntime, cri.RuntimeService.service);
