@@ -8,7 +8,8 @@ export function requireImageName(spec: { image?: string } | null | undefined, rp
   return name;
 }
 
-/** Nanoseconds since the epoch as the decimal string int64 fields use. */
-export function nowNanos(): string {
-  return (BigInt(Date.now()) * 1_000_000n).toString();
+/** A required id field; empty is INVALID_ARGUMENT naming the RPC and the field. */
+export function requireField(value: string, rpc: string, field: string): string {
+  if (!value) throw invalidArgument(`${rpc}: ${field} is required`);
+  return value;
 }

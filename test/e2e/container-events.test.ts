@@ -1,13 +1,12 @@
 // GetContainerEvents: a container's lifecycle reaches every subscriber in
 // order, with the pod status and container statuses of the moment.
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { ContainerEventResponse__Output } from "../../src/cri/generated/runtime/v1/ContainerEventResponse.js";
 import { grpc } from "./harness/cri-client.js";
-import { busyboxImage, containerConfig, startPod, waitExited } from "./harness/containers.js";
+import { containerConfig, startPod, useContainerDaemon, waitExited } from "./harness/containers.js";
 import { TestDaemon } from "./harness/daemon.js";
 import { waitFor } from "./harness/processes.js";
-import { TestRegistry } from "./harness/registry.js";
 
 function subscribe(d: TestDaemon) {
   const events: ContainerEventResponse__Output[] = [];
@@ -22,28 +21,17 @@ async function subscribers(d: TestDaemon): Promise<number> {
 }
 
 describe("GetContainerEvents", () => {
-  let reg: TestRegistry;
-  let d: TestDaemon;
-  let image: string;
-  beforeAll(async () => {
-    reg = await TestRegistry.start();
-    d = await TestDaemon.start();
-    image = await busyboxImage(reg, d);
-  });
-  afterAll(async () => {
-    await d?.cleanup();
-    await reg?.stop();
-  });
+  const f = useContainerDaemon({}, { keepPods: true });
 
   it("delivers created, started, stopped and deleted, in order, to two subscribers", async () => {
-    const a = subscribe(d);
-    const b = subscribe(d);
-    await waitFor("both subscriptions", async () => ((await subscribers(d)) === 2 ? true : undefined));
-    const pod = await startPod(d, "events");
-    const { container_id: id } = await d.client.runtime.CreateContainer({ pod_sandbox_id: pod.id, config: containerConfig("ev", image, { command: ["sh", "-c", "sleep 0.3; exit 4"] }), sandbox_config: pod.config });
-    await d.client.runtime.StartContainer({ container_id: id });
-    await waitExited(d, id);
-    await d.client.runtime.RemoveContainer({ container_id: id });
+    const a = subscribe(f.d);
+    const b = subscribe(f.d);
+    await waitFor("both subscriptions", async () => ((await subscribers(f.d)) === 2 ? true : undefined));
+    const pod = await startPod(f.d, "events");
+    const { container_id: id } = await f.d.client.runtime.CreateContainer({ pod_sandbox_id: pod.id, config: containerConfig("ev", f.image, { command: ["sh", "-c", "sleep 0.3; exit 4"] }), sandbox_config: pod.config });
+    await f.d.client.runtime.StartContainer({ container_id: id });
+    await waitExited(f.d, id);
+    await f.d.client.runtime.RemoveContainer({ container_id: id });
 
     for (const sub of [a, b]) {
       const mine = await waitFor("four events", async () => {
@@ -65,9 +53,9 @@ describe("GetContainerEvents", () => {
 
     // A subscriber that goes away is freed.
     a.cancel();
-    await waitFor("the cancelled subscription to be freed", async () => ((await subscribers(d)) === 1 ? true : undefined));
+    await waitFor("the cancelled subscription to be freed", async () => ((await subscribers(f.d)) === 1 ? true : undefined));
     b.cancel();
-    await waitFor("no subscriptions", async () => ((await subscribers(d)) === 0 ? true : undefined));
-    await d.client.runtime.RemovePodSandbox({ pod_sandbox_id: pod.id });
+    await waitFor("no subscriptions", async () => ((await subscribers(f.d)) === 0 ? true : undefined));
+    await f.d.client.runtime.RemovePodSandbox({ pod_sandbox_id: pod.id });
   });
 });

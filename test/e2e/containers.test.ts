@@ -3,9 +3,9 @@
 
 import { readFile, readdir, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { grpc, grpcError } from "./harness/cri-client.js";
-import { busyboxImage, containerConfig, runContainer, startPod, waitExited } from "./harness/containers.js";
+import { busyboxImage, containerConfig, runContainer, startPod, useContainerDaemon, waitExited } from "./harness/containers.js";
 import { TestDaemon } from "./harness/daemon.js";
 import { waitFor } from "./harness/processes.js";
 import { TestRegistry } from "./harness/registry.js";
@@ -15,28 +15,13 @@ const CRI_LINE = /^(\S+) (stdout|stderr) ([PF]) (.*)$/;
 
 for (const handler of ["runc", "crun"] as const) {
   describe(`containers (${handler})`, () => {
-    let reg: TestRegistry;
-    let d: TestDaemon;
-    let image: string;
-    beforeAll(async () => {
-      reg = await TestRegistry.start();
-      d = await TestDaemon.start({ config: { runtime: { default_handler: handler } } });
-      image = await busyboxImage(reg, d);
-    });
-    afterEach(async () => {
-      const { items } = await d.client.runtime.ListPodSandbox({});
-      for (const p of items) await d.client.runtime.RemovePodSandbox({ pod_sandbox_id: p.id });
-    });
-    afterAll(async () => {
-      await d?.cleanup();
-      await reg?.stop();
-    });
+    const f = useContainerDaemon({ runtime: { default_handler: handler } });
 
     it("writes stdout and stderr to the CRI log file, tagging partial lines", async () => {
-      const pod = await startPod(d, "logs");
+      const pod = await startPod(f.d, "logs");
       const long = "x".repeat(20_000);
-      const id = await runContainer(d, pod, containerConfig("echo", image, { command: ["sh", "-c", `echo hello; echo oops >&2; printf 'no-newline'; echo; echo ${long}`] }));
-      const s = await waitExited(d, id);
+      const id = await runContainer(f.d, pod, containerConfig("echo", f.image, { command: ["sh", "-c", `echo hello; echo oops >&2; printf 'no-newline'; echo; echo ${long}`] }));
+      const s = await waitExited(f.d, id);
       expect(s).toMatchObject({ exit_code: 0, reason: "Completed", log_path: path.join(pod.logDir, "echo/0.log") });
       const lines = (await readFile(s.log_path, "utf8")).split("\n").filter(Boolean).map((l) => CRI_LINE.exec(l)!);
       expect(lines.every(Boolean)).toBe(true);
@@ -53,10 +38,10 @@ for (const handler of ["runc", "crun"] as const) {
     });
 
     it("reports exit codes and reasons, and timestamps in order", async () => {
-      const pod = await startPod(d, "codes");
-      const failed = await waitExited(d, await runContainer(d, pod, containerConfig("three", image, { command: ["sh", "-c", "exit 3"] })));
+      const pod = await startPod(f.d, "codes");
+      const failed = await waitExited(f.d, await runContainer(f.d, pod, containerConfig("three", f.image, { command: ["sh", "-c", "exit 3"] })));
       expect(failed).toMatchObject({ state: "CONTAINER_EXITED", exit_code: 3, reason: "Error" });
-      const ok = await waitExited(d, await runContainer(d, pod, containerConfig("true", image, { command: ["true"] })));
+      const ok = await waitExited(f.d, await runContainer(f.d, pod, containerConfig("true", f.image, { command: ["true"] })));
       expect(ok).toMatchObject({ exit_code: 0, reason: "Completed" });
       expect(BigInt(ok.created_at)).toBeGreaterThan(0n);
       expect(BigInt(ok.started_at)).toBeGreaterThanOrEqual(BigInt(ok.created_at));
@@ -65,25 +50,25 @@ for (const handler of ["runc", "crun"] as const) {
     });
 
     it("stops a SIGTERM-ignoring process with SIGKILL after the timeout", async () => {
-      const pod = await startPod(d, "stubborn");
-      const id = await runContainer(d, pod, containerConfig("ignore", image, { command: ["sh", "-c", "trap '' TERM; echo ready; while true; do sleep 1; done"] }));
+      const pod = await startPod(f.d, "stubborn");
+      const id = await runContainer(f.d, pod, containerConfig("ignore", f.image, { command: ["sh", "-c", "trap '' TERM; echo ready; while true; do sleep 1; done"] }));
       const t0 = Date.now();
-      await d.client.runtime.StopContainer({ container_id: id, timeout: "2" });
+      await f.d.client.runtime.StopContainer({ container_id: id, timeout: "2" });
       const elapsed = Date.now() - t0;
-      const s = (await d.client.runtime.ContainerStatus({ container_id: id })).status!;
+      const s = (await f.d.client.runtime.ContainerStatus({ container_id: id })).status!;
       expect(s).toMatchObject({ state: "CONTAINER_EXITED", exit_code: 137 });
       expect(elapsed).toBeGreaterThanOrEqual(1900);
       expect(elapsed).toBeLessThan(10_000);
       // stopping again is fine
-      await d.client.runtime.StopContainer({ container_id: id, timeout: "2" });
+      await f.d.client.runtime.StopContainer({ container_id: id, timeout: "2" });
     });
 
     it("stops a process that handles SIGTERM at once, lists containers and removes them", async () => {
-      const pod = await startPod(d, "polite");
+      const pod = await startPod(f.d, "polite");
       // PID 1 of a PID namespace only gets signals it handles, so this one handles TERM.
-      const id = await runContainer(d, pod, containerConfig("sleeper", image, { command: ["sh", "-c", "trap 'exit 7' TERM; while true; do sleep 0.1; done"], labels: { role: "sleeper" } }));
-      const created = (await d.client.runtime.CreateContainer({ pod_sandbox_id: pod.id, config: containerConfig("later", image, { command: ["true"] }), sandbox_config: pod.config })).container_id;
-      const ids = async (filter: object) => (await d.client.runtime.ListContainers({ filter })).containers.map((c) => c.id).sort();
+      const id = await runContainer(f.d, pod, containerConfig("sleeper", f.image, { command: ["sh", "-c", "trap 'exit 7' TERM; while true; do sleep 0.1; done"], labels: { role: "sleeper" } }));
+      const created = (await f.d.client.runtime.CreateContainer({ pod_sandbox_id: pod.id, config: containerConfig("later", f.image, { command: ["true"] }), sandbox_config: pod.config })).container_id;
+      const ids = async (filter: object) => (await f.d.client.runtime.ListContainers({ filter })).containers.map((c) => c.id).sort();
       expect(await ids({ pod_sandbox_id: pod.id.slice(0, 10) })).toEqual([id, created].sort());
       expect(await ids({ state: { state: "CONTAINER_RUNNING" } })).toEqual([id]);
       expect(await ids({ state: { state: "CONTAINER_CREATED" } })).toEqual([created]);
@@ -91,69 +76,54 @@ for (const handler of ["runc", "crun"] as const) {
       expect(await ids({ id: id.slice(0, 12) })).toEqual([id]);
 
       const t0 = Date.now();
-      await d.client.runtime.StopContainer({ container_id: id, timeout: "10" });
+      await f.d.client.runtime.StopContainer({ container_id: id, timeout: "10" });
       expect(Date.now() - t0).toBeLessThan(5000);
-      expect((await d.client.runtime.ContainerStatus({ container_id: id })).status).toMatchObject({ exit_code: 7, reason: "Error" });
+      expect((await f.d.client.runtime.ContainerStatus({ container_id: id })).status).toMatchObject({ exit_code: 7, reason: "Error" });
       expect(await ids({ state: { state: "CONTAINER_EXITED" } })).toEqual([id]);
 
-      await d.client.runtime.RemoveContainer({ container_id: id });
-      await d.client.runtime.RemoveContainer({ container_id: id });
-      await d.client.runtime.RemoveContainer({ container_id: created });
+      await f.d.client.runtime.RemoveContainer({ container_id: id });
+      await f.d.client.runtime.RemoveContainer({ container_id: id });
+      await f.d.client.runtime.RemoveContainer({ container_id: created });
       expect(await ids({})).toEqual([]);
-      const err = await grpcError(d.client.runtime.ContainerStatus({ container_id: id }));
+      const err = await grpcError(f.d.client.runtime.ContainerStatus({ container_id: id }));
       expect(err.code).toBe(grpc.status.NOT_FOUND);
-      expect(await readdir(path.join(d.root, "containers"))).toEqual(["records"]);
+      expect(await readdir(path.join(f.d.root, "containers"))).toEqual(["records"]);
     });
 
-    it("refuses containers with a duplicate name, an unknown image, or in a stopped pod", async () => {
-      const pod = await startPod(d, "refuse");
-      const config = containerConfig("dup", image, { command: ["sleep", "100"] });
-      const first = (await d.client.runtime.CreateContainer({ pod_sandbox_id: pod.id, config, sandbox_config: pod.config })).container_id;
-      let err = await grpcError(d.client.runtime.CreateContainer({ pod_sandbox_id: pod.id, config, sandbox_config: pod.config }));
+    it("refuses containers with a duplicate name, an unknown f.image, or in a stopped pod", async () => {
+      const pod = await startPod(f.d, "refuse");
+      const config = containerConfig("dup", f.image, { command: ["sleep", "100"] });
+      const first = (await f.d.client.runtime.CreateContainer({ pod_sandbox_id: pod.id, config, sandbox_config: pod.config })).container_id;
+      let err = await grpcError(f.d.client.runtime.CreateContainer({ pod_sandbox_id: pod.id, config, sandbox_config: pod.config }));
       expect(err.code).toBe(grpc.status.ALREADY_EXISTS);
       expect(err.details).toContain(first);
-      err = await grpcError(d.client.runtime.CreateContainer({ pod_sandbox_id: pod.id, config: containerConfig("noimg", "nowhere/nothing:1"), sandbox_config: pod.config }));
+      err = await grpcError(f.d.client.runtime.CreateContainer({ pod_sandbox_id: pod.id, config: containerConfig("noimg", "nowhere/nothing:1"), sandbox_config: pod.config }));
       expect(err.code).toBe(grpc.status.NOT_FOUND);
       expect(err.details).toContain('image "nowhere/nothing:1" not found');
-      await d.client.runtime.StopPodSandbox({ pod_sandbox_id: pod.id });
+      await f.d.client.runtime.StopPodSandbox({ pod_sandbox_id: pod.id });
       // stopping the pod stopped its container
-      expect((await d.client.runtime.ContainerStatus({ container_id: first })).status!.state).toBe("CONTAINER_EXITED");
-      err = await grpcError(d.client.runtime.CreateContainer({ pod_sandbox_id: pod.id, config: containerConfig("late", image), sandbox_config: pod.config }));
+      expect((await f.d.client.runtime.ContainerStatus({ container_id: first })).status!.state).toBe("CONTAINER_EXITED");
+      err = await grpcError(f.d.client.runtime.CreateContainer({ pod_sandbox_id: pod.id, config: containerConfig("late", f.image), sandbox_config: pod.config }));
       expect(err.code).toBe(grpc.status.FAILED_PRECONDITION);
-      err = await grpcError(d.client.runtime.CreateContainer({ pod_sandbox_id: "f".repeat(64), config: containerConfig("x", image), sandbox_config: pod.config }));
+      err = await grpcError(f.d.client.runtime.CreateContainer({ pod_sandbox_id: "f".repeat(64), config: containerConfig("x", f.image), sandbox_config: pod.config }));
       expect(err.code).toBe(grpc.status.NOT_FOUND);
     });
   });
 }
 
 describe("containers: security, resources and pods", () => {
-  let reg: TestRegistry;
-  let d: TestDaemon;
-  let image: string;
-  beforeAll(async () => {
-    reg = await TestRegistry.start();
-    d = await TestDaemon.start();
-    image = await busyboxImage(reg, d);
-  });
-  afterEach(async () => {
-    const { items } = await d.client.runtime.ListPodSandbox({});
-    for (const p of items) await d.client.runtime.RemovePodSandbox({ pod_sandbox_id: p.id });
-  });
-  afterAll(async () => {
-    await d?.cleanup();
-    await reg?.stop();
-  });
+  const f = useContainerDaemon();
 
   /** Runs `script` to completion and returns its exit code and stdout lines. */
   async function runScript(pod: Awaited<ReturnType<typeof startPod>>, name: string, script: string, extra: Parameters<typeof containerConfig>[2] = {}) {
-    const id = await runContainer(d, pod, containerConfig(name, image, { command: ["sh", "-c", script], ...extra }));
-    const s = await waitExited(d, id);
+    const id = await runContainer(f.d, pod, containerConfig(name, f.image, { command: ["sh", "-c", script], ...extra }));
+    const s = await waitExited(f.d, id);
     const out = (await readFile(s.log_path, "utf8")).split("\n").filter(Boolean).map((l) => CRI_LINE.exec(l)!).filter((m) => m[2] === "stdout").map((m) => m[4]);
     return { code: s.exit_code, out, id };
   }
 
   it("runs as run_as_user, run_as_username and groups from the image", async () => {
-    const pod = await startPod(d, "users");
+    const pod = await startPod(f.d, "users");
     expect((await runScript(pod, "byuid", "id -u; id -g", { linux: { security_context: { run_as_user: { value: "1001" } } } })).out).toEqual(["1001", "1001"]);
     const alice = await runScript(pod, "byname", "id -u; id -G", { linux: { security_context: { run_as_username: "alice", supplemental_groups: ["3000"] } } });
     expect(alice.out[0]).toBe("1000");
@@ -162,7 +132,7 @@ describe("containers: security, resources and pods", () => {
   });
 
   it("enforces readonly_rootfs and dropped capabilities, and lets privileged containers see host devices", async () => {
-    const pod = await startPod(d, "sec");
+    const pod = await startPod(f.d, "sec");
     expect((await runScript(pod, "ro", "touch /newfile", { linux: { security_context: { readonly_rootfs: true } } })).code).not.toBe(0);
     expect((await runScript(pod, "rw", "touch /newfile")).code).toBe(0);
     expect((await runScript(pod, "chown", "chown 1000 /tmp", { linux: { security_context: { capabilities: { drop_capabilities: ["CHOWN"] } } } })).code).not.toBe(0);
@@ -176,7 +146,7 @@ describe("containers: security, resources and pods", () => {
   });
 
   it("blocks unshare with RuntimeDefault seccomp, allows it unconfined, and loads Localhost profiles", async () => {
-    const pod = await startPod(d, "seccomp");
+    const pod = await startPod(f.d, "seccomp");
     const runtimeDefault = await runScript(pod, "default", "unshare -U true && echo allowed || echo blocked", { linux: { security_context: { seccomp: { profile_type: "RuntimeDefault", localhost_ref: "" } } } });
     expect(runtimeDefault.out).toEqual(["blocked"]);
     const unconfined = await runScript(pod, "unconfined", "unshare -U true && echo allowed || echo blocked", { linux: { security_context: { seccomp: { profile_type: "Unconfined", localhost_ref: "" } } } });
@@ -185,13 +155,13 @@ describe("containers: security, resources and pods", () => {
     await writeFile(profile, JSON.stringify({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: 1 }] }));
     const local = await runScript(pod, "local", "mkdir /tmp/x && echo allowed || echo blocked", { linux: { security_context: { seccomp: { profile_type: "Localhost", localhost_ref: profile } } } });
     expect(local.out).toEqual(["blocked"]);
-    const err = await grpcError(d.client.runtime.CreateContainer({ pod_sandbox_id: pod.id, config: containerConfig("nofile", image, { command: ["true"], linux: { security_context: { seccomp: { profile_type: "Localhost", localhost_ref: "/nonexistent.json" } } } }), sandbox_config: pod.config }));
+    const err = await grpcError(f.d.client.runtime.CreateContainer({ pod_sandbox_id: pod.id, config: containerConfig("nofile", f.image, { command: ["true"], linux: { security_context: { seccomp: { profile_type: "Localhost", localhost_ref: "/nonexistent.json" } } } }), sandbox_config: pod.config }));
     expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(err.details).toContain("cannot read seccomp profile /nonexistent.json");
   });
 
   it("mounts host paths (read-only and read-write) and passes devices", async () => {
-    const pod = await startPod(d, "volumes");
+    const pod = await startPod(f.d, "volumes");
     const vol = await fixtureDir("vol");
     await writeFile(path.join(vol, "from-host"), "host data\n");
     const r = await runScript(pod, "vol", "cat /data/from-host; echo written > /rw/out; touch /data/nope 2>/dev/null && echo ro-broken || echo ro-ok; head -c 4 /dev/skiff-null | wc -c", {
@@ -203,64 +173,64 @@ describe("containers: security, resources and pods", () => {
     });
     expect(r.out).toEqual(["host data", "ro-ok", "0"]);
     expect(await readFile(path.join(vol, "out"), "utf8")).toBe("written\n");
-    const status = (await d.client.runtime.ContainerStatus({ container_id: r.id })).status!;
+    const status = (await f.d.client.runtime.ContainerStatus({ container_id: r.id })).status!;
     expect(status.mounts.map((m) => [m.container_path, m.readonly])).toEqual([["/data", true], ["/rw", false]]);
   });
 
   it("keeps an image's snapshots while a container uses it, and frees them with the container", async () => {
-    const own = await busyboxImage(reg, d, { layers: [[{ type: "file", path: "/own", content: "mine" }]] }, "test/gc");
-    const pod = await startPod(d, "gc");
-    const id = await runContainer(d, pod, containerConfig("user", own, { command: ["sleep", "100"] }));
-    const before = await readdir(path.join(d.root, "snapshots"));
-    await d.client.image.RemoveImage({ image: { image: own } });
-    expect(await readdir(path.join(d.root, "snapshots"))).toEqual(before);
-    const r = await d.client.runtime.ExecSync({ container_id: id, cmd: ["cat", "/own"], timeout: "10" });
+    const own = await busyboxImage(f.reg, f.d, { layers: [[{ type: "file", path: "/own", content: "mine" }]] }, "test/gc");
+    const pod = await startPod(f.d, "gc");
+    const id = await runContainer(f.d, pod, containerConfig("user", own, { command: ["sleep", "100"] }));
+    const before = await readdir(path.join(f.d.root, "snapshots"));
+    await f.d.client.image.RemoveImage({ image: { image: own } });
+    expect(await readdir(path.join(f.d.root, "snapshots"))).toEqual(before);
+    const r = await f.d.client.runtime.ExecSync({ container_id: id, cmd: ["cat", "/own"], timeout: "10" });
     expect(Buffer.from(r.stdout).toString()).toBe("mine");
-    await d.client.runtime.RemoveContainer({ container_id: id });
+    await f.d.client.runtime.RemoveContainer({ container_id: id });
     // the layer only this image had is gone; the busybox layer other images share stays
-    expect((await readdir(path.join(d.root, "snapshots"))).length).toBe(before.length - 1);
+    expect((await readdir(path.join(f.d.root, "snapshots"))).length).toBe(before.length - 1);
   });
 
   it("applies hugepage and memory+swap limits, and refuses cgroup v2 keys on this v1 host", async () => {
-    const pod = await startPod(d, "huge");
-    const id = await runContainer(d, pod, containerConfig("huge", image, {
+    const pod = await startPod(f.d, "huge");
+    const id = await runContainer(f.d, pod, containerConfig("huge", f.image, {
       command: ["sleep", "1000"],
       linux: { resources: { memory_limit_in_bytes: String(64 * 1024 * 1024), memory_swap_limit_in_bytes: String(96 * 1024 * 1024), hugepage_limits: [{ page_size: "2MB", limit: String(4 * 1024 * 1024) }] } },
     }));
     expect((await readFile(`/sys/fs/cgroup/hugetlb/skiff/${id}/hugetlb.2MB.limit_in_bytes`, "utf8")).trim()).toBe(String(4 * 1024 * 1024));
     expect((await readFile(`/sys/fs/cgroup/memory/skiff/${id}/memory.memsw.limit_in_bytes`, "utf8")).trim()).toBe(String(96 * 1024 * 1024));
-    await d.client.runtime.StopContainer({ container_id: id, timeout: "0" });
-    const err = await grpcError(d.client.runtime.CreateContainer({ pod_sandbox_id: pod.id, config: containerConfig("v2", image, { command: ["true"], linux: { resources: { unified: { "memory.high": "1000000" } } } }), sandbox_config: pod.config }));
+    await f.d.client.runtime.StopContainer({ container_id: id, timeout: "0" });
+    const err = await grpcError(f.d.client.runtime.CreateContainer({ pod_sandbox_id: pod.id, config: containerConfig("v2", f.image, { command: ["true"], linux: { resources: { unified: { "memory.high": "1000000" } } } }), sandbox_config: pod.config }));
     expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(err.details).toContain("needs cgroup v2");
   });
 
   it("gives image Volumes their own directories, seeded from the image without leaving the rootfs", async () => {
-    const volImage = await busyboxImage(reg, d, {
+    const volImage = await busyboxImage(f.reg, f.d, {
       layers: [[
         { type: "file", path: "/data/seed", content: "seeded\n" },
         { type: "symlink", path: "/evil", target: "/etc" },
       ]],
       config: { Volumes: { "/data": {}, "/evil": {}, "/fresh": {} } },
     }, "test/volumes");
-    const pod = await startPod(d, "imgvol");
-    const id = await runContainer(d, pod, containerConfig("vol", volImage, {
+    const pod = await startPod(f.d, "imgvol");
+    const id = await runContainer(f.d, pod, containerConfig("vol", volImage, {
       command: ["sh", "-c", "cat /data/seed; echo new > /data/new; ls /fresh | wc -l; test -e /evil/debian_version && echo host-leak || echo contained"],
       linux: { security_context: { apparmor: { profile_type: "RuntimeDefault", localhost_ref: "" } } },
     }));
-    const s = await waitExited(d, id);
+    const s = await waitExited(f.d, id);
     const out = (await readFile(s.log_path, "utf8")).split("\n").filter(Boolean).map((l) => CRI_LINE.exec(l)!).filter((m) => m[2] === "stdout" && m[3] === "F").map((m) => m[4]);
     expect(out).toEqual(["seeded", "0", "contained"]);
     // the write went to the volume, not to the container's writable layer
-    const vols = path.join(d.root, "containers", id, "volumes");
+    const vols = path.join(f.d.root, "containers", id, "volumes");
     const written = await Promise.all((await readdir(vols)).map((v) => readFile(path.join(vols, v, "new"), "utf8").catch(() => "")));
     expect(written).toContain("new\n");
-    await expect(readFile(path.join(d.root, "containers", id, "upper", "data", "new"), "utf8")).rejects.toThrow();
+    await expect(readFile(path.join(f.d.root, "containers", id, "upper", "data", "new"), "utf8")).rejects.toThrow();
   });
 
   it("applies cpu and memory limits to the container's cgroup", async () => {
-    const pod = await startPod(d, "limits");
-    const id = await runContainer(d, pod, containerConfig("limited", image, {
+    const pod = await startPod(f.d, "limits");
+    const id = await runContainer(f.d, pod, containerConfig("limited", f.image, {
       command: ["sleep", "1000"],
       linux: { resources: { cpu_period: "100000", cpu_quota: "50000", cpu_shares: "512", memory_limit_in_bytes: String(64 * 1024 * 1024) } },
     }));
@@ -269,27 +239,27 @@ describe("containers: security, resources and pods", () => {
     expect(await cg("cpu", "cpu.cfs_period_us")).toBe("100000");
     expect(await cg("cpu", "cpu.shares")).toBe("512");
     expect(await cg("memory", "memory.limit_in_bytes")).toBe(String(64 * 1024 * 1024));
-    await d.client.runtime.StopContainer({ container_id: id, timeout: "0" });
+    await f.d.client.runtime.StopContainer({ container_id: id, timeout: "0" });
   });
 
   it("reports OOMKilled with exit code 137 for a memory hog over its limit", async () => {
-    const pod = await startPod(d, "oom");
-    const id = await runContainer(d, pod, containerConfig("hog", image, {
+    const pod = await startPod(f.d, "oom");
+    const id = await runContainer(f.d, pod, containerConfig("hog", f.image, {
       command: ["sh", "-c", "x=aaaaaaaa; while true; do x=$x$x; done"],
       linux: { resources: { memory_limit_in_bytes: String(20 * 1024 * 1024) } },
     }));
-    const s = await waitExited(d, id, 30_000);
+    const s = await waitExited(f.d, id, 30_000);
     expect(s).toMatchObject({ exit_code: 137, reason: "OOMKilled" });
   });
 
   it("lets two containers of a pod talk over localhost, and share processes with pid: POD", async () => {
-    const pod = await startPod(d, "shared", { linux: { security_context: { namespace_options: { pid: "POD" } } } });
+    const pod = await startPod(f.d, "shared", { linux: { security_context: { namespace_options: { pid: "POD" } } } });
     const podPid = { linux: { security_context: { namespace_options: { pid: "POD" as const } } } };
-    const server = await runContainer(d, pod, containerConfig("server", image, { command: ["sh", "-c", "echo pong > /tmp/index.html; httpd -f -p 8080 -h /tmp"], ...podPid }));
+    const server = await runContainer(f.d, pod, containerConfig("server", f.image, { command: ["sh", "-c", "echo pong > /tmp/index.html; httpd -f -p 8080 -h /tmp"], ...podPid }));
     const client = await runScript(pod, "client", "for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -O - http://127.0.0.1:8080/index.html && break; sleep 0.3; done; ps -o comm", podPid);
     expect(client.out).toContain("pong");
     expect(client.out).toContain("httpd");
-    await d.client.runtime.StopContainer({ container_id: server, timeout: "0" });
+    await f.d.client.runtime.StopContainer({ container_id: server, timeout: "0" });
   });
 });
 

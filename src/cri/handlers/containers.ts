@@ -1,7 +1,6 @@
 // CreateContainer, StartContainer, StopContainer, RemoveContainer, ContainerStatus, ListContainers, StreamContainers.
 
 import { readFile } from "node:fs/promises";
-import { invalidArgument } from "../../errors.js";
 import type { ContainerFilter } from "../../runtime/containers.js";
 import type { CriDeps } from "../deps.js";
 import type { ContainerFilter__Output } from "../generated/runtime/v1/ContainerFilter.js";
@@ -21,13 +20,11 @@ import type { StopContainerRequest__Output } from "../generated/runtime/v1/StopC
 import type { StreamContainersRequest__Output } from "../generated/runtime/v1/StreamContainersRequest.js";
 import type { StreamContainersResponse } from "../generated/runtime/v1/StreamContainersResponse.js";
 import { makeGetContainerEvents } from "./container-events.js";
+import { requireField } from "../validate.js";
 import { toContainerRequest, toCriContainer, toCriContainerStatus, toResources } from "../mappers/container.js";
 import type { StreamSink } from "../service.js";
 
-function requireId(id: string, rpc: string): string {
-  if (!id) throw invalidArgument(`${rpc}: container_id is required`);
-  return id;
-}
+const requireId = (id: string, rpc: string) => requireField(id, rpc, "container_id");
 
 const STATES = { CONTAINER_CREATED: "created", CONTAINER_RUNNING: "running", CONTAINER_EXITED: "exited" } as const;
 
@@ -41,8 +38,7 @@ export function containerHandlers(deps: CriDeps) {
   const list = (f: ContainerFilter__Output | null) => deps.containers.list(toFilter(f)).map((c) => toCriContainer(c, deps.images.store.get(c.imageId)));
   return {
     async CreateContainer(req: CreateContainerRequest__Output): Promise<CreateContainerResponse> {
-      if (!req.pod_sandbox_id) throw invalidArgument("CreateContainer: pod_sandbox_id is required");
-      const c = await deps.containers.create(req.pod_sandbox_id, toContainerRequest(req.config));
+      const c = await deps.containers.create(requireField(req.pod_sandbox_id, "CreateContainer", "pod_sandbox_id"), toContainerRequest(req.config));
       return { container_id: c.id };
     },
     async StartContainer(req: StartContainerRequest__Output) {

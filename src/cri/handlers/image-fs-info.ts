@@ -1,7 +1,7 @@
 import type { CriDeps } from "../deps.js";
 import type { ImageFsInfoRequest__Output } from "../generated/runtime/v1/ImageFsInfoRequest.js";
 import type { ImageFsInfoResponse } from "../generated/runtime/v1/ImageFsInfoResponse.js";
-import { nowNanos } from "../validate.js";
+import { nowNanos } from "../../util/time.js";
 
 export function makeImageFsInfo(deps: CriDeps) {
   return async function imageFsInfo(_req: ImageFsInfoRequest__Output): Promise<ImageFsInfoResponse> {

@@ -15,12 +15,9 @@ import type { StreamPodSandboxesRequest__Output } from "../generated/runtime/v1/
 import type { StreamPodSandboxesResponse } from "../generated/runtime/v1/StreamPodSandboxesResponse.js";
 import { toCriPodSandbox, toCriSandboxStatus, toSandboxSpec } from "../mappers/sandbox.js";
 import type { StreamSink } from "../service.js";
-import { invalidArgument } from "../../errors.js";
+import { requireField } from "../validate.js";
 
-function requireId(id: string, rpc: string): string {
-  if (!id) throw invalidArgument(`${rpc}: pod_sandbox_id is required`);
-  return id;
-}
+const requireId = (id: string, rpc: string) => requireField(id, rpc, "pod_sandbox_id");
 
 function toFilter(f: PodSandboxFilter__Output | null): SandboxFilter {
   if (!f) return {};

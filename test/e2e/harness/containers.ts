@@ -5,10 +5,11 @@ import path from "node:path";
 import type { ContainerConfig } from "../../../src/cri/generated/runtime/v1/ContainerConfig.js";
 import type { PodSandboxConfig } from "../../../src/cri/generated/runtime/v1/PodSandboxConfig.js";
 import { buildImage, type ImageSpec } from "../../support/oci-image.js";
-import type { TestDaemon } from "./daemon.js";
-import { podConfig } from "./pods.js";
+import { afterAll, afterEach, beforeAll } from "vitest";
+import { TestDaemon } from "./daemon.js";
+import { podConfig, removeAllPods } from "./pods.js";
 import { waitFor } from "./processes.js";
-import type { TestRegistry } from "./registry.js";
+import { TestRegistry } from "./registry.js";
 import { fixtureDir } from "./run-dir.js";
 
 /** Pushes a busybox image (with extra users) and pulls it into the daemon; returns its reference. */
@@ -50,4 +51,31 @@ export async function waitExited(d: TestDaemon, id: string, timeoutMs = 20_000) 
     },
     timeoutMs,
   );
+}
+
+export interface ContainerFixture {
+  readonly reg: TestRegistry;
+  readonly d: TestDaemon;
+  /** Reference of the busybox image, already pulled into the daemon. */
+  readonly image: string;
+}
+
+/**
+ * Registers the hooks of a suite that runs containers: a registry, a daemon
+ * with `config`, a pulled busybox image, and (unless `keepPods`) removal of
+ * every pod after each test.
+ */
+export function useContainerDaemon(config: Record<string, unknown> = {}, options: { keepPods?: boolean } = {}): ContainerFixture {
+  const f = {} as { reg: TestRegistry; d: TestDaemon; image: string };
+  beforeAll(async () => {
+    f.reg = await TestRegistry.start();
+    f.d = await TestDaemon.start({ config });
+    f.image = await busyboxImage(f.reg, f.d);
+  });
+  if (!options.keepPods) afterEach(() => removeAllPods(f.d));
+  afterAll(async () => {
+    await f.d?.cleanup();
+    await f.reg?.stop();
+  });
+  return f;
 }
