@@ -4,8 +4,6 @@
 import { randomBytes } from "node:crypto";
 import { invalidArgument, notFound } from "../errors.js";
 
-export const ID_PATTERN = /^[a-f0-9]{64}$/;
-
 export function newId(): string {
   return randomBytes(32).toString("hex");
 }

@@ -16,8 +16,8 @@ export const DEFAULT_CAPABILITIES = [
   "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
 ];
 
-/** Linux capabilities by number (the bit positions of /proc/<pid>/status Cap* masks). */
-export const CAPABILITY_NUMBERS = [
+/** Every Linux capability, in number order (the bit positions of /proc/<pid>/status Cap* masks). */
+export const ALL_CAPABILITIES = [
   "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_SETGID", "CAP_SETUID",
   "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK",
   "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN",
@@ -25,12 +25,11 @@ export const CAPABILITY_NUMBERS = [
   "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM",
   "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
 ];
-export const ALL_CAPABILITIES = CAPABILITY_NUMBERS;
 
 /** The capabilities in a hex mask such as /proc/self/status's CapBnd. Pure. */
 export function capabilitiesOfMask(hex: string): string[] {
   const mask = BigInt(`0x${hex}`);
-  return CAPABILITY_NUMBERS.filter((_, bit) => (mask >> BigInt(bit)) & 1n);
+  return ALL_CAPABILITIES.filter((_, bit) => (mask >> BigInt(bit)) & 1n);
 }
 
 export const DEFAULT_MASKED_PATHS = ["/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware"];
