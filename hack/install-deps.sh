@@ -6,14 +6,15 @@
 #   hack/install-deps.sh --bench  plus containerd, the baseline of the benchmarks
 set -euo pipefail
 
-runtime_pkgs=(runc crun conmon containernetworking-plugins iptables catatonit util-linux iproute2 ca-certificates attr zstd)
-test_pkgs=(docker-registry busybox-static)
+# g++, make and python3 build the N-API addon (node-gyp).
+runtime_pkgs=(runc crun conmon containernetworking-plugins iptables catatonit util-linux iproute2 ca-certificates attr zstd g++ make python3)
+test_pkgs=(docker-registry busybox-static openssl)
 
 mode=${1:-}
 pkgs=("${runtime_pkgs[@]}")
 [[ "$mode" == "--test" || "$mode" == "--bench" ]] && pkgs+=("${test_pkgs[@]}")
 [[ "$mode" == "--bench" ]] && pkgs+=(containerd)
-command -v node >/dev/null 2>&1 || pkgs+=(nodejs npm)
+command -v node >/dev/null 2>&1 || pkgs+=(nodejs npm libnode-dev)
 
 if [[ $(id -u) -ne 0 ]]; then
   echo "install-deps: must run as root (apt-get install)" >&2

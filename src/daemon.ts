@@ -12,6 +12,7 @@ import { Containers } from "./runtime/containers.js";
 import { Runtimes } from "./runtime/runtimes.js";
 import { PodNetwork } from "./sandbox/pod-network.js";
 import { Sandboxes } from "./sandbox/sandboxes.js";
+import { StreamingServer } from "./streaming/server.js";
 import { SKIFF_VERSION } from "./version.js";
 
 export async function runDaemon(config: Config, logger: Logger): Promise<void> {
@@ -20,6 +21,7 @@ export async function runDaemon(config: Config, logger: Logger): Promise<void> {
   const lock = await acquireDaemonLock(config.state);
 
   let server;
+  let streaming: StreamingServer | undefined;
   try {
     const podNetwork = new PodNetwork(config.cni, config.root);
     await podNetwork.load();
@@ -31,8 +33,18 @@ export async function runDaemon(config: Config, logger: Logger): Promise<void> {
     await sandboxes.init();
     const containers = new Containers({ config, images, sandboxes, runtimes, log: logger.child({ module: "containers" }) });
     await containers.init();
-    server = await startCriServer({ config, podNetwork, images, runtimes, sandboxes, containers }, logger);
+    streaming = await StreamingServer.start(
+      config.streaming,
+      {
+        exec: (id, cmd, io, signal) => containers.execStream(id, cmd, io, signal),
+        attach: (id, io, signal) => containers.attach(id, io, signal),
+        connectPort: (sandboxId, port) => sandboxes.connectPort(sandboxId, port),
+      },
+      logger.child({ module: "streaming" }),
+    );
+    server = await startCriServer({ config, podNetwork, images, runtimes, sandboxes, containers, streaming }, logger);
   } catch (err) {
+    await streaming?.close();
     await lock.release();
     throw err;
   }
@@ -48,6 +60,7 @@ export async function runDaemon(config: Config, logger: Logger): Promise<void> {
     logger.info({ signal }, "shutting down: no new calls accepted");
     void server
       .shutdown(config.shutdownTimeoutSeconds * 1000)
+      .then(() => streaming.close())
       .then(() => lock.release())
       .then(() => {
         logger.info("shutdown complete");

@@ -30,6 +30,7 @@ export const notFound = (msg: string) => new SkiffError("not-found", msg);
 export const alreadyExists = (msg: string) => new SkiffError("already-exists", msg);
 export const failedPrecondition = (msg: string) => new SkiffError("failed-precondition", msg);
 export const deadlineExceeded = (msg: string) => new SkiffError("deadline-exceeded", msg);
+export const resourceExhausted = (msg: string) => new SkiffError("resource-exhausted", msg);
 export const unavailable = (msg: string, cause?: unknown) => new SkiffError("unavailable", msg, { cause });
 
 /** Message of any thrown value, for logs and wrapped errors. */

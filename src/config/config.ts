@@ -40,6 +40,18 @@ export interface ImageConfig {
   unpackWorkers: number;
 }
 
+export interface StreamingConfig {
+  /** Address of the Exec/Attach/PortForward URLs' server. */
+  host: string;
+  /** 0: a free port, chosen at start. */
+  port: number;
+  /** Serve https with these PEM files (both or neither). */
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+  /** How long a returned URL stays usable. */
+  tokenTtlSeconds: number;
+}
+
 export interface Config {
   /** Unix socket the CRI gRPC server listens on. */
   listen: string;
@@ -59,6 +71,7 @@ export interface Config {
   /** Per registry host ("docker.io", "127.0.0.1:5000"). */
   registries: Record<string, RegistryConfig>;
   image: ImageConfig;
+  streaming: StreamingConfig;
 }
 
 export const DEFAULT_CONFIG_PATH = "/etc/skiff/config.toml";

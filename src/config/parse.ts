@@ -2,6 +2,7 @@
 // Pure: no file or environment access, so every rule is unit-tested.
 // Precedence: flags > file > defaults. Every problem names its dotted key.
 
+import { isIP } from "node:net";
 import path from "node:path";
 import { parse as parseToml } from "smol-toml";
 import type { Config, LogLevel, RegistryConfig, RuntimeHandlerConfig } from "./config.js";
@@ -210,6 +211,17 @@ export function buildConfig(file: Table, flags: ConfigFlags = {}): Config {
   };
   imageTable.finish();
 
+  const streamingTable = top.table("streaming");
+  const streaming = {
+    host: streamingTable.string("host", "127.0.0.1", (v) => (isIP(v) ? undefined : `"${v}" is not an IP address (e.g. 127.0.0.1 or ::1)`)),
+    port: streamingTable.int("port", 0, 0, 65535),
+    tlsCertFile: streamingTable.optionalString("tls_cert_file", absolutePath),
+    tlsKeyFile: streamingTable.optionalString("tls_key_file", absolutePath),
+    tokenTtlSeconds: streamingTable.int("token_ttl", 60, 1, 3600),
+  };
+  if (!streaming.tlsCertFile !== !streaming.tlsKeyFile) throw new ConfigError("streaming", "tls_cert_file and tls_key_file go together: set both or neither");
+  streamingTable.finish();
+
   top.finish();
   return {
     listen,
@@ -224,5 +236,6 @@ export function buildConfig(file: Table, flags: ConfigFlags = {}): Config {
     cni,
     registries,
     image,
+    streaming,
   };
 }

@@ -7,6 +7,7 @@ import type { Containers } from "../runtime/containers.js";
 import type { Runtimes } from "../runtime/runtimes.js";
 import type { PodNetwork } from "../sandbox/pod-network.js";
 import type { Sandboxes } from "../sandbox/sandboxes.js";
+import type { StreamingServer } from "../streaming/server.js";
 
 export interface CriDeps {
   config: Config;
@@ -15,4 +16,6 @@ export interface CriDeps {
   runtimes: Runtimes;
   sandboxes: Sandboxes;
   containers: Containers;
+  /** Hands out the URLs of Exec, Attach and PortForward. */
+  streaming: Pick<StreamingServer, "url">;
 }

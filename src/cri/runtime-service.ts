@@ -7,6 +7,7 @@ import { containerHandlers } from "./handlers/containers.js";
 import { runtimeConfig } from "./handlers/runtime-config.js";
 import { sandboxHandlers } from "./handlers/sandboxes.js";
 import { makeStatus } from "./handlers/status.js";
+import { streamingHandlers } from "./handlers/streaming.js";
 import { makeUpdateRuntimeConfig } from "./handlers/update-runtime-config.js";
 import { version } from "./handlers/version.js";
 import type { PromiseHandlers } from "./service.js";
@@ -19,5 +20,6 @@ export function runtimeServiceHandlers(deps: CriDeps): PromiseHandlers<RuntimeSe
     UpdateRuntimeConfig: makeUpdateRuntimeConfig(deps),
     ...sandboxHandlers(deps),
     ...containerHandlers(deps),
+    ...streamingHandlers(deps),
   };
 }

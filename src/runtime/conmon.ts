@@ -5,7 +5,8 @@
 
 import { spawn } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { constants } from "node:fs";
+import { open, readFile } from "node:fs/promises";
 import path from "node:path";
 import type { Readable, Writable } from "node:stream";
 import type { OciRuntime } from "./oci-runtime.js";
@@ -20,6 +21,8 @@ export interface ConmonLaunch {
   exitDir: string;
   socketDir: string;
   stdin: boolean;
+  /** The first attach client to close stdin closes the container's stdin for good. */
+  stdinOnce: boolean;
   tty: boolean;
 }
 
@@ -39,7 +42,7 @@ export async function createContainer(l: ConmonLaunch): Promise<number> {
     "-b", l.bundle, "-p", path.join(l.bundle, "pidfile"), "-P", path.join(l.bundle, "conmon.pid"),
     "--persist-dir", l.bundle, "--exit-dir", l.exitDir, "--socket-dir-path", l.socketDir,
     "-l", `k8s-file:${l.logPath}`, "--log-level", "info",
-    ...(l.stdin ? ["-i"] : []), ...(l.tty ? ["-t"] : []),
+    ...(l.stdin ? ["-i"] : []), ...(l.stdin && !l.stdinOnce ? ["--leave-stdin-open"] : []), ...(l.tty ? ["-t"] : []),
   ];
   // conmon's own output goes to a file: a pipe of ours would be held by the daemonised conmon.
   const outFile = path.join(l.bundle, "conmon.out");
@@ -48,6 +51,8 @@ export async function createContainer(l: ConmonLaunch): Promise<number> {
   try {
     child = spawn(l.conmonPath, args, {
       stdio: ["ignore", fd, fd, "pipe", "pipe"],
+      // conmon drops an "oom" marker file in its working directory on cgroup v1.
+      cwd: l.bundle,
       env: { ...process.env, _OCI_SYNCPIPE: "3", _OCI_STARTPIPE: "4" },
       detached: true,
     });
@@ -84,4 +89,18 @@ export async function createContainer(l: ConmonLaunch): Promise<number> {
   const r = parseSyncMessage(message);
   if (r.pid === undefined) throw new Error(`${l.runtime.handler} create failed: ${r.message}`);
   return r.pid;
+}
+
+/**
+ * Writes one message to conmon's control FIFO ("<type> <height> <width>\n"):
+ * type 1 resizes the terminal, type 2 reopens the log file. Non-blocking: the
+ * FIFO has a reader as long as conmon runs, and fails with ENXIO otherwise.
+ */
+export async function writeConmonControl(ctlPath: string, type: 1 | 2, height: number, width: number): Promise<void> {
+  const fh = await open(ctlPath, constants.O_WRONLY | constants.O_NONBLOCK);
+  try {
+    await fh.write(`${type} ${height} ${width}\n`);
+  } finally {
+    await fh.close();
+  }
 }

@@ -3,8 +3,9 @@
 // conmon's exit files (watched, not polled), also for exits that happened
 // while the daemon was down.
 
-import { constants, watch, type FSWatcher } from "node:fs";
-import { mkdir, open, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { watch, type FSWatcher } from "node:fs";
+import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Config } from "../config/config.js";
 import { errorMessage, failedPrecondition, invalidArgument, notFound } from "../errors.js";
@@ -20,15 +21,18 @@ import { EventBus } from "../util/event-bus.js";
 import { KeyedMutex } from "../util/keyed-mutex.js";
 import { stepTimer } from "../util/step-timer.js";
 import { nowNanos } from "../util/time.js";
+import { relayStdio } from "./attach-socket.js";
 import { removeCgroupIfEmpty } from "./cgroups.js";
-import { createContainer } from "./conmon.js";
+import { createContainer, writeConmonControl } from "./conmon.js";
 import { execSync, type ExecResult } from "./exec-sync.js";
+import { runExecSession } from "./exec-session.js";
 import { OciRuntime } from "./oci-runtime.js";
 import { mountRootfs, unmountRootfs } from "./rootfs.js";
 import type { Runtimes } from "./runtimes.js";
 import { buildContainerSpec, capabilitiesOfMask, DEFAULT_CGROUP_PARENT, ociResources } from "./spec/container-spec.js";
 import { parseLocalhostProfile } from "./spec/seccomp.js";
 import type { ContainerEvent, ContainerRecord, ContainerRequest, DeviceNode } from "./types.js";
+import type { ProcessStdio } from "./stdio.js";
 import { resolveInRoot, resolveUserInRootfs } from "./user.js";
 
 export interface ContainerDeps {
@@ -80,6 +84,7 @@ export class Containers {
   private readonly locks = new KeyedMutex();
   private readonly exitDir: string;
   private readonly socketDir: string;
+  private readonly execDir: string;
   private readonly exitWaiters = new Map<string, (() => void)[]>();
   private watcher?: FSWatcher;
   private oomFloor = 0;
@@ -93,11 +98,15 @@ export class Containers {
     this.store = new RecordStore<ContainerRecord>(path.join(deps.config.root, "containers", "records"), "container");
     this.exitDir = path.join(deps.config.state, "exits");
     this.socketDir = path.join(deps.config.state, "attach");
+    this.execDir = path.join(deps.config.state, "exec");
   }
 
   async init(): Promise<void> {
     await mkdir(this.exitDir, { recursive: true });
     await mkdir(this.socketDir, { recursive: true });
+    // Exec sessions do not survive a restart (their clients were connected to
+    // the old daemon): only their directories are left to clear.
+    await rm(this.execDir, { recursive: true, force: true });
     this.oomFloor = Number((await readFile("/proc/self/oom_score_adj", "utf8").catch(() => "0")).trim()) || 0;
     this.apparmor = await stat("/sys/kernel/security/apparmor").then(() => true, () => false);
     const status = await readFile("/proc/self/status", "utf8");
@@ -250,6 +259,7 @@ export class Containers {
         exitDir: this.exitDir,
         socketDir: this.socketDir,
         stdin: request.stdin,
+        stdinOnce: request.stdinOnce,
         tty: request.tty,
       });
       step("conmon+create");
@@ -341,6 +351,43 @@ export class Containers {
     return execSync(new OciRuntime(runtime.handler, runtimePath, runtime.root), c.id, path.join(c.dir, "bundle"), cmd, timeoutSeconds);
   }
 
+  /**
+   * Runs a command in a running container with the client's streams attached
+   * (streaming Exec); resolves to its exit code. An aborted signal (client
+   * gone) kills the command.
+   */
+  async execStream(query: string, cmd: string[], io: ProcessStdio, signal: AbortSignal): Promise<number> {
+    const c = this.get(query);
+    if (c.state !== "running") throw failedPrecondition(`container ${c.id} is ${c.state}, not running`);
+    if (cmd.length === 0) throw invalidArgument("Exec: cmd must not be empty");
+    const runtime = this.runtime(c);
+    const spec = JSON.parse(await readFile(path.join(c.dir, "bundle", "config.json"), "utf8")) as { process: Record<string, unknown> };
+    const sessionId = `${c.id.slice(0, 12)}-${randomBytes(6).toString("hex")}`;
+    return runExecSession(
+      {
+        conmonPath: await this.executable(this.deps.config.conmonPath),
+        runtime: new OciRuntime(runtime.handler, await this.executable(runtime.path), runtime.root),
+        containerId: c.id,
+        sessionId,
+        containerProcess: spec.process,
+        cmd,
+        sessionDir: path.join(this.execDir, sessionId),
+        socketDir: this.socketDir,
+      },
+      io,
+      signal,
+    );
+  }
+
+  /** Joins the streams of a running container's main process (streaming Attach) until it exits or the client leaves. */
+  async attach(query: string, io: ProcessStdio, signal: AbortSignal): Promise<void> {
+    const c = this.get(query);
+    if (c.state !== "running") throw failedPrecondition(`container ${c.id} is ${c.state}, not running`);
+    if (io.stdin && !c.request.stdin) throw failedPrecondition(`container ${c.id} was not created with stdin: there is no input to attach to`);
+    if (io.tty !== c.request.tty) throw invalidArgument(`Attach: tty is ${io.tty} but container ${c.id} was created with tty ${c.request.tty}`);
+    await relayStdio(path.join(this.socketDir, c.id, "attach"), path.join(c.dir, "bundle", "ctl"), io, signal);
+  }
+
   /** cgroup v2 keys cannot be applied on a cgroup v1 host: say so instead of letting runc fail. */
   private checkResources(r: ContainerRequest["resources"]): void {
     if (r.unified && Object.keys(r.unified).length && this.deps.runtimes.cgroups.version !== 2) {
@@ -387,15 +434,9 @@ export class Containers {
   async reopenLog(query: string): Promise<void> {
     const c = this.get(query);
     if (c.state !== "running") throw failedPrecondition(`container ${c.id} is ${c.state}, not running: there is no log writer to reopen`);
-    const ctl = path.join(c.dir, "bundle", "ctl");
-    const fh = await open(ctl, constants.O_WRONLY | constants.O_NONBLOCK).catch((err: Error) => {
+    await writeConmonControl(path.join(c.dir, "bundle", "ctl"), 2, 0, 0).catch((err: Error) => {
       throw failedPrecondition(`container ${c.id}: conmon's control FIFO is not available: ${err.message}`);
     });
-    try {
-      await fh.write("2 0 0\n"); // message type 2: reopen the log
-    } finally {
-      await fh.close();
-    }
   }
 
   /** Idempotent: stops a running container first. */

@@ -8,6 +8,7 @@
 
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
+import type { Socket } from "node:net";
 import path from "node:path";
 import type { Config } from "../config/config.js";
 import { errorMessage, failedPrecondition } from "../errors.js";
@@ -29,6 +30,7 @@ import { filterSandboxes, type SandboxFilter } from "./filter.js";
 import { DEFAULT_CGROUP_PARENT, ensureInfraRootfs, startInfra, stopInfra } from "./infra.js";
 import { createNamespaces, namespacePaths, releaseNamespaces } from "./namespaces.js";
 import { hostsFile, resolvConf } from "./pod-files.js";
+import { connectPodPort } from "./pod-port.js";
 import type { PodNetwork } from "./pod-network.js";
 import { planSysctls } from "./sysctls.js";
 import { sandboxName, type SandboxRecord, type SandboxSpec } from "./types.js";
@@ -82,6 +84,16 @@ export class Sandboxes {
   find(query: string): SandboxRecord | undefined {
     const r = this.store.find(query);
     return r?.state === "creating" ? undefined : r;
+  }
+
+  /**
+   * A TCP connection to localhost:port inside a ready sandbox's network
+   * namespace (PortForward). A host-network pod's localhost is the node's.
+   */
+  async connectPort(query: string, port: number): Promise<Socket> {
+    const r = this.get(query);
+    if (r.state !== "ready") throw failedPrecondition(`sandbox ${r.id} is ${r.state}, not ready`);
+    return connectPodPort(r.namespaces.net, port);
   }
 
   async run(spec: SandboxSpec): Promise<SandboxRecord> {

@@ -102,3 +102,19 @@ describe("registry and image config", () => {
     expect(configError(() => parse(toml)).key).toBe(key);
   });
 });
+
+describe("streaming config", () => {
+  it("defaults to a free port on 127.0.0.1 with one-minute tokens, and reads TLS files in pairs", () => {
+    expect(parse("").streaming).toEqual({ host: "127.0.0.1", port: 0, tlsCertFile: undefined, tlsKeyFile: undefined, tokenTtlSeconds: 60 });
+    const c = parse(`[streaming]\nhost = "::1"\nport = 10010\ntls_cert_file = "/etc/skiff/tls.crt"\ntls_key_file = "/etc/skiff/tls.key"\ntoken_ttl = 30\n`);
+    expect(c.streaming).toEqual({ host: "::1", port: 10010, tlsCertFile: "/etc/skiff/tls.crt", tlsKeyFile: "/etc/skiff/tls.key", tokenTtlSeconds: 30 });
+  });
+  it.each([
+    [`[streaming]\nhost = "localhost"`, "streaming.host"],
+    [`[streaming]\nport = 70000`, "streaming.port"],
+    [`[streaming]\ntls_cert_file = "/etc/skiff/tls.crt"`, "streaming"],
+    [`[streaming]\ntoken_ttl = 0`, "streaming.token_ttl"],
+  ])("rejects %j naming the key", (toml, key) => {
+    expect(configError(() => parse(toml)).key).toBe(key);
+  });
+});

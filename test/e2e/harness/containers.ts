@@ -65,11 +65,16 @@ export interface ContainerFixture {
  * with `config`, a pulled busybox image, and (unless `keepPods`) removal of
  * every pod after each test.
  */
-export function useContainerDaemon(config: Record<string, unknown> = {}, options: { keepPods?: boolean } = {}): ContainerFixture {
+export function useContainerDaemon(
+  config: Record<string, unknown> = {},
+  options: { keepPods?: boolean } = {},
+  /** Config that needs set-up first (e.g. files), merged over `config`. */
+  prepare?: () => Promise<Record<string, unknown>>,
+): ContainerFixture {
   const f = {} as { reg: TestRegistry; d: TestDaemon; image: string };
   beforeAll(async () => {
     f.reg = await TestRegistry.start();
-    f.d = await TestDaemon.start({ config });
+    f.d = await TestDaemon.start({ config: { ...config, ...(await prepare?.()) } });
     f.image = await busyboxImage(f.reg, f.d);
   });
   if (!options.keepPods) afterEach(() => removeAllPods(f.d));

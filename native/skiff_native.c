@@ -1,0 +1,264 @@
+// The two socket operations Node.js cannot do by itself, for the streaming
+// server:
+//  - conmon's attach socket is AF_UNIX SOCK_SEQPACKET, which libuv cannot wrap.
+//    seqpacketBridge() connects to it and relays, on a detached thread, between
+//    it and one end of a SOCK_STREAM socketpair that Node can wrap. Packets from
+//    conmon arrive length-prefixed (u32 big endian); bytes written by Node are
+//    sent as packets of at most 8192 bytes (conmon's read size).
+//  - port-forward must connect from inside a pod's network namespace.
+//    connectInNetns() does the setns() on a short-lived thread (setns on a
+//    thread changes only that thread), connects to the pod's loopback there and
+//    returns the connected TCP socket, which keeps its namespace.
+// Everything else stays in TypeScript.
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <node_api.h>
+
+#define CONMON_READ_SIZE 8192
+#define PACKET_MAX 65536
+
+static napi_value throw_errno(napi_env env, const char *what, int err) {
+  char msg[4608];
+  snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
+  napi_throw_error(env, err == ENOENT ? "ENOENT" : err == ECONNREFUSED ? "ECONNREFUSED" : "ESYSCALL", msg);
+  return NULL;
+}
+
+static int get_string(napi_env env, napi_value v, char *buf, size_t size) {
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, v, buf, size, &len) != napi_ok) return -1;
+  return len + 1 >= size ? -1 : 0;
+}
+
+static int send_all(int fd, const char *p, size_t n) {
+  while (n > 0) {
+    ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    p += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+struct relay {
+  int seq;
+  int stream;
+};
+
+static void *relay_main(void *arg) {
+  struct relay r = *(struct relay *)arg;
+  free(arg);
+  char *buf = malloc(PACKET_MAX + 4);
+  int seq_open = 1, stream_open = 1;
+  while (buf && (seq_open || stream_open)) {
+    struct pollfd p[2] = {{r.seq, seq_open ? POLLIN : 0, 0}, {r.stream, stream_open ? POLLIN : 0, 0}};
+    if (poll(p, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (p[0].revents & POLLIN) {
+      ssize_t n = recv(r.seq, buf + 4, PACKET_MAX, 0);
+      if (n > 0) {
+        uint32_t len = htonl((uint32_t)n);
+        memcpy(buf, &len, 4);
+        if (send_all(r.stream, buf, (size_t)n + 4) < 0) break;
+      } else if (n == 0 || errno != EINTR) {
+        seq_open = 0;
+        shutdown(r.stream, SHUT_WR);
+      }
+    } else if (p[0].revents & (POLLHUP | POLLERR)) {
+      seq_open = 0;
+      shutdown(r.stream, SHUT_WR);
+    }
+    if (p[1].revents & POLLIN) {
+      ssize_t n = read(r.stream, buf, CONMON_READ_SIZE);
+      if (n > 0) {
+        if (send_all(r.seq, buf, (size_t)n) < 0) {
+          stream_open = 0;
+        }
+      } else if (n == 0 || errno != EINTR) {
+        // Node ended its side: the client closed stdin.
+        stream_open = 0;
+        shutdown(r.seq, SHUT_WR);
+      }
+    }
+    // Node closed the socket entirely: nobody is left to read conmon's output.
+    if (p[1].revents & (POLLHUP | POLLERR)) break;
+  }
+  free(buf);
+  close(r.seq);
+  close(r.stream);
+  return NULL;
+}
+
+// seqpacketBridge(path: string): number
+static napi_value seqpacket_bridge(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  char path[4096];
+  if (argc < 1 || get_string(env, argv[0], path, sizeof path) < 0) {
+    napi_throw_type_error(env, NULL, "seqpacketBridge(path): path must be a string shorter than 4096 bytes");
+    return NULL;
+  }
+  // Socket paths are limited to 108 bytes; going through an O_PATH descriptor
+  // lifts that limit.
+  int pathfd = open(path, O_PATH | O_CLOEXEC);
+  if (pathfd < 0) return throw_errno(env, path, errno);
+  struct sockaddr_un addr = {.sun_family = AF_UNIX};
+  snprintf(addr.sun_path, sizeof addr.sun_path, "/proc/self/fd/%d", pathfd);
+  int seq = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  if (seq < 0) {
+    int e = errno;
+    close(pathfd);
+    return throw_errno(env, "socket(SOCK_SEQPACKET)", e);
+  }
+  if (connect(seq, (struct sockaddr *)&addr, sizeof addr) < 0) {
+    int e = errno;
+    close(pathfd);
+    close(seq);
+    return throw_errno(env, path, e);
+  }
+  close(pathfd);
+  int pair[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) {
+    int e = errno;
+    close(seq);
+    return throw_errno(env, "socketpair", e);
+  }
+  struct relay *r = malloc(sizeof *r);
+  r->seq = seq;
+  r->stream = pair[1];
+  pthread_t t;
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&attr, 256 * 1024);
+  int rc = pthread_create(&t, &attr, relay_main, r);
+  pthread_attr_destroy(&attr);
+  if (rc != 0) {
+    free(r);
+    close(seq);
+    close(pair[0]);
+    close(pair[1]);
+    return throw_errno(env, "pthread_create", rc);
+  }
+  napi_value out;
+  napi_create_int32(env, pair[0], &out);
+  return out;
+}
+
+struct netns_connect {
+  const char *ns_path;
+  int port;
+  int fd;
+  int err;
+  const char *step;
+};
+
+static int connect_loopback(int family, int port) {
+  int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  int rc;
+  if (family == AF_INET) {
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    rc = connect(fd, (struct sockaddr *)&a, sizeof a);
+  } else {
+    struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port)};
+    a.sin6_addr = in6addr_loopback;
+    rc = connect(fd, (struct sockaddr *)&a, sizeof a);
+  }
+  if (rc < 0) {
+    int e = errno;
+    close(fd);
+    errno = e;
+    return -1;
+  }
+  return fd;
+}
+
+static void *netns_connect_main(void *arg) {
+  struct netns_connect *c = arg;
+  c->fd = -1;
+  int ns = open(c->ns_path, O_RDONLY | O_CLOEXEC);
+  if (ns < 0) {
+    c->err = errno;
+    c->step = "open network namespace";
+    return NULL;
+  }
+  if (setns(ns, CLONE_NEWNET) < 0) {
+    c->err = errno;
+    c->step = "enter network namespace";
+    close(ns);
+    return NULL;
+  }
+  close(ns);
+  // Like kubelet's other runtimes: IPv4 localhost first, then IPv6.
+  c->fd = connect_loopback(AF_INET, c->port);
+  if (c->fd < 0) {
+    int e4 = errno;
+    c->fd = connect_loopback(AF_INET6, c->port);
+    if (c->fd < 0) {
+      c->err = e4;
+      c->step = "connect to localhost in the pod";
+    }
+  }
+  return NULL;
+}
+
+// connectInNetns(nsPath: string, port: number): number
+static napi_value connect_in_netns(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  char path[4096];
+  int32_t port = 0;
+  if (argc < 2 || get_string(env, argv[0], path, sizeof path) < 0 || napi_get_value_int32(env, argv[1], &port) != napi_ok ||
+      port < 1 || port > 65535) {
+    napi_throw_type_error(env, NULL, "connectInNetns(nsPath, port): a path and a port in 1..65535");
+    return NULL;
+  }
+  struct netns_connect c = {.ns_path = path, .port = port, .fd = -1, .err = 0, .step = NULL};
+  pthread_t t;
+  int rc = pthread_create(&t, NULL, netns_connect_main, &c);
+  if (rc != 0) return throw_errno(env, "pthread_create", rc);
+  pthread_join(t, NULL);
+  if (c.fd < 0) {
+    char what[256];
+    snprintf(what, sizeof what, "%s (port %d)", c.step ? c.step : "connect", port);
+    return throw_errno(env, what, c.err);
+  }
+  napi_value out;
+  napi_create_int32(env, c.fd, &out);
+  return out;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"seqpacketBridge", NULL, seqpacket_bridge, NULL, NULL, NULL, napi_default, NULL},
+      {"connectInNetns", NULL, connect_in_netns, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,0 +1,38 @@
+// The N-API addon built from native/skiff_native.c (see there for why each
+// call cannot be written in Node.js). Loaded lazily so that commands which
+// never stream (e.g. `skiff version`) do not need it.
+
+import { createRequire } from "node:module";
+import net from "node:net";
+
+interface Addon {
+  seqpacketBridge(path: string): number;
+  connectInNetns(nsPath: string, port: number): number;
+}
+
+let addon: Addon | undefined;
+
+function load(): Addon {
+  if (!addon) {
+    const require = createRequire(import.meta.url);
+    // dist/native/index.js and src/native/index.ts are both two levels below the repo root.
+    addon = require("../../build/Release/skiff_native.node") as Addon;
+  }
+  return addon;
+}
+
+/**
+ * Connects to a SOCK_SEQPACKET unix socket (conmon's attach socket) and returns
+ * a stream socket on which each received packet arrives as a u32 big-endian
+ * length followed by the packet; bytes written are sent as packets.
+ */
+export function openSeqpacketBridge(path: string): net.Socket {
+  const fd = load().seqpacketBridge(path);
+  return new net.Socket({ fd, readable: true, writable: true });
+}
+
+/** A TCP connection to localhost:port made from inside the network namespace at nsPath. */
+export function connectInNetns(nsPath: string, port: number): net.Socket {
+  const fd = load().connectInNetns(nsPath, port);
+  return new net.Socket({ fd, readable: true, writable: true });
+}
