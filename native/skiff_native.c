@@ -9,6 +9,11 @@
 //    connectInNetns() does the setns() on a short-lived thread (setns on a
 //    thread changes only that thread), connects to the pod's loopback there and
 //    returns the connected TCP socket, which keeps its namespace.
+//  - pod network stats are /proc/net/dev as seen from the pod's namespace:
+//    readNetDevInNetns() reads /proc/thread-self/net/dev from a thread that
+//    entered it (a pod may have no process whose /proc/<pid>/net to read).
+//  - sd_notify: notifySystemd() sends one datagram to $NOTIFY_SOCKET (Node has
+//    no unix datagram sockets).
 // Everything else stays in TypeScript.
 
 #define _GNU_SOURCE
@@ -19,6 +24,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -252,10 +258,112 @@ static napi_value connect_in_netns(napi_env env, napi_callback_info info) {
   return out;
 }
 
+struct netns_read {
+  const char *ns_path;
+  char *buf;
+  size_t size;
+  size_t len;
+  int err;
+  const char *step;
+};
+
+static void *netns_read_main(void *arg) {
+  struct netns_read *r = arg;
+  int ns = open(r->ns_path, O_RDONLY | O_CLOEXEC);
+  if (ns < 0) {
+    r->err = errno;
+    r->step = "open network namespace";
+    return NULL;
+  }
+  if (setns(ns, CLONE_NEWNET) < 0) {
+    r->err = errno;
+    r->step = "enter network namespace";
+    close(ns);
+    return NULL;
+  }
+  close(ns);
+  int fd = open("/proc/thread-self/net/dev", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    r->err = errno;
+    r->step = "open /proc/thread-self/net/dev";
+    return NULL;
+  }
+  for (;;) {
+    ssize_t n = read(fd, r->buf + r->len, r->size - r->len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    r->len += (size_t)n;
+    if (r->len == r->size) break;
+  }
+  close(fd);
+  return NULL;
+}
+
+// readNetDevInNetns(nsPath: string): string
+static napi_value read_net_dev_in_netns(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  char path[4096];
+  if (argc < 1 || get_string(env, argv[0], path, sizeof path) < 0) {
+    napi_throw_type_error(env, NULL, "readNetDevInNetns(nsPath): a path");
+    return NULL;
+  }
+  struct netns_read r = {.ns_path = path, .size = 256 * 1024, .len = 0, .err = 0, .step = NULL};
+  r.buf = malloc(r.size);
+  if (!r.buf) return throw_errno(env, "malloc", ENOMEM);
+  pthread_t t;
+  int rc = pthread_create(&t, NULL, netns_read_main, &r);
+  if (rc != 0) {
+    free(r.buf);
+    return throw_errno(env, "pthread_create", rc);
+  }
+  pthread_join(t, NULL);
+  if (r.err) {
+    free(r.buf);
+    return throw_errno(env, r.step, r.err);
+  }
+  napi_value out;
+  napi_create_string_utf8(env, r.buf, r.len, &out);
+  free(r.buf);
+  return out;
+}
+
+// notifySystemd(socketPath: string, message: string): void
+static napi_value notify_systemd(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  char path[4096];
+  char msg[4096];
+  if (argc < 2 || get_string(env, argv[0], path, sizeof path) < 0 || get_string(env, argv[1], msg, sizeof msg) < 0) {
+    napi_throw_type_error(env, NULL, "notifySystemd(socketPath, message): two strings");
+    return NULL;
+  }
+  struct sockaddr_un addr = {.sun_family = AF_UNIX};
+  size_t plen = strlen(path);
+  if (plen == 0 || plen >= sizeof addr.sun_path) {
+    napi_throw_range_error(env, NULL, "notifySystemd: NOTIFY_SOCKET is empty or too long");
+    return NULL;
+  }
+  memcpy(addr.sun_path, path, plen);
+  // "@name" is an abstract socket: a leading NUL on the wire.
+  if (path[0] == '@') addr.sun_path[0] = '\0';
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return throw_errno(env, "socket(SOCK_DGRAM)", errno);
+  ssize_t n = sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&addr, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + plen));
+  int e = errno;
+  close(fd);
+  if (n < 0) return throw_errno(env, path, e);
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"seqpacketBridge", NULL, seqpacket_bridge, NULL, NULL, NULL, napi_default, NULL},
       {"connectInNetns", NULL, connect_in_netns, NULL, NULL, NULL, napi_default, NULL},
+      {"readNetDevInNetns", NULL, read_net_dev_in_netns, NULL, NULL, NULL, napi_default, NULL},
+      {"notifySystemd", NULL, notify_systemd, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

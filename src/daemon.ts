@@ -3,6 +3,7 @@
 // their monitors and are recovered by the next start.
 
 import { mkdir } from "node:fs/promises";
+import path from "node:path";
 import type { Config } from "./config/config.js";
 import { startCriServer } from "./cri/server.js";
 import { acquireDaemonLock } from "./daemon-lock.js";
@@ -12,6 +13,7 @@ import { Containers } from "./runtime/containers.js";
 import { Runtimes } from "./runtime/runtimes.js";
 import { PodNetwork } from "./sandbox/pod-network.js";
 import { Sandboxes } from "./sandbox/sandboxes.js";
+import { Stats } from "./stats/stats.js";
 import { StreamingServer } from "./streaming/server.js";
 import { SKIFF_VERSION } from "./version.js";
 
@@ -42,7 +44,15 @@ export async function runDaemon(config: Config, logger: Logger): Promise<void> {
       },
       logger.child({ module: "streaming" }),
     );
-    server = await startCriServer({ config, podNetwork, images, runtimes, sandboxes, containers, streaming }, logger);
+    const stats = new Stats({
+      layout: runtimes.cgroups,
+      containersDir: path.join(config.root, "containers"),
+      containers: () => containers.list({}),
+      sandboxes: () => sandboxes.list({}),
+      log: logger.child({ module: "stats" }),
+    });
+    stats.start();
+    server = await startCriServer({ config, podNetwork, images, runtimes, sandboxes, containers, streaming, stats }, logger);
   } catch (err) {
     await streaming?.close();
     await lock.release();

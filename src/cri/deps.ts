@@ -7,6 +7,7 @@ import type { Containers } from "../runtime/containers.js";
 import type { Runtimes } from "../runtime/runtimes.js";
 import type { PodNetwork } from "../sandbox/pod-network.js";
 import type { Sandboxes } from "../sandbox/sandboxes.js";
+import type { Stats } from "../stats/stats.js";
 import type { StreamingServer } from "../streaming/server.js";
 
 export interface CriDeps {
@@ -18,4 +19,5 @@ export interface CriDeps {
   containers: Containers;
   /** Hands out the URLs of Exec, Attach and PortForward. */
   streaming: Pick<StreamingServer, "url">;
+  stats: Stats;
 }

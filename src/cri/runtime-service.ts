@@ -7,6 +7,7 @@ import { containerHandlers } from "./handlers/containers.js";
 import { runtimeConfig } from "./handlers/runtime-config.js";
 import { sandboxHandlers } from "./handlers/sandboxes.js";
 import { makeStatus } from "./handlers/status.js";
+import { statsHandlers } from "./handlers/stats.js";
 import { streamingHandlers } from "./handlers/streaming.js";
 import { makeUpdateRuntimeConfig } from "./handlers/update-runtime-config.js";
 import { version } from "./handlers/version.js";
@@ -21,5 +22,6 @@ export function runtimeServiceHandlers(deps: CriDeps): PromiseHandlers<RuntimeSe
     ...sandboxHandlers(deps),
     ...containerHandlers(deps),
     ...streamingHandlers(deps),
+    ...statsHandlers(deps),
   };
 }

@@ -8,6 +8,8 @@ import net from "node:net";
 interface Addon {
   seqpacketBridge(path: string): number;
   connectInNetns(nsPath: string, port: number): number;
+  readNetDevInNetns(nsPath: string): string;
+  notifySystemd(socketPath: string, message: string): void;
 }
 
 let addon: Addon | undefined;
@@ -35,4 +37,14 @@ export function openSeqpacketBridge(path: string): net.Socket {
 export function connectInNetns(nsPath: string, port: number): net.Socket {
   const fd = load().connectInNetns(nsPath, port);
   return new net.Socket({ fd, readable: true, writable: true });
+}
+
+/** /proc/net/dev as the network namespace at nsPath sees it. */
+export function readNetDevInNetns(nsPath: string): string {
+  return load().readNetDevInNetns(nsPath);
+}
+
+/** One sd_notify message (e.g. "READY=1") to systemd's notification socket. */
+export function notifySystemd(socketPath: string, message: string): void {
+  load().notifySystemd(socketPath, message);
 }

@@ -7,6 +7,11 @@ import { invalidArgument } from "../../errors.js";
 
 /** Where containers and infra processes go when the pod has no cgroup parent. */
 export const DEFAULT_CGROUP_PARENT = "/skiff";
+
+/** A container's cgroup: under the pod's cgroup parent (kubelet's pod cgroup), or skiff's own. */
+export function containerCgroupPath(podCgroupParent: string, containerId: string): string {
+  return `${(podCgroupParent || DEFAULT_CGROUP_PARENT).replace(/\/+$/, "")}/${containerId}`;
+}
 import type { ImageConfig } from "../../image-service/media-types.js";
 import type { ContainerRequest, DeviceNode } from "../types.js";
 import { runtimeDefaultProfile } from "./seccomp.js";
@@ -208,7 +213,7 @@ export function buildContainerSpec(input: SpecInput): object {
       namespaces,
       devices: devices.map((d) => ({ path: d.path, type: d.type, major: d.major, minor: d.minor, fileMode: d.fileMode, uid: 0, gid: 0 })),
       resources: linuxResources,
-      cgroupsPath: `${(pod.cgroupParent || DEFAULT_CGROUP_PARENT).replace(/\/+$/, "")}/${input.id}`,
+      cgroupsPath: containerCgroupPath(pod.cgroupParent, input.id),
       maskedPaths: sec.privileged ? [] : (sec.maskedPaths ?? DEFAULT_MASKED_PATHS),
       readonlyPaths: sec.privileged ? [] : (sec.readonlyPaths ?? DEFAULT_READONLY_PATHS),
       seccomp: sec.privileged ? undefined : sec.seccomp.kind === "runtime-default" ? runtimeDefaultProfile() : sec.seccomp.kind === "localhost" ? input.localhostSeccomp : undefined,

@@ -1,0 +1,39 @@
+// Reads one cgroup's statistics files (no process is started: kubelet lists
+// stats of every container every few seconds).
+
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import type { CgroupLayout } from "../runtime/cgroups.js";
+import { parseCgroupSample, type CgroupFiles, type CgroupSample } from "./cgroup-stats.js";
+
+const read = (file: string) => readFile(file, "utf8").catch(() => undefined);
+
+export async function readCgroupFiles(cgroupPath: string, layout: CgroupLayout): Promise<CgroupFiles | undefined> {
+  const rel = cgroupPath.replace(/^\/+/, "");
+  if (layout.version === 2) {
+    const dir = path.join("/sys/fs/cgroup", rel);
+    const [cpu, memoryUsage, memoryLimit, memoryStat, swapUsage, swapLimit, pidsCurrent] = await Promise.all(
+      ["cpu.stat", "memory.current", "memory.max", "memory.stat", "memory.swap.current", "memory.swap.max", "pids.current"].map((f) => read(path.join(dir, f))),
+    );
+    if (cpu === undefined && memoryUsage === undefined) return undefined;
+    return { version: 2, cpu, memoryUsage, memoryLimit, memoryStat, swapUsage, swapLimit, pidsCurrent };
+  }
+  const mem = path.join("/sys/fs/cgroup/memory", rel);
+  const [cpu, memoryUsage, memoryLimit, memoryStat, swapUsage, swapLimit, pidsCurrent] = await Promise.all([
+    read(path.join("/sys/fs/cgroup/cpuacct", rel, "cpuacct.usage")),
+    read(path.join(mem, "memory.usage_in_bytes")),
+    read(path.join(mem, "memory.limit_in_bytes")),
+    read(path.join(mem, "memory.stat")),
+    read(path.join(mem, "memory.memsw.usage_in_bytes")),
+    read(path.join(mem, "memory.memsw.limit_in_bytes")),
+    read(path.join("/sys/fs/cgroup/pids", rel, "pids.current")),
+  ]);
+  if (cpu === undefined && memoryUsage === undefined) return undefined;
+  return { version: 1, cpu, memoryUsage, memoryLimit, memoryStat, swapUsage, swapLimit, pidsCurrent };
+}
+
+/** Undefined when the cgroup does not exist (the container is not running, say). */
+export async function readCgroupSample(cgroupPath: string, layout: CgroupLayout): Promise<CgroupSample | undefined> {
+  const files = await readCgroupFiles(cgroupPath, layout);
+  return files && parseCgroupSample(files);
+}

@@ -1,0 +1,123 @@
+// Container and pod stats, and the metrics RPCs, through the CRI socket with
+// real containers: CPU rate against a CPU quota, a working set of a known size,
+// writable-layer usage, network counters after real traffic to the pod.
+
+import http from "node:http";
+import { describe, expect, it } from "vitest";
+import { containerConfig, runContainer, startPod, useContainerDaemon } from "./harness/containers.js";
+import { waitFor } from "./harness/processes.js";
+
+const MiB = 1024 * 1024;
+const n = (v: { value: string } | null | undefined) => Number(v?.value ?? NaN);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe("container and pod stats", () => {
+  const f = useContainerDaemon();
+
+  it("reports usage_nano_cores close to a busy container's CPU quota", async () => {
+    const pod = await startPod(f.d, "cpu");
+    const id = await runContainer(
+      f.d,
+      pod,
+      containerConfig("burn", f.image, { command: ["sh", "-c", "while :; do :; done"], linux: { resources: { cpu_period: 100_000, cpu_quota: 50_000 } } }),
+    );
+    const first = (await f.d.client.runtime.ContainerStats({ container_id: id })).stats!;
+    expect(first.attributes).toMatchObject({ id, metadata: { name: "burn" } });
+    await sleep(3000);
+    const s = (await f.d.client.runtime.ContainerStats({ container_id: id })).stats!;
+    const cores = n(s.cpu!.usage_nano_cores);
+    expect(cores).toBeGreaterThan(0.5e9 * 0.8);
+    expect(cores).toBeLessThan(0.5e9 * 1.2);
+    expect(n(s.cpu!.usage_core_nano_seconds)).toBeGreaterThan(n(first.cpu!.usage_core_nano_seconds));
+  });
+
+  it("reports a 50 MiB working set, and writable-layer bytes, with filters on the list", async () => {
+    const pod = await startPod(f.d, "mem", { labels: { team: "stats" } });
+    const hog = await runContainer(
+      f.d,
+      pod,
+      containerConfig("hog", f.image, {
+        command: ["sh", "-c", "head -c 52428800 /dev/zero > /dev/shm/fill && head -c 10485760 /dev/urandom > /layer.bin && touch /ready && exec sleep 3600"],
+        labels: { role: "hog" },
+        linux: { resources: { memory_limit_in_bytes: String(256 * MiB) } },
+      }),
+    );
+    const idle = await runContainer(f.d, pod, containerConfig("idle", f.image, { command: ["sleep", "3600"], labels: { role: "idle" } }));
+    await waitFor("the hog to fill its memory and layer", async () => ((await f.d.client.runtime.ExecSync({ container_id: hog, cmd: ["test", "-e", "/ready"], timeout: 5 })).exit_code === 0 ? true : undefined), 30_000);
+    const s = (await f.d.client.runtime.ContainerStats({ container_id: hog })).stats!;
+    const ws = n(s.memory!.working_set_bytes);
+    expect(ws).toBeGreaterThanOrEqual(50 * MiB);
+    expect(ws).toBeLessThanOrEqual(70 * MiB);
+    expect(n(s.memory!.usage_bytes)).toBeGreaterThanOrEqual(ws);
+    expect(n(s.memory!.available_bytes)).toBe(256 * MiB - ws);
+    const layer = s.writable_layer!;
+    expect(n(layer.used_bytes)).toBeGreaterThanOrEqual(10 * MiB);
+    expect(n(layer.used_bytes)).toBeLessThan(12 * MiB);
+    expect(n(layer.inodes_used)).toBeGreaterThanOrEqual(2);
+    expect(layer.fs_id?.mountpoint).toMatch(/\/containers$/);
+    const idleStats = (await f.d.client.runtime.ContainerStats({ container_id: idle })).stats!;
+    expect(n(idleStats.writable_layer!.used_bytes)).toBeLessThan(MiB);
+
+    const byLabel = await f.d.client.runtime.ListContainerStats({ filter: { label_selector: { role: "hog" } } });
+    expect(byLabel.stats.map((x) => x.attributes!.id)).toEqual([hog]);
+    const byPod = await f.d.client.runtime.ListContainerStats({ filter: { pod_sandbox_id: pod.id.slice(0, 12) } });
+    expect(byPod.stats.map((x) => x.attributes!.id).sort()).toEqual([hog, idle].sort());
+    const byId = await f.d.client.runtime.ListContainerStats({ filter: { id: idle.slice(0, 10) } });
+    expect(byId.stats.map((x) => x.attributes!.id)).toEqual([idle]);
+  });
+
+  it("reports pod network bytes after traffic to the pod IP, processes and container stats; filters by label", async () => {
+    const pod = await startPod(f.d, "net", { labels: { app: "web" } });
+    const other = await startPod(f.d, "quiet", { labels: { app: "other" } });
+    const web = await runContainer(
+      f.d,
+      pod,
+      containerConfig("web", f.image, { command: ["sh", "-c", "mkdir -p /www && head -c 2097152 /dev/urandom > /www/blob && exec httpd -f -p 8080 -h /www"] }),
+    );
+    const ip = (await f.d.client.runtime.PodSandboxStatus({ pod_sandbox_id: pod.id })).status!.network!.ip;
+    const size = await waitFor("the pod's web server", () => fetchSize(`http://${ip}:8080/blob`).catch(() => undefined), 15_000);
+    expect(size).toBe(2 * MiB);
+
+    const s = (await f.d.client.runtime.PodSandboxStats({ pod_sandbox_id: pod.id })).stats!;
+    expect(s.attributes).toMatchObject({ id: pod.id, labels: { app: "web" } });
+    const eth0 = s.linux!.network!.default_interface!;
+    expect(eth0.name).toBe("eth0");
+    expect(n(eth0.tx_bytes)).toBeGreaterThan(2 * MiB);
+    expect(n(eth0.rx_bytes)).toBeGreaterThan(0);
+    expect(s.linux!.network!.interfaces.map((i) => i.name)).not.toContain("lo");
+    expect(n(s.linux!.process!.process_count)).toBeGreaterThanOrEqual(1);
+    expect(s.linux!.containers.map((c) => c.attributes!.id)).toEqual([web]);
+    expect(n(s.linux!.memory!.working_set_bytes)).toBeGreaterThan(0);
+
+    const list = await f.d.client.runtime.ListPodSandboxStats({ filter: { label_selector: { app: "web" } } });
+    expect(list.stats.map((x) => x.attributes!.id)).toEqual([pod.id]);
+    const all = await f.d.client.runtime.ListPodSandboxStats({});
+    expect(all.stats.map((x) => x.attributes!.id).sort()).toEqual([pod.id, other.id].sort());
+
+    // Metrics: every value has as many labels as its descriptor has keys.
+    const { descriptors } = await f.d.client.runtime.ListMetricDescriptors({});
+    const keys = new Map(descriptors.map((d) => [d.name, d.label_keys.length]));
+    expect([...keys.keys()]).toEqual(expect.arrayContaining(["container_cpu_usage_seconds_total", "container_memory_working_set_bytes", "container_network_receive_bytes_total"]));
+    const { pod_metrics } = await f.d.client.runtime.ListPodSandboxMetrics({});
+    const mine = pod_metrics.find((p) => p.pod_sandbox_id === pod.id)!;
+    const tx = mine.metrics.find((m) => m.name === "container_network_transmit_bytes_total" && m.label_values.at(-1) === "eth0")!;
+    expect(n(tx.value)).toBeGreaterThan(2 * MiB);
+    expect(tx.metric_type).toBe("COUNTER");
+    const cm = mine.container_metrics.find((c) => c.container_id === web)!;
+    const wsm = cm.metrics.find((m) => m.name === "container_memory_working_set_bytes")!;
+    expect(wsm).toMatchObject({ metric_type: "GAUGE", label_values: ["web", web, f.image, expect.stringContaining("web_net_e2e_"), "e2e", "net"] });
+    for (const m of [...mine.metrics, ...cm.metrics]) expect(m.label_values.length, m.name).toBe(keys.get(m.name));
+  });
+});
+
+function fetchSize(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, (res) => {
+        let size = 0;
+        res.on("data", (d: Buffer) => (size += d.length));
+        res.on("end", () => (res.statusCode === 200 ? resolve(size) : reject(new Error(`HTTP ${res.statusCode}`))));
+      })
+      .on("error", reject);
+  });
+}
