@@ -7,23 +7,33 @@ import path from "node:path";
 import type { Config } from "./config/config.js";
 import { startCriServer } from "./cri/server.js";
 import { acquireDaemonLock } from "./daemon-lock.js";
-import type { Logger } from "./log.js";
+import { setLogLevel, type Logger } from "./log.js";
+import { notifySystemd } from "./native/index.js";
 import { Images } from "./image-service/images.js";
 import { Containers } from "./runtime/containers.js";
 import { Runtimes } from "./runtime/runtimes.js";
 import { PodNetwork } from "./sandbox/pod-network.js";
 import { Sandboxes } from "./sandbox/sandboxes.js";
+import { parseHostPort } from "./config/parse.js";
+import { registerStateGauges } from "./observability/metrics.js";
+import { startMetricsServer, type MetricsServer } from "./observability/metrics-server.js";
 import { Stats } from "./stats/stats.js";
 import { StreamingServer } from "./streaming/server.js";
 import { SKIFF_VERSION } from "./version.js";
 
-export async function runDaemon(config: Config, logger: Logger): Promise<void> {
+/**
+ * `reload` re-reads the configuration (SIGHUP). Only the parts that can change
+ * safely while running are applied: the log level and the registries
+ * (mirrors, insecure); everything else needs a restart and is reported.
+ */
+export async function runDaemon(config: Config, logger: Logger, reload?: () => Promise<Config>): Promise<void> {
   await mkdir(config.root, { recursive: true, mode: 0o711 });
   await mkdir(config.state, { recursive: true, mode: 0o711 });
   const lock = await acquireDaemonLock(config.state);
 
   let server;
   let streaming: StreamingServer | undefined;
+  let metricsServer: MetricsServer | undefined;
   try {
     const podNetwork = new PodNetwork(config.cni, config.root);
     await podNetwork.load();
@@ -52,9 +62,14 @@ export async function runDaemon(config: Config, logger: Logger): Promise<void> {
       log: logger.child({ module: "stats" }),
     });
     stats.start();
-    server = await startCriServer({ config, podNetwork, images, runtimes, sandboxes, containers, streaming, stats }, logger);
+    registerStateGauges({ sandboxes: () => sandboxes.list({}), containers: () => containers.list({}) });
+    const metricsAt = parseHostPort(config.metrics.address);
+    if (metricsAt) metricsServer = await startMetricsServer(metricsAt.host, metricsAt.port, logger.child({ module: "metrics" }));
+    const endpoints = { streaming: streaming.address, metrics: metricsServer?.address };
+    server = await startCriServer({ config, podNetwork, images, runtimes, sandboxes, containers, streaming, stats, endpoints }, logger);
   } catch (err) {
     await streaming?.close();
+    await metricsServer?.close();
     await lock.release();
     throw err;
   }
@@ -71,6 +86,7 @@ export async function runDaemon(config: Config, logger: Logger): Promise<void> {
     void server
       .shutdown(config.shutdownTimeoutSeconds * 1000)
       .then(() => streaming.close())
+      .then(() => metricsServer?.close())
       .then(() => lock.release())
       .then(() => {
         logger.info("shutdown complete");
@@ -80,7 +96,33 @@ export async function runDaemon(config: Config, logger: Logger): Promise<void> {
   };
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
+  process.on("SIGHUP", () => {
+    if (!reload) return;
+    reload().then(
+      (next) => {
+        const ignored = restartOnlyChanges(config, next);
+        config.logLevel = next.logLevel;
+        config.registries = next.registries;
+        setLogLevel(next.logLevel);
+        logger.info({ logLevel: next.logLevel, registries: Object.keys(next.registries), ...(ignored.length ? { needsRestart: ignored } : {}) }, "configuration reloaded");
+      },
+      (err: Error) => logger.error({ err: err.message }, "configuration reload failed; keeping the running configuration"),
+    );
+  });
+  if (process.env.NOTIFY_SOCKET) {
+    try {
+      notifySystemd(process.env.NOTIFY_SOCKET, `READY=1\nSTATUS=serving CRI on ${config.listen}\nMAINPID=${process.pid}`);
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, "cannot tell systemd that the daemon is ready");
+    }
+  }
   // A bug in one call must not take every container's runtime down with it.
   process.on("uncaughtException", (err) => logger.error({ err }, "uncaught exception (daemon keeps running)"));
   process.on("unhandledRejection", (err) => logger.error({ err }, "unhandled rejection (daemon keeps running)"));
+}
+
+/** Top-level config keys whose new value a reload cannot apply. Pure. */
+export function restartOnlyChanges(running: Config, next: Config): string[] {
+  const reloadable = new Set(["logLevel", "registries"]);
+  return (Object.keys(next) as (keyof Config)[]).filter((k) => !reloadable.has(k) && JSON.stringify(running[k]) !== JSON.stringify(next[k]));
 }

@@ -4,6 +4,7 @@
 import { parseArgs } from "node:util";
 import { loadConfig } from "./config/load.js";
 import { ConfigError } from "./config/parse.js";
+import { renderConfig } from "./config/render.js";
 import { importImages, listImages } from "./cli/images.js";
 import { runDaemon } from "./daemon.js";
 import { createLogger } from "./log.js";
@@ -13,12 +14,14 @@ const USAGE = `usage:
   skiff daemon [--config FILE] [--listen PATH] [--root DIR] [--state DIR] [--log-level LEVEL]
   skiff images import FILE [--config FILE] [--listen PATH]   load a docker save or OCI layout archive
   skiff images ls [--config FILE] [--listen PATH]
+  skiff config [--config FILE] [--listen PATH] [--root DIR] [--state DIR] [--log-level LEVEL]
+                                                            print the effective configuration (TOML)
   skiff version
   skiff help`;
 
 class UsageError extends Error {}
 
-async function daemonCommand(args: string[]): Promise<void> {
+function daemonFlags(args: string[]) {
   let values;
   try {
     ({ values } = parseArgs({
@@ -36,15 +39,15 @@ async function daemonCommand(args: string[]): Promise<void> {
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  const config = await loadConfig(values.config, {
-    listen: values.listen,
-    root: values.root,
-    state: values.state,
-    logLevel: values["log-level"],
-  });
+  return { configPath: values.config, flags: { listen: values.listen, root: values.root, state: values.state, logLevel: values["log-level"] } };
+}
+
+async function daemonCommand(args: string[]): Promise<void> {
+  const { configPath, flags } = daemonFlags(args);
+  const config = await loadConfig(configPath, flags);
   const logger = createLogger(config.logLevel);
   try {
-    await runDaemon(config, logger);
+    await runDaemon(config, logger, () => loadConfig(configPath, flags));
   } catch (err) {
     logger.fatal({ err }, "skiff daemon failed to start");
     logger.flush();
@@ -83,6 +86,11 @@ async function main(argv: string[]): Promise<number> {
       case "images":
         await imagesCommand(rest);
         return 0;
+      case "config": {
+        const { configPath, flags } = daemonFlags(rest);
+        process.stdout.write(renderConfig(await loadConfig(configPath, flags)));
+        return 0;
+      }
       case "version":
         process.stdout.write(`skiff ${SKIFF_VERSION} (CRI runtime.${CRI_API_VERSION})\n`);
         return 0;

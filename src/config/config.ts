@@ -52,6 +52,11 @@ export interface StreamingConfig {
   tokenTtlSeconds: number;
 }
 
+export interface MetricsConfig {
+  /** host:port of the Prometheus /metrics endpoint; "" turns it off. */
+  address: string;
+}
+
 export interface Config {
   /** Unix socket the CRI gRPC server listens on. */
   listen: string;
@@ -72,6 +77,7 @@ export interface Config {
   registries: Record<string, RegistryConfig>;
   image: ImageConfig;
   streaming: StreamingConfig;
+  metrics: MetricsConfig;
 }
 
 export const DEFAULT_CONFIG_PATH = "/etc/skiff/config.toml";

@@ -222,6 +222,10 @@ export function buildConfig(file: Table, flags: ConfigFlags = {}): Config {
   if (!streaming.tlsCertFile !== !streaming.tlsKeyFile) throw new ConfigError("streaming", "tls_cert_file and tls_key_file go together: set both or neither");
   streamingTable.finish();
 
+  const metricsTable = top.table("metrics");
+  const metrics = { address: metricsTable.string("address", "", (v) => (v === "" || parseHostPort(v) ? undefined : `"${v}" is not an IP:port such as 127.0.0.1:9464 (or "" to turn metrics off)`)) };
+  metricsTable.finish();
+
   top.finish();
   return {
     listen,
@@ -237,5 +241,15 @@ export function buildConfig(file: Table, flags: ConfigFlags = {}): Config {
     registries,
     image,
     streaming,
+    metrics,
   };
+}
+
+/** "127.0.0.1:9464" or "[::1]:9464" -> host and port; undefined if it is not one. Pure. */
+export function parseHostPort(v: string): { host: string; port: number } | undefined {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+)):(\d{1,5})$/.exec(v);
+  if (!m) return undefined;
+  const host = m[1] ?? m[2]!;
+  const port = Number(m[3]);
+  return isIP(host) && port <= 65535 ? { host, port } : undefined;
 }

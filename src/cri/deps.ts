@@ -20,4 +20,6 @@ export interface CriDeps {
   /** Hands out the URLs of Exec, Attach and PortForward. */
   streaming: Pick<StreamingServer, "url">;
   stats: Stats;
+  /** Where the daemon's HTTP servers listen (shown in verbose Status). */
+  endpoints: { streaming: string; metrics?: string };
 }

@@ -4,6 +4,7 @@
 // logged once with its method, duration, gRPC code and the ids involved.
 
 import * as grpc from "@grpc/grpc-js";
+import { rpcDuration, rpcRequests } from "../observability/metrics.js";
 import { status as Status } from "@grpc/grpc-js";
 import { SkiffError } from "../errors.js";
 import type { Logger } from "../log.js";
@@ -84,6 +85,8 @@ export function implementService(
 
     const finish = (start: bigint, req: unknown, res: unknown, code: Status, err?: unknown) => {
       const durationMs = Number(process.hrtime.bigint() - start) / 1e6;
+      rpcRequests.inc({ method: rpc, code: codeName(code) });
+      rpcDuration.observe({ method: rpc, code: codeName(code) }, durationMs / 1000);
       const fields = { rpc: method, durationMs: Math.round(durationMs * 1000) / 1000, code: codeName(code), ...idsOf(req), ...idsOf(res) };
       if (code === Status.OK) logger.debug(fields, "rpc");
       else if (code === Status.INTERNAL || code === Status.UNKNOWN) logger.error({ ...fields, err }, "rpc failed");

@@ -78,7 +78,7 @@ export class ContentStore {
    * Concurrent ingests of one digest share a single transfer; an existing blob
    * is not fetched again.
    */
-  ingest(digest: string, expectedSize: number, openSource: () => Promise<Readable>): Promise<void> {
+  ingest(digest: string, expectedSize: number, openSource: () => Promise<Readable>, onBytes?: (n: number) => void): Promise<void> {
     return this.flights.run(digest, async () => {
       if (await this.has(digest)) return;
       const tmp = this.tempPath();
@@ -89,6 +89,7 @@ export class ContentStore {
           size += chunk.length;
           if (size > expectedSize) return cb(new DigestMismatchError(`blob ${digest} is larger than the ${expectedSize} bytes its descriptor declares`));
           hash.update(chunk);
+          onBytes?.(chunk.length);
           cb(null, chunk);
         },
       });

@@ -6,6 +6,7 @@
 // unpacked layers against the config's diff_ids.
 
 import { createHash } from "node:crypto";
+import { imagePullBytes } from "../observability/metrics.js";
 import { failedPrecondition, notFound, SkiffError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { Limit } from "../util/limit.js";
@@ -67,7 +68,7 @@ export async function pullImage(deps: PullerDeps, refText: string, credentials: 
   try {
     await deps.content.write(manifest.config.digest, configData);
     await storeLayers(deps, name, manifest.layers, diffIds, (layer) =>
-      deps.downloads.run(() => deps.content.ingest(layer.digest, layer.size, () => client.openBlob(layer.digest))),
+      deps.downloads.run(() => deps.content.ingest(layer.digest, layer.size, () => client.openBlob(layer.digest), (n) => imagePullBytes.inc(n))),
     );
   } finally {
     release();

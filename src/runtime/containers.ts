@@ -24,6 +24,7 @@ import { nowNanos } from "../util/time.js";
 import { relayStdio } from "./attach-socket.js";
 import { removeCgroupIfEmpty } from "./cgroups.js";
 import { createContainer, writeConmonControl } from "./conmon.js";
+import { ociRuntimeDuration, oomKills, timed } from "../observability/metrics.js";
 import { execSync, type ExecResult } from "./exec-sync.js";
 import { runExecSession } from "./exec-session.js";
 import { OciRuntime } from "./oci-runtime.js";
@@ -249,7 +250,7 @@ export class Containers {
       await mkdir(path.dirname(logFile), { recursive: true });
       const conmonPath = await this.executable(config.conmonPath);
       const runtimePath = await this.executable(runtime.path);
-      const pid = await createContainer({
+      const pid = await timed(ociRuntimeDuration, { handler: runtime.handler, operation: "create" }, () => createContainer({
         conmonPath,
         runtime: new OciRuntime(runtime.handler, runtimePath, runtime.root),
         id,
@@ -261,7 +262,7 @@ export class Containers {
         stdin: request.stdin,
         stdinOnce: request.stdinOnce,
         tty: request.tty,
-      });
+      }));
       step("conmon+create");
       const created = { ...record, state: "created" as const, pid };
       await this.store.put(created);
@@ -334,6 +335,7 @@ export class Containers {
       // An exit noticed before StartContainer recorded its time: the start was just before.
       const startedAt = c.startedAt ?? finished;
       await this.store.put({ ...c, state: "exited", exitCode: Number.isNaN(code) ? 255 : code, finishedAt: finished, reason: reasonOf(code, oom), startedAt });
+      if (oom) oomKills.inc();
       this.deps.log.info({ container_id: id, exitCode: code, oom }, "container exited");
       this.publish("stopped", id, c.sandboxId);
     });

@@ -79,6 +79,11 @@ export class StreamingServer {
     return s;
   }
 
+  /** scheme://host:port of the server. */
+  get address(): string {
+    return this.baseUrl;
+  }
+
   /** A single-use URL for the request. */
   url(request: StreamRequest): string {
     const token = this.tokens.insert(request);

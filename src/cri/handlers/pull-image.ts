@@ -1,3 +1,4 @@
+import { imagePullDuration, imagePulls } from "../../observability/metrics.js";
 import { credentialsFromCri } from "../../image-service/registry/auth.js";
 import type { CallContext } from "../service.js";
 import type { CriDeps } from "../deps.js";
@@ -8,7 +9,17 @@ import { requireImageName } from "../validate.js";
 export function makePullImage(deps: CriDeps) {
   return async function pullImage(req: PullImageRequest__Output, ctx: CallContext): Promise<PullImageResponse> {
     const name = requireImageName(req.image, "PullImage");
-    const record = await deps.images.pull(name, credentialsFromCri(req.auth), ctx.signal);
+    const end = imagePullDuration.startTimer();
+    let record;
+    try {
+      record = await deps.images.pull(name, credentialsFromCri(req.auth), ctx.signal);
+    } catch (err) {
+      end({ result: "failure" });
+      imagePulls.inc({ result: "failure" });
+      throw err;
+    }
+    end({ result: "success" });
+    imagePulls.inc({ result: "success" });
     // image_ref is the image id, the same value ListImages and ContainerStatus.image_id report.
     return { image_ref: record.id };
   };

@@ -29,6 +29,8 @@ export function makeStatus(deps: CriDeps) {
         lastCNILoadStatus: network.ready ? "OK" : (network.message ?? "not ready"),
         runtimeHandlers: JSON.stringify({ cgroups: deps.runtimes.cgroups, unusable: deps.runtimes.problems() }),
         eventSubscribers: String(deps.containers.events.subscriberCount),
+        streamingServer: deps.endpoints.streaming,
+        metricsServer: deps.endpoints.metrics ?? "",
       };
     }
     return res;

@@ -4,6 +4,7 @@
 // runs it in reverse with the cached ADD result.
 
 import { execCommand } from "../../util/exec.js";
+import { cniDuration, timed } from "../../observability/metrics.js";
 import type { CniNetworkList } from "./network-config.js";
 
 export interface CniInvocation {
@@ -60,7 +61,11 @@ async function exec(command: "ADD" | "DEL", pluginPath: string, binDirs: string[
   }
 }
 
-export async function cniAdd(net: CniNetworkList, plugins: Record<string, string>, binDirs: string[], inv: CniInvocation): Promise<unknown> {
+export function cniAdd(net: CniNetworkList, plugins: Record<string, string>, binDirs: string[], inv: CniInvocation): Promise<unknown> {
+  return timed(cniDuration, { operation: "add" }, () => addAll(net, plugins, binDirs, inv));
+}
+
+async function addAll(net: CniNetworkList, plugins: Record<string, string>, binDirs: string[], inv: CniInvocation): Promise<unknown> {
   let result: unknown;
   for (const p of net.plugins) {
     const bin = plugins[p.type];
@@ -70,7 +75,11 @@ export async function cniAdd(net: CniNetworkList, plugins: Record<string, string
   return result;
 }
 
-export async function cniDel(net: CniNetworkList, plugins: Record<string, string>, binDirs: string[], inv: CniInvocation, prevResult: unknown): Promise<void> {
+export function cniDel(net: CniNetworkList, plugins: Record<string, string>, binDirs: string[], inv: CniInvocation, prevResult: unknown): Promise<void> {
+  return timed(cniDuration, { operation: "del" }, () => delAll(net, plugins, binDirs, inv, prevResult));
+}
+
+async function delAll(net: CniNetworkList, plugins: Record<string, string>, binDirs: string[], inv: CniInvocation, prevResult: unknown): Promise<void> {
   for (const p of [...net.plugins].reverse()) {
     const bin = plugins[p.type];
     if (!bin) throw new CniError(`CNI plugin "${p.type}" not found in ${binDirs.join(", ")}`);
