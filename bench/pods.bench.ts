@@ -79,11 +79,18 @@ async function measure(client: CriClient, daemonPid: number, helpers: (cmd: stri
   for (let i = 0; i < MANY; i++) many.push(await startPod(client, `${label}-m${i}`, logDir));
   const list: number[] = [];
   const status: number[] = [];
+  const listStats: number[] = [];
   const { containers } = await client.runtime.ListContainers({});
   expect(containers.length).toBeGreaterThanOrEqual(MANY);
   for (let i = 0; i < 20; i++) {
     list.push((await timed(() => client.runtime.ListContainers({}))).ms);
     status.push((await timed(() => client.runtime.ContainerStatus({ container_id: containers[i % containers.length]!.id }))).ms);
+  }
+  // What kubelet's summary API calls every few seconds: stats of every running container.
+  for (let i = 0; i < 20; i++) {
+    const r = await timed(() => client.runtime.ListContainerStats({}));
+    expect(r.value.stats.length).toBeGreaterThanOrEqual(MANY);
+    listStats.push(r.ms);
   }
   const busyRss = await rssOf(daemonPid);
   const helper = await rssOfMatching(helpers);
@@ -93,6 +100,7 @@ async function measure(client: CriClient, daemonPid: number, helpers: (cmd: stri
     teardown: summary(down),
     list: summary(list),
     status: summary(status),
+    listStats: summary(listStats),
     daemonRssMB: { idle: idleRss / MB, with100Pods: busyRss / MB },
     helpers: { processes: helper.count, totalMB: helper.bytes / MB, perPodMB: helper.bytes / MB / MANY },
   };
@@ -129,6 +137,7 @@ it("pods with a container: skiff vs containerd", async () => {
     teardownP50: r(skiff.teardown.p50, containerd.teardown.p50),
     listContainersP50: r(skiff.list.p50, containerd.list.p50),
     containerStatusP50: r(skiff.status.p50, containerd.status.p50),
+    listContainerStatsP50: r(skiff.listStats.p50, containerd.listStats.p50),
     daemonRssWith100Pods: r(skiff.daemonRssMB.with100Pods, containerd.daemonRssMB.with100Pods),
     helperMemoryPerPod: r(skiff.helpers.perPodMB, containerd.helpers.perPodMB),
   };
@@ -138,6 +147,7 @@ it("pods with a container: skiff vs containerd", async () => {
     `stop+remove pod: p50 ratio ${ratios.teardownP50}`,
     `ListContainers with ${MANY} pods: skiff ${skiff.list.p50.toFixed(2)} ms, containerd ${containerd.list.p50.toFixed(2)} ms -> ${ratios.listContainersP50}`,
     `ContainerStatus: ratio ${ratios.containerStatusP50}`,
+    `ListContainerStats with ${MANY} running containers: skiff ${skiff.listStats.p50.toFixed(2)} ms, containerd ${containerd.listStats.p50.toFixed(2)} ms -> ${ratios.listContainerStatsP50}`,
     `daemon RSS idle: skiff ${skiff.daemonRssMB.idle.toFixed(0)} MB, containerd ${containerd.daemonRssMB.idle.toFixed(0)} MB; with ${MANY} pods: ${skiff.daemonRssMB.with100Pods.toFixed(0)} vs ${containerd.daemonRssMB.with100Pods.toFixed(0)} MB -> ${ratios.daemonRssWith100Pods}`,
     `helpers per pod: skiff ${skiff.helpers.perPodMB.toFixed(2)} MB (${skiff.helpers.processes} processes), containerd ${containerd.helpers.perPodMB.toFixed(2)} MB (${containerd.helpers.processes}) -> ${ratios.helperMemoryPerPod}`,
   ]);

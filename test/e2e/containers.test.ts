@@ -1,6 +1,7 @@
 // Containers through the CRI socket: real conmon, runc and crun, overlay
 // rootfs from pulled images, CRI log files, exit codes.
 
+import { spawnSync } from "node:child_process";
 import { readFile, readdir, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -158,6 +159,52 @@ describe("containers: security, resources and pods", () => {
     const err = await grpcError(f.d.client.runtime.CreateContainer({ pod_sandbox_id: pod.id, config: containerConfig("nofile", f.image, { command: ["true"], linux: { security_context: { seccomp: { profile_type: "Localhost", localhost_ref: "/nonexistent.json" } } } }), sandbox_config: pod.config }));
     expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(err.details).toContain("cannot read seccomp profile /nonexistent.json");
+  });
+
+  it("lets RuntimeDefault containers fork but not clone namespaces without CAP_SYS_ADMIN; clone3 says ENOSYS", async () => {
+    // busybox cannot call clone(2) with flags: a tiny static program, built here, does.
+    const dir = await fixtureDir("clone");
+    await writeFile(
+      path.join(dir, "clonetest.c"),
+      `#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+static void try(const char *what, unsigned long flags) {
+  long pid = syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
+  if (pid == 0) _exit(0);
+  if (pid < 0) { printf("%s: %s\\n", what, strerror(errno)); return; }
+  waitpid((pid_t)pid, 0, 0);
+  printf("%s: ok\\n", what);
+}
+int main(void) {
+  try("fork", 0);
+  try("newuser", CLONE_NEWUSER);
+  try("newnet", CLONE_NEWNET);
+  long r = syscall(435 /* clone3 */, 0, 0);
+  printf("clone3: %s\\n", r < 0 ? strerror(errno) : "ok");
+  return 0;
+}
+`,
+    );
+    const built = spawnSync("gcc", ["-static", "-O2", "-o", path.join(dir, "clonetest"), path.join(dir, "clonetest.c")]);
+    expect(built.status, built.stderr?.toString()).toBe(0);
+    const pod = await startPod(f.d, "clone");
+    const mounts = [{ container_path: "/clonetest", host_path: path.join(dir, "clonetest"), readonly: true }];
+    const sec = (profile: "RuntimeDefault" | "Unconfined", add: string[]) => ({ mounts, linux: { security_context: { seccomp: { profile_type: profile, localhost_ref: "" }, capabilities: { add_capabilities: add } } } });
+    // A user namespace needs no capability: only seccomp stands between a container and one.
+    const confined = await runScript(pod, "confined", "/clonetest", sec("RuntimeDefault", []));
+    expect(confined.out).toEqual(["fork: ok", "newuser: Operation not permitted", "newnet: Operation not permitted", "clone3: Function not implemented"]);
+    const unconfined = await runScript(pod, "unconfined", "/clonetest", sec("Unconfined", []));
+    expect(unconfined.out.slice(0, 2)).toEqual(["fork: ok", "newuser: ok"]);
+    // RuntimeDefault gives CAP_SYS_ADMIN's syscalls back to a container granted it, as Docker's profile does.
+    const admin = await runScript(pod, "admin", "/clonetest", sec("RuntimeDefault", ["SYS_ADMIN"]));
+    expect(admin.out.slice(0, 3)).toEqual(["fork: ok", "newuser: ok", "newnet: ok"]);
   });
 
   it("mounts host paths (read-only and read-write) and passes devices", async () => {

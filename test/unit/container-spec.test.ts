@@ -140,6 +140,23 @@ describe("seccomp", () => {
     expect(seccompOf({ seccomp: { kind: "runtime-default" }, privileged: true })).toBeUndefined();
     expect(seccompOf({ seccomp: { kind: "localhost", path: "/p.json" } }, { defaultAction: "SCMP_ACT_LOG" })).toEqual({ defaultAction: "SCMP_ACT_LOG" });
   });
+  it("lets clone make no namespace and answers ENOSYS to clone3 without CAP_SYS_ADMIN; a capability gives back its syscalls", async () => {
+    const { runtimeDefaultProfile } = await import("../../src/runtime/spec/seccomp.js");
+    type Rule = { names: string[]; errnoRet?: number; args?: { index: number; value: number; valueTwo: number; op: string }[] };
+    const plain = (runtimeDefaultProfile(DEFAULT_CAPABILITIES) as { syscalls: Rule[] }).syscalls;
+    const clone = plain.filter((r) => r.names.includes("clone"));
+    expect(clone).toHaveLength(7);
+    expect(clone.reduce((mask, r) => mask | r.args![0]!.value, 0)).toBe(0x7e020000);
+    for (const r of clone) expect(r.args).toEqual([{ index: 0, value: r.args![0]!.value, valueTwo: r.args![0]!.value, op: "SCMP_CMP_MASKED_EQ" }]);
+    expect(plain.find((r) => r.names.includes("clone3"))!.errnoRet).toBe(38);
+    const admin = (runtimeDefaultProfile([...DEFAULT_CAPABILITIES, "CAP_SYS_ADMIN", "CAP_SYS_PTRACE"]) as { syscalls: Rule[] }).syscalls;
+    expect(admin).toHaveLength(1);
+    for (const s of ["unshare", "mount", "setns", "ptrace"]) expect(admin[0]!.names).not.toContain(s);
+    for (const s of ["keyctl", "reboot", "kexec_load"]) expect(admin[0]!.names).toContain(s);
+    // The spec builder passes the container's own capabilities.
+    const added = seccompOf({ seccomp: { kind: "runtime-default" }, capAdd: ["SYS_ADMIN"] })!.syscalls;
+    expect(added[0]!.names).not.toContain("unshare");
+  });
   it("validates localhost profiles", async () => {
     const { parseLocalhostProfile } = await import("../../src/runtime/spec/seccomp.js");
     expect(() => parseLocalhostProfile("{", "/p.json")).toThrow(/not valid JSON/);

@@ -216,7 +216,7 @@ export function buildContainerSpec(input: SpecInput): object {
       cgroupsPath: containerCgroupPath(pod.cgroupParent, input.id),
       maskedPaths: sec.privileged ? [] : (sec.maskedPaths ?? DEFAULT_MASKED_PATHS),
       readonlyPaths: sec.privileged ? [] : (sec.readonlyPaths ?? DEFAULT_READONLY_PATHS),
-      seccomp: sec.privileged ? undefined : sec.seccomp.kind === "runtime-default" ? runtimeDefaultProfile() : sec.seccomp.kind === "localhost" ? input.localhostSeccomp : undefined,
+      seccomp: sec.privileged ? undefined : sec.seccomp.kind === "runtime-default" ? runtimeDefaultProfile(caps) : sec.seccomp.kind === "localhost" ? input.localhostSeccomp : undefined,
     },
   };
 }
