@@ -202,22 +202,24 @@ static int connect_loopback(int family, int port) {
   return fd;
 }
 
+// Moves the calling thread (only) into the network namespace at path. 0, or
+// an errno with *step naming what failed.
+static int enter_netns(const char *path, const char **step) {
+  int ns = open(path, O_RDONLY | O_CLOEXEC);
+  if (ns < 0) {
+    *step = "open network namespace";
+    return errno;
+  }
+  int rc = setns(ns, CLONE_NEWNET) < 0 ? errno : 0;
+  if (rc) *step = "enter network namespace";
+  close(ns);
+  return rc;
+}
+
 static void *netns_connect_main(void *arg) {
   struct netns_connect *c = arg;
   c->fd = -1;
-  int ns = open(c->ns_path, O_RDONLY | O_CLOEXEC);
-  if (ns < 0) {
-    c->err = errno;
-    c->step = "open network namespace";
-    return NULL;
-  }
-  if (setns(ns, CLONE_NEWNET) < 0) {
-    c->err = errno;
-    c->step = "enter network namespace";
-    close(ns);
-    return NULL;
-  }
-  close(ns);
+  if ((c->err = enter_netns(c->ns_path, &c->step)) != 0) return NULL;
   // Like kubelet's other runtimes: IPv4 localhost first, then IPv6.
   c->fd = connect_loopback(AF_INET, c->port);
   if (c->fd < 0) {
@@ -269,19 +271,7 @@ struct netns_read {
 
 static void *netns_read_main(void *arg) {
   struct netns_read *r = arg;
-  int ns = open(r->ns_path, O_RDONLY | O_CLOEXEC);
-  if (ns < 0) {
-    r->err = errno;
-    r->step = "open network namespace";
-    return NULL;
-  }
-  if (setns(ns, CLONE_NEWNET) < 0) {
-    r->err = errno;
-    r->step = "enter network namespace";
-    close(ns);
-    return NULL;
-  }
-  close(ns);
+  if ((r->err = enter_netns(r->ns_path, &r->step)) != 0) return NULL;
   int fd = open("/proc/thread-self/net/dev", O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     r->err = errno;

@@ -44,6 +44,12 @@ const ROUTE = /^\/(exec|attach|portforward)\/([A-Za-z0-9_-]{16,64})(?:\?.*)?$/;
 export class StreamingServer {
   private readonly tokens: TokenCache<StreamRequest>;
   private readonly sockets = new Set<Duplex>();
+  private readonly chosenProtocol = new WeakMap<http.IncomingMessage, string | false>();
+  private readonly wss = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: false,
+    handleProtocols: (_offered, req) => this.chosenProtocol.get(req) ?? false,
+  });
   private baseUrl = "";
 
   private constructor(
@@ -158,10 +164,10 @@ export class StreamingServer {
       ports = query.length ? (parsed as number[]) : request.ports;
       if (ports.length === 0) return refuse(socket, 400, "no port to forward: add ?port=N to the URL");
     }
-    // The protocol is chosen above; the ws handshake must echo exactly it, or
-    // none for a client that offered none.
-    const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, handleProtocols: () => (offered.length ? protocol : false) });
-    wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+    // The protocol is chosen above; the handshake echoes exactly it, or none
+    // to a client that offered none.
+    this.chosenProtocol.set(req, offered.length ? protocol : false);
+    this.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
       log.info({ transport: "websocket", protocol }, "streaming session started");
       const served =
         request.kind === "portforward" ? serveWsPortForward(ws, protocol, request.sandboxId, ports, this.backend) : serveWsRemoteCommand(ws, protocol, request, this.backend);

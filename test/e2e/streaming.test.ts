@@ -299,6 +299,34 @@ describe("streaming protocols, attach, port-forward and failures", () => {
     expect(after.stdout).toBe("still-serving\n");
   });
 
+  it("applies a resize sent in the middle of a tty session", async () => {
+    const { id } = await sleeper(f, "resize-mid");
+    const url = await execUrl(f, id, ["sh", "-c", "read a; stty size; read b; stty size"], { stdin: true, tty: true });
+    const { session } = await spdyConnect(url, ["v4.channel.k8s.io"]);
+    try {
+      const error = await session.openStream({ streamType: "error" });
+      const stdin = await session.openStream({ streamType: "stdin" });
+      const stdout = await session.openStream({ streamType: "stdout" });
+      const resize = await session.openStream({ streamType: "resize" });
+      let out = "";
+      stdout.on("data", (d: Buffer) => (out += d.toString().replace(/\r/g, "")));
+      let status = "";
+      error.on("data", (d: Buffer) => (status += d.toString()));
+      const ended = new Promise((r) => error.on("end", r));
+      resize.write(JSON.stringify({ Width: 20, Height: 10 }));
+      stdin.write("one\n");
+      await waitFor("the first size", async () => (out.includes("10 20\n") ? true : undefined));
+      resize.write(JSON.stringify({ Width: 132, Height: 50 }));
+      await new Promise((r) => setTimeout(r, 200)); // the resize goes through conmon's control FIFO
+      stdin.write("two\n");
+      await waitFor("the new size", async () => (out.includes("50 132\n") ? true : undefined));
+      await ended;
+      expect(exitCodeOf(status)).toBe(0);
+    } finally {
+      session.close();
+    }
+  });
+
   it("reports a command that cannot start as a failure status naming it", async () => {
     const { id } = await sleeper(f, "no-such-cmd");
     const r = await spdyCommand(await execUrl(f, id, ["no-such-command"]), {});
