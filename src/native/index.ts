@@ -10,6 +10,19 @@ interface Addon {
   connectInNetns(nsPath: string, port: number): number;
   readNetDevInNetns(nsPath: string): string;
   notifySystemd(socketPath: string, message: string): void;
+  createPodNamespaces(options: PodNamespaceOptions): void;
+  mountOverlay(cwd: string, options: string, target: string): void;
+}
+
+export interface PodNamespaceOptions {
+  /** Files to pin each new namespace on; a kind left out is not created. */
+  net?: string;
+  ipc?: string;
+  uts?: string;
+  /** Set in the new UTS namespace. */
+  hostname?: string;
+  /** [/proc/sys path, value], written from inside the new namespaces. */
+  sysctls: [string, string][];
 }
 
 let addon: Addon | undefined;
@@ -47,4 +60,17 @@ export function readNetDevInNetns(nsPath: string): string {
 /** One sd_notify message (e.g. "READY=1") to systemd's notification socket. */
 export function notifySystemd(socketPath: string, message: string): void {
   load().notifySystemd(socketPath, message);
+}
+
+/**
+ * Creates a pod's namespaces and pins them on files, with the hostname set,
+ * lo up and the sysctls written inside them. Synchronous: a few syscalls.
+ */
+export function createPodNamespaces(options: PodNamespaceOptions): void {
+  load().createPodNamespaces(options);
+}
+
+/** mount -t overlay with `options`, whose relative lowerdirs resolve against cwd. */
+export function mountOverlay(cwd: string, options: string, target: string): void {
+  load().mountOverlay(cwd, options, target);
 }

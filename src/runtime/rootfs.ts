@@ -1,11 +1,12 @@
 // A container's root filesystem: overlayfs with the image's snapshots as
 // lower layers and the container's own upper and work dirs. lowerdir entries
-// are given relative to the snapshots dir (the mount runs there), so that
-// images with many layers stay within the kernel's one-page option limit.
+// are given relative to the snapshots dir (the mount runs there, on a thread
+// of the native addon with a cwd of its own), so that images with many layers
+// stay within the kernel's one-page option limit.
 
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { run } from "../util/exec.js";
+import { mountOverlay } from "../native/index.js";
 import { unmountAll } from "../util/mounts.js";
 
 export async function mountRootfs(snapshotsDir: string, lowerDirsTopFirst: string[], containerDir: string): Promise<string> {
@@ -16,7 +17,7 @@ export async function mountRootfs(snapshotsDir: string, lowerDirsTopFirst: strin
   const lowers = lowerDirsTopFirst.map((d) => path.relative(snapshotsDir, d)).join(":");
   const options = `lowerdir=${lowers},upperdir=${upper},workdir=${work}`;
   if (options.length > 4000) throw new Error(`the image has too many layers for one overlay mount (${lowerDirsTopFirst.length})`);
-  await run("mount", ["-t", "overlay", "overlay", "-o", options, rootfs], { cwd: snapshotsDir });
+  mountOverlay(snapshotsDir, options, rootfs);
   return rootfs;
 }
 
