@@ -43,6 +43,9 @@ export async function serveWsRemoteCommand(ws: WebSocket, protocol: string, req:
     stderr: req.stderr && !req.tty ? channelWriter(ws, STDERR, base64) : null,
     sizes,
   };
+  // As kubelet's server does: an empty frame on the lowest channel the server
+  // writes tells the client that the session is set up.
+  await sendOnChannel(ws, io.stdout ? STDOUT : io.stderr ? STDERR : ERROR, Buffer.alloc(0), base64);
   const outcome = await runCommand(backend, req, io, abort.signal);
   if (ws.readyState !== ws.OPEN) return;
   await Promise.all([io.stdout, io.stderr].map((s) => (s ? new Promise<void>((resolve) => s.end(resolve)) : undefined)));

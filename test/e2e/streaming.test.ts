@@ -115,6 +115,7 @@ describe("streaming protocols, attach, port-forward and failures", () => {
       ws.on("close", () => resolve({ frames, protocol: ws.protocol }));
     });
     expect(got.protocol).toBe("v4.base64.channel.k8s.io");
+    expect(got.frames[0]).toBe("text:1"); // the empty "set up" frame on the lowest channel the server writes
     expect(got.frames).toContain(`text:1${Buffer.from("b64\n").toString("base64")}`);
     expect(got.frames).toContain(`text:2${Buffer.from("e\n").toString("base64")}`);
     expect(got.frames.some((m) => m.startsWith("text:3") && Buffer.from(m.slice(6), "base64").toString().includes('"Success"'))).toBe(true);

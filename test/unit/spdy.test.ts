@@ -130,3 +130,23 @@ describe("SPDY session", () => {
     expect(server.isClosed).toBe(true);
   });
 });
+
+describe("SPDY idle timeout", () => {
+  it("closes a connection on which nothing moves for the idle timeout", async () => {
+    const closed = new Promise<number>((resolve) => {
+      const server = net.createServer((sock) => {
+        const t0 = Date.now();
+        const s = new SpdySession(sock, "server", Buffer.alloc(0), 150);
+        s.on("close", () => {
+          resolve(Date.now() - t0);
+          server.close();
+        });
+      });
+      server.listen(0, "127.0.0.1", () => {
+        const c = net.connect((server.address() as net.AddressInfo).port, "127.0.0.1");
+        c.on("error", () => undefined);
+      });
+    });
+    expect(await closed).toBeGreaterThanOrEqual(140);
+  });
+});

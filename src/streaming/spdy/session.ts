@@ -33,6 +33,8 @@ import {
 import { HeaderCompression } from "./header-compression.js";
 
 const DATA_CHUNK = 32 * 1024;
+/** kubelet's streaming idle timeout: a connection with no frame either way for this long is closed. */
+export const SPDY_IDLE_TIMEOUT_MS = 4 * 60 * 60 * 1000;
 /** A peer that sends frames larger than this is not a Kubernetes client. */
 const MAX_BUFFERED = 17 * 1024 * 1024;
 
@@ -106,10 +108,13 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> {
     private readonly socket: Socket,
     private readonly role: "server" | "client",
     head: Buffer = Buffer.alloc(0),
+    idleTimeoutMs = SPDY_IDLE_TIMEOUT_MS,
   ) {
     super();
     this.nextStreamId = role === "client" ? 1 : 2;
     socket.setNoDelay(true);
+    // Counts reads and writes alike; 'timeout' fires once the socket has been idle that long.
+    socket.setTimeout(idleTimeoutMs, () => this.close());
     socket.on("data", (d: Buffer) => this.onBytes(d));
     socket.on("error", () => this.close());
     // http.Server sockets allow half-open connections: a peer's FIN comes as
