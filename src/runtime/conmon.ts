@@ -4,8 +4,7 @@
 // start pipe (fd 4) releases it, a sync pipe (fd 3) returns the pid or an error.
 
 import { spawn } from "node:child_process";
-import { closeSync, openSync } from "node:fs";
-import { constants } from "node:fs";
+import { closeSync, constants, openSync } from "node:fs";
 import { open, readFile } from "node:fs/promises";
 import path from "node:path";
 import type { Readable, Writable } from "node:stream";

@@ -12,6 +12,7 @@ import { errorMessage, failedPrecondition, invalidArgument, notFound } from "../
 import type { Images } from "../image-service/images.js";
 import { topChainId } from "../image-service/image-record.js";
 import type { Logger } from "../log.js";
+import { ociRuntimeDuration, oomKills, timed } from "../observability/metrics.js";
 import type { Sandboxes } from "../sandbox/sandboxes.js";
 import { newId } from "../store/ids.js";
 import { RecordStore } from "../store/record-store.js";
@@ -24,7 +25,6 @@ import { nowNanos } from "../util/time.js";
 import { relayStdio } from "./attach-socket.js";
 import { removeCgroupIfEmpty } from "./cgroups.js";
 import { createContainer, writeConmonControl } from "./conmon.js";
-import { ociRuntimeDuration, oomKills, timed } from "../observability/metrics.js";
 import { execSync, type ExecResult } from "./exec-sync.js";
 import { runExecSession } from "./exec-session.js";
 import { OciRuntime } from "./oci-runtime.js";
@@ -350,7 +350,9 @@ export class Containers {
     if (cmd.length === 0) throw invalidArgument("ExecSync: cmd must not be empty");
     const runtime = this.runtime(c);
     const runtimePath = await this.executable(runtime.path);
-    return execSync(new OciRuntime(runtime.handler, runtimePath, runtime.root), c.id, path.join(c.dir, "bundle"), cmd, timeoutSeconds);
+    return timed(ociRuntimeDuration, { handler: runtime.handler, operation: "exec" }, () =>
+      execSync(new OciRuntime(runtime.handler, runtimePath, runtime.root), c.id, path.join(c.dir, "bundle"), cmd, timeoutSeconds),
+    );
   }
 
   /**
