@@ -187,6 +187,28 @@ describe("streaming protocols, attach, port-forward and failures", () => {
     for (const id of [ticker, echo]) expect((await f.d.client.runtime.ContainerStatus({ container_id: id })).status!.state).toBe("CONTAINER_RUNNING");
   });
 
+  it("attaches to a container's terminal: typed input runs, resizes reach it", async () => {
+    const pod = await startPod(f.d, "attach-tty");
+    const id = await runContainer(f.d, pod, containerConfig("shell", f.image, { command: ["sh"], stdin: true, tty: true }));
+    const { url } = await f.d.client.runtime.Attach({ container_id: id, stdin: true, stdout: true, tty: true });
+    const { session } = await spdyConnect(url, ["v4.channel.k8s.io"]);
+    try {
+      await session.openStream({ streamType: "error" });
+      const stdin = await session.openStream({ streamType: "stdin" });
+      const stdout = await session.openStream({ streamType: "stdout" });
+      const resize = await session.openStream({ streamType: "resize" });
+      let out = "";
+      stdout.on("data", (d: Buffer) => (out += d.toString().replace(/\r/g, "")));
+      resize.write(JSON.stringify({ Width: 91, Height: 27 }));
+      await new Promise((r) => setTimeout(r, 200)); // through conmon's control FIFO
+      stdin.write("stty size; echo attached-$((6*7))\n");
+      await waitFor("the shell's answer", async () => (out.includes("27 91\n") && out.includes("attached-42\n") ? true : undefined), 10_000);
+    } finally {
+      session.close();
+    }
+    expect((await f.d.client.runtime.ContainerStatus({ container_id: id })).status!.state).toBe("CONTAINER_RUNNING");
+  });
+
   it("port-forwards to a server that listens only on the pod's 127.0.0.1, sequentially and concurrently", async () => {
     const pod = await startPod(f.d, "pf");
     const web = await runContainer(
