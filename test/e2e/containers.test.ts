@@ -112,8 +112,8 @@ for (const handler of ["runc", "crun"] as const) {
   });
 }
 
-describe("containers: security, resources and pods", () => {
-  const f = useContainerDaemon();
+for (const handler of ["runc", "crun"] as const) describe(`containers: security, resources and pods (${handler})`, () => {
+  const f = useContainerDaemon({ runtime: { default_handler: handler } });
 
   /** Runs `script` to completion and returns its exit code and stdout lines. */
   async function runScript(pod: Awaited<ReturnType<typeof startPod>>, name: string, script: string, extra: Parameters<typeof containerConfig>[2] = {}) {
@@ -310,7 +310,7 @@ int main(void) {
   });
 });
 
-describe("ExecSync, UpdateContainerResources and ReopenContainerLog", () => {
+for (const handler of ["runc", "crun"] as const) describe(`ExecSync, UpdateContainerResources and ReopenContainerLog (${handler})`, () => {
   let reg: TestRegistry;
   let d: TestDaemon;
   let image: string;
@@ -318,7 +318,7 @@ describe("ExecSync, UpdateContainerResources and ReopenContainerLog", () => {
   let id: string;
   beforeAll(async () => {
     reg = await TestRegistry.start();
-    d = await TestDaemon.start();
+    d = await TestDaemon.start({ config: { runtime: { default_handler: handler } } });
     image = await busyboxImage(reg, d, { config: { Env: ["FROM_IMAGE=yes"] } });
     pod = await startPod(d, "exec");
     id = await runContainer(d, pod, containerConfig("target", image, {
@@ -382,10 +382,10 @@ describe("ExecSync, UpdateContainerResources and ReopenContainerLog", () => {
   });
 });
 
-describe("containers across daemon restarts", () => {
+for (const handler of ["runc", "crun"] as const) describe(`containers across daemon restarts (${handler})`, () => {
   it("keep running through kill -9, record exits that happened while the daemon was down, and leave nothing behind", async () => {
     const reg = await TestRegistry.start();
-    const d = await TestDaemon.start();
+    const d = await TestDaemon.start({ config: { runtime: { default_handler: handler } } });
     try {
       const image = await busyboxImage(reg, d);
       const pod = await startPod(d, "durable");
