@@ -27,6 +27,7 @@ import { removeCgroupIfEmpty } from "./cgroups.js";
 import { createContainer, writeConmonControl } from "./conmon.js";
 import { execSync, type ExecResult } from "./exec-sync.js";
 import { runExecSession } from "./exec-session.js";
+import { checkMountPropagation } from "./mount-propagation.js";
 import { OciRuntime } from "./oci-runtime.js";
 import { mountRootfs, unmountRootfs } from "./rootfs.js";
 import type { Runtimes } from "./runtimes.js";
@@ -224,6 +225,7 @@ export class Containers {
             )
           : undefined;
       const devices = await Promise.all(request.devices.map(hostDevice));
+      await checkMountPropagation(request.mounts);
       const imageVolumes = await this.makeImageVolumes(image.config.config?.Volumes ?? {}, request, rootfs, dir);
       if (request.security.apparmor && request.security.apparmor !== "unconfined" && !this.apparmor) {
         log.info({ profile: request.security.apparmor }, "AppArmor is not available on this host; the profile is not applied");

@@ -28,3 +28,35 @@ export async function unmountAll(target: string): Promise<void> {
     }
   }
 }
+
+export interface MountInfoEntry {
+  mountPoint: string;
+  /** The optional fields: "shared:N", "master:N", "propagate_from:N", "unbindable". */
+  optional: string[];
+}
+
+/** /proc/self/mountinfo lines, pure. */
+export function parseMountInfo(text: string): MountInfoEntry[] {
+  const out: MountInfoEntry[] = [];
+  for (const line of text.split("\n")) {
+    const fields = line.split(" ");
+    const sep = fields.indexOf("-");
+    if (fields.length < 7 || sep < 6) continue;
+    out.push({ mountPoint: fields[4]!.replace(/\\040/g, " "), optional: fields.slice(6, sep) });
+  }
+  return out;
+}
+
+/** The mount a path lives on: the longest mount point that contains it (the last one mounted wins). Pure. */
+export function mountOf(entries: MountInfoEntry[], path: string): MountInfoEntry | undefined {
+  let best: MountInfoEntry | undefined;
+  for (const e of entries) {
+    const inside = e.mountPoint === "/" || path === e.mountPoint || path.startsWith(`${e.mountPoint}/`);
+    if (inside && (!best || e.mountPoint.length >= best.mountPoint.length)) best = e;
+  }
+  return best;
+}
+
+export async function readMountInfo(): Promise<MountInfoEntry[]> {
+  return parseMountInfo(await readFile("/proc/self/mountinfo", "utf8"));
+}

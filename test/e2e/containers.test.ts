@@ -2,12 +2,13 @@
 // rootfs from pulled images, CRI log files, exit codes.
 
 import { spawnSync } from "node:child_process";
-import { readFile, readdir, rename, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { grpc, grpcError } from "./harness/cri-client.js";
 import { busyboxImage, containerConfig, runContainer, startPod, useContainerDaemon, waitExited } from "./harness/containers.js";
 import { TestDaemon } from "./harness/daemon.js";
+import { removeAllPods } from "./harness/pods.js";
 import { waitFor } from "./harness/processes.js";
 import { TestRegistry } from "./harness/registry.js";
 import { fixtureDir } from "./harness/run-dir.js";
@@ -205,6 +206,60 @@ int main(void) {
     // RuntimeDefault gives CAP_SYS_ADMIN's syscalls back to a container granted it, as Docker's profile does.
     const admin = await runScript(pod, "admin", "/clonetest", sec("RuntimeDefault", ["SYS_ADMIN"]));
     expect(admin.out.slice(0, 3)).toEqual(["fork: ok", "newuser: ok", "newnet: ok"]);
+  });
+
+  it("propagates mounts: private, host-to-container and bidirectional, and refuses what the host side cannot do", async () => {
+    const sh = (cmd: string[]) => {
+      const r = spawnSync(cmd[0]!, cmd.slice(1));
+      if (r.status !== 0) throw new Error(`${cmd.join(" ")}: ${r.stderr.toString()}`);
+    };
+    const shared = await fixtureDir("propagation");
+    const plain = await fixtureDir("no-propagation");
+    const mounted: string[] = [];
+    try {
+      // This host's / is private: make the fixture its own shared mount.
+      sh(["mount", "--bind", shared, shared]);
+      mounted.push(shared);
+      sh(["mount", "--make-shared", shared]);
+      for (const d of ["from-host", "from-container"]) await mkdir(path.join(shared, d));
+      const pod = await startPod(f.d, "propagation");
+      const mountWith = (propagation: "PROPAGATION_PRIVATE" | "PROPAGATION_HOST_TO_CONTAINER" | "PROPAGATION_BIDIRECTIONAL") => ({
+        command: ["sleep", "3600"],
+        mounts: [{ container_path: "/mnt", host_path: shared, propagation }],
+        linux: { security_context: { privileged: true } },
+      });
+      const priv = await runContainer(f.d, pod, containerConfig("private", f.image, mountWith("PROPAGATION_PRIVATE")));
+      const slave = await runContainer(f.d, pod, containerConfig("slave", f.image, mountWith("PROPAGATION_HOST_TO_CONTAINER")));
+      const both = await runContainer(f.d, pod, containerConfig("shared", f.image, mountWith("PROPAGATION_BIDIRECTIONAL")));
+      const ls = async (id: string, dir: string) => (await f.d.client.runtime.ExecSync({ container_id: id, cmd: ["ls", dir], timeout: 10 })).stdout.toString().trim();
+
+      // A mount the host makes after the containers started.
+      sh(["mount", "-t", "tmpfs", "tmpfs", path.join(shared, "from-host")]);
+      mounted.push(path.join(shared, "from-host"));
+      await writeFile(path.join(shared, "from-host", "marker"), "x");
+      expect(await ls(priv, "/mnt/from-host")).toBe("");
+      expect(await ls(slave, "/mnt/from-host")).toBe("marker");
+      expect(await ls(both, "/mnt/from-host")).toBe("marker");
+
+      // A mount the bidirectional container makes reaches the host.
+      const r = await f.d.client.runtime.ExecSync({ container_id: both, cmd: ["sh", "-c", "mount -t tmpfs tmpfs /mnt/from-container && touch /mnt/from-container/inside"], timeout: 10 });
+      expect(r.exit_code, r.stderr.toString()).toBe(0);
+      mounted.push(path.join(shared, "from-container"));
+      expect(await readdir(path.join(shared, "from-container"))).toEqual(["inside"]);
+
+      const err = await grpcError(
+        f.d.client.runtime.CreateContainer({ pod_sandbox_id: pod.id, config: containerConfig("refused", f.image, { mounts: [{ container_path: "/mnt", host_path: plain, propagation: "PROPAGATION_BIDIRECTIONAL" }] }), sandbox_config: pod.config }),
+      );
+      expect(err.code).toBe(grpc.status.FAILED_PRECONDITION);
+      expect(err.details).toMatch(/not shared/);
+      const rro = await grpcError(
+        f.d.client.runtime.CreateContainer({ pod_sandbox_id: pod.id, config: containerConfig("rro", f.image, { mounts: [{ container_path: "/mnt", host_path: plain, readonly: true, recursive_read_only: true }] }), sandbox_config: pod.config }),
+      );
+      expect(rro.code).toBe(grpc.status.INVALID_ARGUMENT);
+    } finally {
+      await removeAllPods(f.d);
+      for (const m of mounted.reverse()) spawnSync("umount", ["-l", m]);
+    }
   });
 
   it("mounts host paths (read-only and read-write) and passes devices", async () => {

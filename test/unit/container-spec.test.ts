@@ -194,3 +194,29 @@ describe("device numbers", () => {
     expect(splitDevice((0x1n << 44n) | (0xabcn << 8n) | 0x12n | (0x345n << 20n))).toEqual({ major: 0x1abc, minor: 0x34512 });
   });
 });
+
+describe("mount propagation", () => {
+  it("makes the rootfs rslave or rshared when a mount needs it, and finds the mount a path is on", async () => {
+    const { rootfsPropagation } = await import("../../src/runtime/spec/container-spec.js");
+    const { mountOf, parseMountInfo } = await import("../../src/util/mounts.js");
+    const m = (propagation: "private" | "host-to-container" | "bidirectional") => ({ containerPath: "/x", hostPath: "/y", readonly: false, propagation });
+    expect(rootfsPropagation([])).toBe("rprivate");
+    expect(rootfsPropagation([m("private"), m("host-to-container")])).toBe("rslave");
+    expect(rootfsPropagation([m("host-to-container"), m("bidirectional")])).toBe("rshared");
+    const table = parseMountInfo(
+      [
+        "27 1 254:0 / / rw,relatime - ext4 /dev/vda rw",
+        "90 27 254:0 /tmp/a /tmp/a rw,relatime shared:5 - ext4 /dev/vda rw",
+        "91 90 0:50 / /tmp/a/sub\\040dir rw master:7 - tmpfs tmpfs rw",
+      ].join("\n"),
+    );
+    expect(table.map((e) => [e.mountPoint, e.optional])).toEqual([
+      ["/", []],
+      ["/tmp/a", ["shared:5"]],
+      ["/tmp/a/sub dir", ["master:7"]],
+    ]);
+    expect(mountOf(table, "/tmp/a/x")!.mountPoint).toBe("/tmp/a");
+    expect(mountOf(table, "/tmp/ab")!.mountPoint).toBe("/");
+    expect(mountOf(table, "/tmp/a/sub dir/f")!.optional).toEqual(["master:7"]);
+  });
+});

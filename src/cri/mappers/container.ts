@@ -53,6 +53,8 @@ export function toContainerRequest(config: ContainerConfig__Output | null): Cont
   const mounts = (config.mounts ?? []).map((m, i) => {
     if (!m.container_path.startsWith("/")) throw invalidArgument(`CreateContainer: mounts[${i}].container_path "${m.container_path}" must be absolute`);
     if (!m.host_path.startsWith("/")) throw invalidArgument(`CreateContainer: mounts[${i}].host_path "${m.host_path}" must be absolute`);
+    // Neither runc 1.1 nor crun 1.8 can make a mount read-only recursively (Status says so too).
+    if (m.recursive_read_only) throw invalidArgument(`CreateContainer: mounts[${i}] (${m.container_path}) asks for a recursive read-only mount, which this runtime does not support`);
     return { containerPath: m.container_path, hostPath: m.host_path, readonly: m.readonly, propagation: PROPAGATION[String(m.propagation)] ?? "private" };
   });
   const devices = (config.devices ?? []).map((dv, i) => {

@@ -123,6 +123,17 @@ export function processEnv(request: ContainerRequest, image: ImageConfig, hostna
 
 const PROPAGATION = { private: "rprivate", "host-to-container": "rslave", bidirectional: "rshared" } as const;
 
+/**
+ * The container rootfs's propagation: mounts made below a host-to-container
+ * mount must reach the container through its rootfs, so the rootfs is rslave
+ * (rshared for bidirectional ones); otherwise rprivate. Pure.
+ */
+export function rootfsPropagation(mounts: ContainerRequest["mounts"]): "rshared" | "rslave" | "rprivate" {
+  if (mounts.some((m) => m.propagation === "bidirectional")) return "rshared";
+  if (mounts.some((m) => m.propagation === "host-to-container")) return "rslave";
+  return "rprivate";
+}
+
 /** CRI resources -> OCI linux.resources (cpu, memory): used at create and by UpdateContainerResources. */
 export function ociResources(r: ContainerRequest["resources"]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -210,6 +221,7 @@ export function buildContainerSpec(input: SpecInput): object {
       "io.kubernetes.cri.sandbox-id": input.sandboxId,
     },
     linux: {
+      rootfsPropagation: rootfsPropagation(request.mounts),
       namespaces,
       devices: devices.map((d) => ({ path: d.path, type: d.type, major: d.major, minor: d.minor, fileMode: d.fileMode, uid: 0, gid: 0 })),
       resources: linuxResources,
