@@ -5,7 +5,7 @@
 
 import { randomBytes } from "node:crypto";
 import { watch, type FSWatcher } from "node:fs";
-import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Config } from "../config/config.js";
 import { errorMessage, failedPrecondition, invalidArgument, notFound } from "../errors.js";
@@ -29,7 +29,7 @@ import { execSync, type ExecResult } from "./exec-sync.js";
 import { runExecSession } from "./exec-session.js";
 import { checkMountPropagation } from "./mount-propagation.js";
 import { OciRuntime } from "./oci-runtime.js";
-import { mountRootfs, unmountRootfs } from "./rootfs.js";
+import { mountImageReadonly, mountRootfs, unmountRootfs } from "./rootfs.js";
 import type { Runtimes } from "./runtimes.js";
 import { buildContainerSpec, capabilitiesOfMask, DEFAULT_CGROUP_PARENT, ociResources } from "./spec/container-spec.js";
 import { parseLocalhostProfile } from "./spec/seccomp.js";
@@ -118,7 +118,7 @@ export class Containers {
       if (file) void this.noticeExit(file.toString());
     });
     await this.recover();
-    this.deps.images.setSnapshotUsers(() => this.store.all().map((c) => c.chainId));
+    this.deps.images.setSnapshotUsers(() => this.store.all().flatMap((c) => [c.chainId, ...(c.imageVolumeChains ?? [])]));
     this.deps.sandboxes.hooks = {
       stopAll: async (sandboxId) => {
         for (const c of this.inSandbox(sandboxId)) await this.stop(c.id, 0);
@@ -180,6 +180,15 @@ export class Containers {
     const chainId = topChainId(image);
     if (!chainId) throw failedPrecondition(`image ${image.id} has no layers`);
     this.checkResources(request.resources);
+    // Image volumes need their images here already (kubelet pulls them first).
+    const volumeImages = request.mounts.flatMap((m) => {
+      if (!m.image) return [];
+      const img = images.find(m.image.ref);
+      if (!img) throw notFound(`image "${m.image.ref}" for the image volume at ${m.containerPath} not found: pull it first`);
+      const chain = topChainId(img);
+      if (!chain) throw failedPrecondition(`image ${img.id} (volume at ${m.containerPath}) has no layers`);
+      return [{ mount: m, chain }];
+    });
     const pm = pod.spec.metadata;
     const id = newId();
     const dir = path.join(config.root, "containers", id);
@@ -191,6 +200,7 @@ export class Containers {
       request,
       imageId: image.id,
       chainId,
+      ...(volumeImages.length ? { imageVolumeChains: volumeImages.map((v) => v.chain) } : {}),
       runtimeHandler: pod.runtimeHandler,
       state: "creating",
       createdAt: nowNanos(),
@@ -225,7 +235,8 @@ export class Containers {
             )
           : undefined;
       const devices = await Promise.all(request.devices.map(hostDevice));
-      await checkMountPropagation(request.mounts);
+      await checkMountPropagation(request.mounts.filter((m) => !m.image));
+      const imageMounts = await this.mountImageVolumes(volumeImages, dir);
       const imageVolumes = await this.makeImageVolumes(image.config.config?.Volumes ?? {}, request, rootfs, dir);
       if (request.security.apparmor && request.security.apparmor !== "unconfined" && !this.apparmor) {
         log.info({ profile: request.security.apparmor }, "AppArmor is not available on this host; the profile is not applied");
@@ -243,6 +254,7 @@ export class Containers {
         localhostSeccomp,
         devices,
         imageVolumes,
+        imageMounts,
       });
       step("spec");
       const bundle = path.join(dir, "bundle");
@@ -422,6 +434,27 @@ export class Containers {
     return out;
   }
 
+  /**
+   * Mounts each image volume read-only under <dir>/image-volumes/<n> and
+   * returns what to bind into the container: the image's root, or its
+   * image_sub_path (resolved inside the image only).
+   */
+  private async mountImageVolumes(volumes: { mount: ContainerRequest["mounts"][number]; chain: string }[], dir: string) {
+    const { images } = this.deps;
+    const out: { containerPath: string; source: string }[] = [];
+    for (const [n, v] of volumes.entries()) {
+      const target = path.join(dir, "image-volumes", String(n));
+      await mountImageReadonly(images.snapshots.dir, images.snapshots.stack(v.chain).map((s) => images.snapshots.fsPath(s)), target);
+      const sub = v.mount.image!.subPath;
+      const source = sub ? await resolveInRoot(target, sub) : target;
+      if (!source || !(await stat(source).catch(() => undefined))) {
+        throw invalidArgument(`image_sub_path "${sub}" does not exist in image ${v.mount.image!.ref} (volume at ${v.mount.containerPath})`);
+      }
+      out.push({ containerPath: v.mount.containerPath, source });
+    }
+    return out;
+  }
+
   /** Applies new limits to a created or running container and records them. */
   async updateResources(query: string, resources: ContainerRequest["resources"]): Promise<void> {
     this.checkResources(resources);
@@ -468,6 +501,10 @@ export class Containers {
     // runc removed the container's cgroup; skiff's default parent goes once empty.
     await removeCgroupIfEmpty(DEFAULT_CGROUP_PARENT, this.deps.runtimes.cgroups);
     await unmountRootfs(c.rootfs);
+    const volumes = path.join(c.dir, "image-volumes");
+    for (const entry of await readdir(volumes).catch(() => [])) {
+      if (!entry.endsWith(".empty")) await unmountRootfs(path.join(volumes, entry));
+    }
     await rm(c.dir, { recursive: true, force: true });
   }
 

@@ -21,6 +21,19 @@ export async function mountRootfs(snapshotsDir: string, lowerDirsTopFirst: strin
   return rootfs;
 }
 
+/**
+ * An image's filesystem, read-only, for an image volume: overlayfs with only
+ * lower layers (an empty directory at the bottom, as overlayfs needs two).
+ */
+export async function mountImageReadonly(snapshotsDir: string, lowerDirsTopFirst: string[], target: string): Promise<void> {
+  const empty = `${target}.empty`;
+  for (const d of [target, empty]) await mkdir(d, { recursive: true, mode: 0o755 });
+  const lowers = [...lowerDirsTopFirst.map((d) => path.relative(snapshotsDir, d)), empty].join(":");
+  const options = `lowerdir=${lowers}`;
+  if (options.length > 4000) throw new Error(`the image has too many layers for one overlay mount (${lowerDirsTopFirst.length})`);
+  mountOverlay(snapshotsDir, options, target);
+}
+
 export function unmountRootfs(rootfs: string): Promise<void> {
   return unmountAll(rootfs);
 }

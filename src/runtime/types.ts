@@ -7,9 +7,12 @@ export type ContainerState = "creating" | "created" | "running" | "exited";
 
 export interface MountRequest {
   containerPath: string;
+  /** "" for an image volume. */
   hostPath: string;
   readonly: boolean;
   propagation: "private" | "host-to-container" | "bidirectional";
+  /** An image volume (CRI Mount.image): the image's filesystem, read-only, or one directory of it. */
+  image?: { ref: string; subPath: string };
 }
 
 export interface DeviceRequest {
@@ -89,6 +92,8 @@ export interface ContainerRecord {
   imageId: string;
   /** The image's top chain id: the snapshot the rootfs stacks on. */
   chainId: string;
+  /** Top chain ids of the images mounted as image volumes (kept from GC while the container exists). */
+  imageVolumeChains?: string[];
   runtimeHandler: string;
   state: ContainerState;
   createdAt: string;

@@ -262,6 +262,50 @@ int main(void) {
     }
   });
 
+  it("mounts images as read-only volumes (CRI Mount.image), whole or one directory, and cleans them up", async () => {
+    const volume = await busyboxImage(
+      f.reg,
+      f.d,
+      { base: false, layers: [[{ type: "dir", path: "data" }, { type: "file", path: "data/hello.txt", content: "from the volume image\n" }], [{ type: "file", path: "data/second.txt", content: "second layer\n" }]] },
+      "test/volume-image",
+    );
+    const pod = await startPod(f.d, "image-volume");
+    const id = await runContainer(
+      f.d,
+      pod,
+      containerConfig("reader", f.image, {
+        command: ["sh", "-c", "cat /vol/data/hello.txt /vol/data/second.txt /sub/hello.txt; touch /vol/x 2>/dev/null && echo writable || echo read-only"],
+        mounts: [
+          { container_path: "/vol", image: { image: volume } },
+          { container_path: "/sub", image: { image: volume }, image_sub_path: "data" },
+        ],
+      }),
+    );
+    const s = await waitExited(f.d, id);
+    const lines = (await readFile(s.log_path, "utf8")).split("\n").filter(Boolean).map((l) => CRI_LINE.exec(l)![4]);
+    expect(lines).toEqual(["from the volume image", "second layer", "from the volume image", "read-only"]);
+    expect(s.mounts.map((m) => [m.container_path, m.image?.image, m.image_sub_path])).toEqual([
+      ["/vol", volume, ""],
+      ["/sub", volume, "data"],
+    ]);
+    const bad = [
+      [{ container_path: "/v", image: { image: "nowhere/none:1" } }, grpc.status.NOT_FOUND, /nowhere\/none:1.*pull it first/],
+      [{ container_path: "/v", image: { image: volume }, image_sub_path: "missing" }, grpc.status.INVALID_ARGUMENT, /image_sub_path "missing" does not exist/],
+      [{ container_path: "/v", image: { image: volume }, image_sub_path: "../etc" }, grpc.status.INVALID_ARGUMENT, /inside the image/],
+    ] as const;
+    for (const [mount, code, message] of bad) {
+      const err = await grpcError(f.d.client.runtime.CreateContainer({ pod_sandbox_id: pod.id, config: containerConfig("bad", f.image, { mounts: [mount] }), sandbox_config: pod.config }));
+      expect(err.code).toBe(code);
+      expect(err.details).toMatch(message);
+    }
+    // The volume image's two layers stay while the container exists, even with the image removed, and go with it.
+    const before = await readdir(path.join(f.d.root, "snapshots"));
+    await f.d.client.image.RemoveImage({ image: { image: volume } });
+    expect(await readdir(path.join(f.d.root, "snapshots"))).toEqual(before);
+    await f.d.client.runtime.RemoveContainer({ container_id: id });
+    expect((await readdir(path.join(f.d.root, "snapshots"))).length).toBe(before.length - 2);
+  });
+
   it("mounts host paths (read-only and read-write) and passes devices", async () => {
     const pod = await startPod(f.d, "volumes");
     const vol = await fixtureDir("vol");

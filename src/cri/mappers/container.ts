@@ -52,6 +52,13 @@ export function toContainerRequest(config: ContainerConfig__Output | null): Cont
   const res = config.linux?.resources;
   const mounts = (config.mounts ?? []).map((m, i) => {
     if (!m.container_path.startsWith("/")) throw invalidArgument(`CreateContainer: mounts[${i}].container_path "${m.container_path}" must be absolute`);
+    const ref = m.image?.image?.trim();
+    if (ref) {
+      // An image volume: read-only, private; image_sub_path stays inside the image.
+      const sub = m.image_sub_path ?? "";
+      if (sub.startsWith("/") || sub.split("/").includes("..")) throw invalidArgument(`CreateContainer: mounts[${i}].image_sub_path "${sub}" must be a relative path inside the image`);
+      return { containerPath: m.container_path, hostPath: "", readonly: true, propagation: "private" as const, image: { ref, subPath: sub } };
+    }
     if (!m.host_path.startsWith("/")) throw invalidArgument(`CreateContainer: mounts[${i}].host_path "${m.host_path}" must be absolute`);
     // Neither runc 1.1 nor crun 1.8 can make a mount read-only recursively (Status says so too).
     if (m.recursive_read_only) throw invalidArgument(`CreateContainer: mounts[${i}] (${m.container_path}) asks for a recursive read-only mount, which this runtime does not support`);
@@ -137,6 +144,7 @@ export function toCriContainerStatus(c: ContainerRecord, image: ImageRecord | un
       container_path: m.containerPath,
       host_path: m.hostPath,
       readonly: m.readonly,
+      ...(m.image ? { image: { image: m.image.ref, annotations: {} }, image_sub_path: m.image.subPath } : {}),
       propagation: m.propagation === "private" ? "PROPAGATION_PRIVATE" : m.propagation === "host-to-container" ? "PROPAGATION_HOST_TO_CONTAINER" : "PROPAGATION_BIDIRECTIONAL",
     })),
     log_path: c.logPath,

@@ -76,6 +76,8 @@ export interface SpecInput {
   devices?: DeviceNode[];
   /** Anonymous directories for the image's Volumes (made by the caller). */
   imageVolumes?: { containerPath: string; hostPath: string }[];
+  /** Image volumes (CRI Mount.image), mounted read-only by the caller: what to bind where. */
+  imageMounts?: { containerPath: string; source: string }[];
 }
 
 function normaliseCap(c: string): string {
@@ -176,7 +178,11 @@ export function buildContainerSpec(input: SpecInput): object {
   for (const v of input.imageVolumes ?? []) {
     mounts.push({ destination: v.containerPath, type: "bind", source: v.hostPath, options: ["rbind", "rprivate", "rw"] });
   }
+  for (const v of input.imageMounts ?? []) {
+    mounts.push({ destination: v.containerPath, type: "bind", source: v.source, options: ["rbind", "rprivate", "ro"] });
+  }
   for (const m of request.mounts) {
+    if (m.image) continue;
     mounts.push({ destination: m.containerPath, type: "bind", source: m.hostPath, options: ["rbind", PROPAGATION[m.propagation], m.readonly ? "ro" : "rw"] });
   }
 
