@@ -180,6 +180,7 @@ export class Containers {
     const chainId = topChainId(image);
     if (!chainId) throw failedPrecondition(`image ${image.id} has no layers`);
     this.checkResources(request.resources);
+    const pidTargetPid = this.pidTarget(request, pod.id);
     // Image volumes need their images here already (kubelet pulls them first).
     const volumeImages = request.mounts.flatMap((m) => {
       if (!m.image) return [];
@@ -255,6 +256,7 @@ export class Containers {
         devices,
         imageVolumes,
         imageMounts,
+        pidTargetPid,
       });
       step("spec");
       const bundle = path.join(dir, "bundle");
@@ -432,6 +434,15 @@ export class Containers {
       out.push({ containerPath, hostPath });
     }
     return out;
+  }
+
+  /** The pid whose PID namespace a TARGET container joins: a running container of the same pod. */
+  private pidTarget(request: ContainerRequest, sandboxId: string): number | undefined {
+    if (request.security.pidMode !== "TARGET") return undefined;
+    const target = this.store.find(request.security.pidTargetId ?? "");
+    if (!target || target.sandboxId !== sandboxId) throw notFound(`target container "${request.security.pidTargetId}" of the PID namespace is not in sandbox ${sandboxId}`);
+    if (target.state !== "running" || !target.pid) throw failedPrecondition(`target container ${target.id} is ${target.state}: its PID namespace can only be joined while it runs`);
+    return target.pid;
   }
 
   /**

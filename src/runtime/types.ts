@@ -63,6 +63,8 @@ export interface ContainerRequest {
     maskedPaths?: string[];
     readonlyPaths?: string[];
     pidMode: "POD" | "CONTAINER" | "NODE" | "TARGET";
+    /** With pidMode TARGET: the container whose PID namespace to join (kubectl debug --target). */
+    pidTargetId?: string;
     seccomp: SeccompRequest;
     /** Requested AppArmor profile; a no-op (logged) on hosts without AppArmor. */
     apparmor?: string;

@@ -2,6 +2,7 @@
 // rootfs from pulled images, CRI log files, exit codes.
 
 import { spawnSync } from "node:child_process";
+import { readlinkSync } from "node:fs";
 import { mkdir, readFile, readdir, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -304,6 +305,32 @@ int main(void) {
     expect(await readdir(path.join(f.d.root, "snapshots"))).toEqual(before);
     await f.d.client.runtime.RemoveContainer({ container_id: id });
     expect((await readdir(path.join(f.d.root, "snapshots"))).length).toBe(before.length - 2);
+  });
+
+  it("shares the host's PID, IPC and network namespaces when asked, and a target container's PID namespace", async () => {
+    const nsOf = async (id: string, kind: string) => (await f.d.client.runtime.ExecSync({ container_id: id, cmd: ["readlink", `/proc/self/ns/${kind}`], timeout: 10 })).stdout.toString().trim();
+    const host = (kind: string) => readlinkSync(`/proc/self/ns/${kind}`);
+    const hostPod = await startPod(f.d, "host-ns", { linux: { security_context: { namespace_options: { network: "NODE", ipc: "NODE", pid: "NODE" } } } });
+    const hostNs = { linux: { security_context: { namespace_options: { network: "NODE" as const, ipc: "NODE" as const, pid: "NODE" as const } } } };
+    const onHost = await runContainer(f.d, hostPod, containerConfig("on-host", f.image, { command: ["sleep", "3600"], ...hostNs }));
+    for (const kind of ["pid", "ipc", "net"]) expect(await nsOf(onHost, kind), kind).toBe(host(kind));
+    expect((await f.d.client.runtime.ExecSync({ container_id: onHost, cmd: ["test", "-d", `/proc/${process.pid}`], timeout: 10 })).exit_code).toBe(0);
+
+    const pod = await startPod(f.d, "target-ns");
+    const target = await runContainer(f.d, pod, containerConfig("target", f.image, { command: ["sleep", "3600"] }));
+    const debug = await runContainer(
+      f.d,
+      pod,
+      containerConfig("debug", f.image, { command: ["sleep", "3600"], linux: { security_context: { namespace_options: { pid: "TARGET", target_id: target } } } }),
+    );
+    expect(await nsOf(debug, "pid")).toBe(await nsOf(target, "pid"));
+    expect(await nsOf(debug, "pid")).not.toBe(host("pid"));
+    const ps = (await f.d.client.runtime.ExecSync({ container_id: debug, cmd: ["ps", "-o", "args"], timeout: 10 })).stdout.toString();
+    expect(ps.match(/sleep 3600/g)).toHaveLength(2);
+    const err = await grpcError(
+      f.d.client.runtime.CreateContainer({ pod_sandbox_id: pod.id, config: containerConfig("lost", f.image, { linux: { security_context: { namespace_options: { pid: "TARGET", target_id: "f".repeat(64) } } } }), sandbox_config: pod.config }),
+    );
+    expect(err.code).toBe(grpc.status.NOT_FOUND);
   });
 
   it("mounts host paths (read-only and read-write) and passes devices", async () => {

@@ -66,6 +66,14 @@ describe("container spec", () => {
     expect(spec.annotations["io.kubernetes.cri.sandbox-id"]).toBe("sb");
   });
 
+  it("joins a target container's PID namespace, the host's with NODE, or makes its own", () => {
+    const pidNs = (pidMode: "CONTAINER" | "NODE" | "TARGET", pidTargetPid?: number) =>
+      ((buildContainerSpec({ ...base, pidTargetPid, request: request({ security: { ...request().security, pidMode } }) }) as Spec).linux.namespaces as { type: string; path?: string }[]).find((n) => n.type === "pid");
+    expect(pidNs("TARGET", 777)).toEqual({ type: "pid", path: "/proc/777/ns/pid" });
+    expect(pidNs("NODE")).toBeUndefined();
+    expect(pidNs("CONTAINER")).toEqual({ type: "pid" });
+  });
+
   it("maps mounts with propagation, resources, and clamps oom_score_adj", () => {
     const spec = buildContainerSpec({
       ...base,

@@ -44,6 +44,11 @@ export function toResources(res: LinuxContainerResources__Output | null | undefi
   };
 }
 
+function requireTarget(id: string | undefined): string {
+  if (!id) throw invalidArgument("CreateContainer: namespace_options.pid is TARGET but target_id names no container");
+  return id;
+}
+
 export function toContainerRequest(config: ContainerConfig__Output | null): ContainerRequest {
   if (!config?.metadata?.name) throw invalidArgument("CreateContainer: config.metadata.name is required");
   const image = config.image?.image?.trim();
@@ -100,6 +105,7 @@ export function toContainerRequest(config: ContainerConfig__Output | null): Cont
       maskedPaths: sec?.masked_paths?.length ? sec.masked_paths : undefined,
       readonlyPaths: sec?.readonly_paths?.length ? sec.readonly_paths : undefined,
       pidMode: (sec?.namespace_options?.pid ?? "CONTAINER") as ContainerRequest["security"]["pidMode"],
+      ...(sec?.namespace_options?.pid === "TARGET" ? { pidTargetId: requireTarget(sec.namespace_options.target_id) } : {}),
       seccomp: toSeccomp(sec?.seccomp),
       apparmor: sec?.apparmor ? (sec.apparmor.profile_type === "Localhost" ? sec.apparmor.localhost_ref : String(sec.apparmor.profile_type)) : undefined,
     },

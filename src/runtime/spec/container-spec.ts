@@ -76,6 +76,8 @@ export interface SpecInput {
   devices?: DeviceNode[];
   /** Anonymous directories for the image's Volumes (made by the caller). */
   imageVolumes?: { containerPath: string; hostPath: string }[];
+  /** With pidMode TARGET: the host pid of the target container's process (checked by the caller). */
+  pidTargetPid?: number;
   /** Image volumes (CRI Mount.image), mounted read-only by the caller: what to bind where. */
   imageMounts?: { containerPath: string; source: string }[];
 }
@@ -191,6 +193,7 @@ export function buildContainerSpec(input: SpecInput): object {
   if (pod.namespaces.ipc) namespaces.push({ type: "ipc", path: pod.namespaces.ipc });
   if (pod.namespaces.uts) namespaces.push({ type: "uts", path: pod.namespaces.uts });
   if (sec.pidMode === "POD" && pod.infraPid) namespaces.push({ type: "pid", path: `/proc/${pod.infraPid}/ns/pid` });
+  else if (sec.pidMode === "TARGET" && input.pidTargetPid) namespaces.push({ type: "pid", path: `/proc/${input.pidTargetPid}/ns/pid` });
   else if (sec.pidMode !== "NODE") namespaces.push({ type: "pid" });
 
   const r = request.resources;
