@@ -12,6 +12,9 @@ interface Addon {
   notifySystemd(socketPath: string, message: string): void;
   createPodNamespaces(options: PodNamespaceOptions): void;
   mountOverlay(cwd: string, options: string, target: string): void;
+  makeSocketPair(): [number, number];
+  closeFd(fd: number): void;
+  spawnProcess(file: string, argv: string[], env: string[], cwd: string | null, fds: number[], setsid: boolean, onExit: (code: number | null, signal: number) => void): number;
 }
 
 export interface PodNamespaceOptions {
@@ -26,6 +29,11 @@ export interface PodNamespaceOptions {
 }
 
 let addon: Addon | undefined;
+
+/** The addon itself, for modules that wrap its lower-level calls (util/spawn.ts). */
+export function native(): Addon {
+  return load();
+}
 
 function load(): Addon {
   if (!addon) {

@@ -3,11 +3,10 @@
 // kills, whether or not skiff is running. The handshake is conmon's own: a
 // start pipe (fd 4) releases it, a sync pipe (fd 3) returns the pid or an error.
 
-import { spawn } from "node:child_process";
 import { closeSync, constants, openSync } from "node:fs";
 import { open, readFile } from "node:fs/promises";
 import path from "node:path";
-import type { Readable, Writable } from "node:stream";
+import { spawnProcess } from "../util/spawn.js";
 import type { OciRuntime } from "./oci-runtime.js";
 
 export interface ConmonLaunch {
@@ -48,43 +47,43 @@ export async function createContainer(l: ConmonLaunch): Promise<number> {
   const fd = openSync(outFile, "a", 0o600);
   let child;
   try {
-    child = spawn(l.conmonPath, args, {
+    child = spawnProcess(l.conmonPath, args, {
       stdio: ["ignore", fd, fd, "pipe", "pipe"],
       // conmon drops an "oom" marker file in its working directory on cgroup v1.
       cwd: l.bundle,
       env: { ...process.env, _OCI_SYNCPIPE: "3", _OCI_STARTPIPE: "4" },
       detached: true,
     });
+  } catch (err) {
+    throw new Error(`cannot run conmon: ${(err as Error).message}`);
   } finally {
     closeSync(fd);
   }
-  const sync = child.stdio[3] as Readable;
-  const start = child.stdio[4] as Writable;
-  const failed = new Promise<never>((_, reject) => child.once("error", (err) => reject(new Error(`cannot run conmon: ${err.message}`))));
+  const sync = child.stdio[3]!;
+  const start = child.stdio[4]!;
+  start.on("error", () => undefined);
   start.end("0");
-  const message = await Promise.race([
-    failed,
-    new Promise<string>((resolve, reject) => {
-      let buf = "";
-      const timer = setTimeout(() => reject(new Error("conmon did not report within 60 s")), 60_000);
-      sync.on("data", (d: Buffer) => {
-        buf += d.toString();
-        try {
-          JSON.parse(buf);
-          clearTimeout(timer);
-          resolve(buf);
-        } catch {
-          /* wait for the rest */
-        }
-      });
-      sync.on("end", async () => {
+  const message = await new Promise<string>((resolve, reject) => {
+    let buf = "";
+    const timer = setTimeout(() => reject(new Error("conmon did not report within 60 s")), 60_000);
+    sync.on("data", (d: Buffer) => {
+      buf += d.toString();
+      try {
+        JSON.parse(buf);
         clearTimeout(timer);
-        if (!buf) reject(new Error(`conmon exited without reporting: ${(await readFile(outFile, "utf8").catch(() => "")).trim().split("\n").slice(-3).join(" | ")}`));
-      });
-    }),
-  ]);
-  sync.destroy();
-  child.unref();
+        resolve(buf);
+      } catch {
+        /* wait for the rest */
+      }
+    });
+    sync.on("end", async () => {
+      clearTimeout(timer);
+      if (!buf) reject(new Error(`conmon exited without reporting: ${(await readFile(outFile, "utf8").catch(() => "")).trim().split("\n").slice(-3).join(" | ")}`));
+    });
+  }).finally(() => {
+    sync.destroy();
+    start.destroy();
+  });
   const r = parseSyncMessage(message);
   if (r.pid === undefined) throw new Error(`${l.runtime.handler} create failed: ${r.message}`);
   return r.pid;

@@ -6,11 +6,11 @@
 //   start pipe, 2nd write: conmon runs the runtime;
 //   sync pipe (fd 3): {"data": pid} (or a failure), later {"data": exit code}.
 
-import { spawn } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import type { Readable, Writable } from "node:stream";
+import type { Readable } from "node:stream";
+import { spawnProcess, type Child } from "../util/spawn.js";
 import { relayStdio } from "./attach-socket.js";
 import { parseSyncMessage } from "./conmon.js";
 import type { OciRuntime } from "./oci-runtime.js";
@@ -76,13 +76,18 @@ class SyncReader {
         if (line) this.deliver(line);
       }
     });
-    pipe.on("close", () => {
+    // The sockets allow half-open connections: conmon's close arrives as 'end'.
+    const finish = () => {
+      if (this.ended) return;
       this.ended = true;
       if (this.buf.trim()) this.deliver(this.buf.trim());
       this.buf = "";
       this.waiting?.(undefined);
       this.waiting = undefined;
-    });
+    };
+    pipe.on("end", finish);
+    pipe.on("close", finish);
+    pipe.on("error", finish);
   }
 
   private deliver(line: string) {
@@ -103,6 +108,7 @@ class SyncReader {
 export async function runExecSession(l: ExecSessionLaunch, io: ProcessStdio, signal: AbortSignal): Promise<number> {
   await mkdir(l.sessionDir, { recursive: true, mode: 0o700 });
   const outFile = path.join(l.sessionDir, "conmon.out");
+  let conmon: Child | undefined;
   const conmonOutput = async () => (await readFile(outFile, "utf8").catch(() => "")).trim().split("\n").slice(-3).join(" | ");
   try {
     const processFile = path.join(l.sessionDir, "process.json");
@@ -118,21 +124,21 @@ export async function runExecSession(l: ExecSessionLaunch, io: ProcessStdio, sig
       ...(io.stdin ? ["-i"] : []), ...(io.tty ? ["-t"] : []),
     ];
     const fd = openSync(outFile, "a", 0o600);
-    let child;
     try {
-      child = spawn(l.conmonPath, args, {
+      conmon = spawnProcess(l.conmonPath, args, {
         stdio: ["ignore", fd, fd, "pipe", "pipe", "pipe"],
         env: { ...process.env, _OCI_SYNCPIPE: "3", _OCI_STARTPIPE: "4", _OCI_ATTACHPIPE: "5" },
         cwd: l.sessionDir,
         detached: true,
       });
+    } catch (err) {
+      throw new Error(`cannot run conmon: ${(err as Error).message}`);
     } finally {
       closeSync(fd);
     }
-    child.unref();
-    const sync = new SyncReader(child.stdio[3] as Readable);
-    const attachReady = new SyncReader((child.stdio as unknown as Readable[])[5]!);
-    const start = child.stdio[4] as Writable;
+    const sync = new SyncReader(conmon.stdio[3]!);
+    const attachReady = new SyncReader(conmon.stdio[5]!);
+    const start = conmon.stdio[4]!;
     start.on("error", () => undefined);
     start.write("0");
     const ready = await attachReady.next();
@@ -166,6 +172,7 @@ export async function runExecSession(l: ExecSessionLaunch, io: ProcessStdio, sig
       signal.removeEventListener("abort", kill);
     }
   } finally {
+    for (const s of conmon?.stdio ?? []) s?.destroy();
     await rm(l.sessionDir, { recursive: true, force: true });
     await rm(path.join(l.socketDir, l.sessionId), { recursive: true, force: true });
   }

@@ -3,12 +3,13 @@
 // dropped, as CVE-2022-1708 requires) and a timeout that kills the command
 // itself, not only the runtime process waiting for it.
 
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { deadlineExceeded } from "../errors.js";
+import { drained } from "../util/exec.js";
+import { spawnProcess } from "../util/spawn.js";
 import type { OciRuntime } from "./oci-runtime.js";
 
 export const EXEC_OUTPUT_LIMIT = 16 * 1024 * 1024;
@@ -45,11 +46,12 @@ export async function execSync(runtime: OciRuntime, id: string, bundle: string, 
   const pidFile = path.join(bundle, `exec-${tag}.pid`);
   await writeFile(processFile, JSON.stringify(execProcessSpec(spec.process, cmd)));
   try {
-    const child = spawn(runtime.path, ["--root", runtime.root, "exec", "--process", processFile, "--pid-file", pidFile, id], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawnProcess(runtime.path, ["--root", runtime.root, "exec", "--process", processFile, "--pid-file", pidFile, id], { stdio: ["ignore", "pipe", "pipe"] });
+    const [, out, err] = child.stdio;
     const stdout = new Capped();
     const stderr = new Capped();
-    child.stdout.on("data", (d: Buffer) => stdout.push(d));
-    child.stderr.on("data", (d: Buffer) => stderr.push(d));
+    out!.on("data", (d: Buffer) => stdout.push(d));
+    err!.on("data", (d: Buffer) => stderr.push(d));
     let timedOut = false;
     const timer =
       timeoutSeconds > 0
@@ -66,11 +68,9 @@ export async function execSync(runtime: OciRuntime, id: string, bundle: string, 
             child.kill("SIGKILL");
           }, timeoutSeconds * 1000)
         : undefined;
-    const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
-      child.once("error", reject);
-      child.once("close", (c, s) => resolve({ code: c, signal: s }));
-    });
+    const [{ code, signal }] = await Promise.all([child.exited, drained(out), drained(err)]);
     clearTimeout(timer);
+    for (const s of child.stdio) s?.destroy();
     if (timedOut) throw deadlineExceeded(`command ${JSON.stringify(cmd)} timed out after ${timeoutSeconds} s and was killed`);
     return { stdout: stdout.value, stderr: stderr.value, exitCode: code ?? 128 + (signal ? os.constants.signals[signal] : 9) };
   } finally {

@@ -1,11 +1,11 @@
 // Drives an OCI runtime binary (runc, crun) with its own --root.
 
-import { spawn } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { ociRuntimeDuration, timed } from "../observability/metrics.js";
 import { execCommand } from "../util/exec.js";
+import { spawnProcess } from "../util/spawn.js";
 
 export interface OciState {
   id: string;
@@ -44,15 +44,15 @@ export class OciRuntime {
     const fd = openSync(errFile, "w", 0o600);
     let code: number | null;
     try {
-      const child = spawn(this.path, this.args(["run", "--detach", "--bundle", bundle, "--pid-file", pidFile, id]), { stdio: ["ignore", "ignore", fd] });
-      code = await new Promise<number | null>((resolve, reject) => {
-        const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-        child.once("error", (err) => reject(new Error(`cannot run ${this.path}: ${err.message}`)));
-        child.once("exit", (c) => {
-          clearTimeout(timer);
-          resolve(c);
-        });
-      });
+      let child;
+      try {
+        child = spawnProcess(this.path, this.args(["run", "--detach", "--bundle", bundle, "--pid-file", pidFile, id]), { stdio: ["ignore", "ignore", fd] });
+      } catch (err) {
+        throw new Error(`cannot run ${this.path}: ${(err as Error).message}`);
+      }
+      const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+      code = (await child.exited).code;
+      clearTimeout(timer);
     } finally {
       closeSync(fd);
     }

@@ -1,7 +1,8 @@
 // Running helper programs (unshare, mount, CNI plugins, runc) with a timeout,
 // and errors that name the command and carry its stderr.
 
-import { spawn } from "node:child_process";
+import type { Readable } from "node:stream";
+import { spawnProcess } from "./spawn.js";
 
 export interface ExecOptions {
   input?: string;
@@ -26,31 +27,45 @@ export class CommandError extends Error {
   }
 }
 
-/** Runs a command and resolves with its output whatever the exit code. */
-export function execCommand(file: string, args: string[], opts: ExecOptions = {}): Promise<ExecResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const timer = opts.timeoutMs
-      ? setTimeout(() => {
-          stderr += `\n(killed after ${opts.timeoutMs} ms)`;
-          child.kill("SIGKILL");
-        }, opts.timeoutMs)
-      : undefined;
-    child.on("error", (err) => {
-      clearTimeout(timer);
-      reject(new Error(`cannot run ${file}: ${err.message}`));
-    });
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.on("error", () => {});
-    child.stdin.end(opts.input ?? "");
+/** Resolves once a stream has no more to give (or failed). */
+export function drained(s: Readable | null | undefined): Promise<void> {
+  if (!s) return Promise.resolve();
+  return new Promise((resolve) => {
+    s.once("end", resolve);
+    s.once("close", resolve);
+    s.once("error", () => resolve());
   });
+}
+
+/** Runs a command and resolves with its output whatever the exit code. */
+export async function execCommand(file: string, args: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+  let child;
+  try {
+    child = spawnProcess(file, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ["pipe", "pipe", "pipe"] });
+  } catch (err) {
+    throw new Error(`cannot run ${file}: ${(err as Error).message}`);
+  }
+  const [stdin, out, err] = child.stdio;
+  let stdout = "";
+  let stderr = "";
+  out!.on("data", (d: Buffer) => (stdout += d.toString()));
+  err!.on("data", (d: Buffer) => (stderr += d.toString()));
+  const timer = opts.timeoutMs
+    ? setTimeout(() => {
+        stderr += `\n(killed after ${opts.timeoutMs} ms)`;
+        child.kill("SIGKILL");
+      }, opts.timeoutMs)
+    : undefined;
+  stdin!.on("error", () => {});
+  stdin!.end(opts.input ?? "");
+  try {
+    // Like child_process's 'close': the exit and the end of both outputs.
+    const [status] = await Promise.all([child.exited, drained(out), drained(err)]);
+    return { code: status.code, stdout, stderr };
+  } finally {
+    clearTimeout(timer);
+    for (const s of child.stdio) s?.destroy();
+  }
 }
 
 /** Runs a command; a non-zero exit is a CommandError. */

@@ -1,0 +1,79 @@
+// Starting child processes without fork(): posix_spawn through the native
+// addon (vfork semantics), because Node's child_process forks the whole daemon
+// on the event loop, ~3 ms of page-table copying per runc or CNI call at
+// skiff's size, and skiff runs several per pod. Stdio "pipe"s are socket
+// pairs, as libuv makes them.
+
+import net from "node:net";
+import os from "node:os";
+import { native } from "../native/index.js";
+
+/** Per child fd: /dev/null, a new pipe to the parent, or an fd of ours. */
+export type StdioSpec = "ignore" | "pipe" | number;
+
+export interface SpawnOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  stdio: StdioSpec[];
+  /** In a session of its own (setsid), like child_process's `detached`. */
+  detached?: boolean;
+}
+
+export interface ExitStatus {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface Child {
+  pid: number;
+  /** The parent's end of each "pipe" (null for other stdio kinds). */
+  stdio: (net.Socket | null)[];
+  exited: Promise<ExitStatus>;
+  /** Signals the child unless it has already been reaped. */
+  kill(signal?: NodeJS.Signals): void;
+}
+
+const SIGNAL_NAMES = new Map(Object.entries(os.constants.signals).map(([name, n]) => [n, name as NodeJS.Signals]));
+
+function envList(env: NodeJS.ProcessEnv): string[] {
+  return Object.entries(env)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}=${v}`);
+}
+
+/** Throws (ENOENT and the like) when the program cannot be started. */
+export function spawnProcess(file: string, args: string[], opts: SpawnOptions): Child {
+  const addon = native();
+  const pairs = opts.stdio.map((s) => (s === "pipe" ? addon.makeSocketPair() : undefined));
+  const fds = opts.stdio.map((s, i) => (s === "pipe" ? pairs[i]![1] : s === "ignore" ? -1 : s));
+  let reaped = false;
+  let resolveExit!: (s: ExitStatus) => void;
+  const exited = new Promise<ExitStatus>((resolve) => (resolveExit = resolve));
+  let pid: number;
+  try {
+    pid = addon.spawnProcess(file, [file, ...args], envList(opts.env ?? process.env), opts.cwd ?? null, fds, !!opts.detached, (code, signal) => {
+      reaped = true;
+      resolveExit({ code, signal: signal ? (SIGNAL_NAMES.get(signal) ?? null) : null });
+    });
+  } catch (err) {
+    for (const p of pairs) if (p) addon.closeFd(p[0]);
+    throw err;
+  } finally {
+    // The child has its copies (or failed to start): ours go.
+    for (const p of pairs) if (p) addon.closeFd(p[1]);
+  }
+  const stdio = pairs.map((p) => (p ? new net.Socket({ fd: p[0], readable: true, writable: true, allowHalfOpen: true }) : null));
+  return {
+    pid,
+    stdio,
+    exited,
+    kill(signal: NodeJS.Signals = "SIGTERM") {
+      if (reaped) return;
+      try {
+        process.kill(pid, signal);
+      } catch {
+        /* already gone */
+      }
+    },
+  };
+}
