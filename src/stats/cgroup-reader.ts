@@ -37,3 +37,10 @@ export async function readCgroupSample(cgroupPath: string, layout: CgroupLayout)
   const files = await readCgroupFiles(cgroupPath, layout);
   return files && parseCgroupSample(files);
 }
+
+/** Only the cumulative CPU time (ns), for the background pass that keeps rate baselines: one file per cgroup. */
+export async function readCgroupCpu(cgroupPath: string, layout: CgroupLayout): Promise<number | undefined> {
+  const rel = cgroupPath.replace(/^\/+/, "");
+  const cpu = layout.version === 2 ? await read(path.join("/sys/fs/cgroup", rel, "cpu.stat")) : await read(path.join("/sys/fs/cgroup/cpuacct", rel, "cpuacct.usage"));
+  return cpu === undefined ? undefined : parseCgroupSample({ version: layout.version, cpu }).cpuUsageNs;
+}

@@ -12,7 +12,7 @@ import { containerCgroupPath } from "../runtime/spec/container-spec.js";
 import type { ContainerRecord } from "../runtime/types.js";
 import type { SandboxRecord } from "../sandbox/types.js";
 import { errorMessage } from "../errors.js";
-import { readCgroupSample } from "./cgroup-reader.js";
+import { readCgroupCpu, readCgroupSample } from "./cgroup-reader.js";
 import type { CgroupSample, MemorySample } from "./cgroup-stats.js";
 import { CpuRates } from "./cpu-rate.js";
 import { diskUsage, type DiskUsage } from "./disk-usage.js";
@@ -87,15 +87,15 @@ export class Stats {
     for (const c of this.deps.containers()) {
       if (c.state !== "running") continue;
       keys.add(c.id);
-      const sample = await readCgroupSample(containerCgroupPath(pods.get(c.sandboxId)?.spec.cgroupParent ?? "", c.id), this.deps.layout);
-      if (sample?.cpuUsageNs !== undefined) this.rates.observe(c.id, nowNs(), sample.cpuUsageNs);
+      const cpu = await readCgroupCpu(containerCgroupPath(pods.get(c.sandboxId)?.spec.cgroupParent ?? "", c.id), this.deps.layout);
+      if (cpu !== undefined) this.rates.observe(c.id, nowNs(), cpu);
     }
     for (const s of pods.values()) {
       const cg = this.podCgroup(s);
       if (s.state !== "ready" || !cg) continue;
       keys.add(`pod:${s.id}`);
-      const sample = await readCgroupSample(cg, this.deps.layout);
-      if (sample?.cpuUsageNs !== undefined) this.rates.observe(`pod:${s.id}`, nowNs(), sample.cpuUsageNs);
+      const cpu = await readCgroupCpu(cg, this.deps.layout);
+      if (cpu !== undefined) this.rates.observe(`pod:${s.id}`, nowNs(), cpu);
     }
     this.rates.retain(keys);
     for (const id of this.disk.keys()) if (!keys.has(id)) this.disk.delete(id);
