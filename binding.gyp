@@ -2,7 +2,16 @@
   "targets": [
     {
       "target_name": "skiff_native",
-      "sources": ["native/skiff_native.c"],
+      "sources": [
+        "native/addon.c",
+        "native/common.c",
+        "native/attach_relay.c",
+        "native/netns.c",
+        "native/notify.c",
+        "native/pod_namespaces.c",
+        "native/overlay.c",
+        "native/spawn.c"
+      ],
       "cflags": ["-Wall", "-Wextra", "-O2"],
       "libraries": ["-lpthread"]
     }

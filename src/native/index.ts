@@ -1,6 +1,6 @@
-// The N-API addon built from native/skiff_native.c (see there for why each
-// call cannot be written in Node.js). Loaded lazily so that commands which
-// never stream (e.g. `skiff version`) do not need it.
+// The N-API addon built from native/*.c (native/addon.c says what each part
+// does that Node.js cannot, or only slowly). Loaded on first use, so that the
+// command-line clients (`skiff version`, `skiff images`) never need it.
 
 import { createRequire } from "node:module";
 import net from "node:net";

@@ -67,10 +67,14 @@ for (const handler of ["runc", "crun"] as const) {
       const ws = await wsCommand(await execUrl(f, id, ["sh", "-c", "cat; echo done"], { stdin: true }), { stdin: text });
       expect(ws.stdout).toBe(`${text}done\n`);
       expect(exitCodeOf(ws.error)).toBe(0);
-      const big = "0123456789abcdef".repeat(16 * 1024); // 256 KiB: many frames and conmon packets
+      const big = "0123456789abcdef".repeat(128 * 1024); // 2 MiB both ways at once: many frames and conmon packets
       const large = await spdyCommand(await execUrl(f, id, ["cat"], { stdin: true }), { stdin: big });
       expect(large.stdout.length).toBe(big.length);
       expect(large.stdout).toBe(big);
+      // A burst of output: conmon drops an attach client more than 10 packets behind, so none may be lost on the way.
+      const burst = await spdyCommand(await execUrl(f, id, ["head", "-c", "8388608", "/dev/zero"]), {});
+      expect(burst.stdout.length).toBe(8 * 1024 * 1024);
+      expect(exitCodeOf(burst.error)).toBe(0);
     });
 
     it("gives a tty its size and applies resizes, over SPDY and WebSocket", async () => {

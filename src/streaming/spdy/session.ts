@@ -35,6 +35,7 @@ import { HeaderCompression } from "./header-compression.js";
 const DATA_CHUNK = 32 * 1024;
 /** kubelet's streaming idle timeout: a connection with no frame either way for this long is closed. */
 export const SPDY_IDLE_TIMEOUT_MS = 4 * 60 * 60 * 1000;
+const PEER_CLOSE_WAIT_MS = 10_000;
 /** A peer that sends frames larger than this is not a Kubernetes client. */
 const MAX_BUFFERED = 17 * 1024 * 1024;
 
@@ -117,10 +118,14 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> {
     socket.setTimeout(idleTimeoutMs, () => this.close());
     socket.on("data", (d: Buffer) => this.onBytes(d));
     socket.on("error", () => this.close());
-    // http.Server sockets allow half-open connections: a peer's FIN comes as
-    // 'end' only, and means the SPDY connection is over.
-    socket.on("end", () => this.close());
-    socket.on("close", () => this.close());
+    // The peer is done (http.Server sockets allow half-open connections, so its
+    // FIN comes as 'end' only): close once the frames already received are
+    // handled, or their data and FINs would be lost.
+    const closeAfterQueued = () => {
+      this.processing = this.processing.then(() => this.close());
+    };
+    socket.on("end", closeAfterQueued);
+    socket.on("close", closeAfterQueued);
     if (head.length) this.onBytes(head);
   }
 
@@ -154,11 +159,23 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> {
     return this.enqueue(async () => Buffer.concat(frames));
   }
 
-  /** Ends the connection politely: GOAWAY, then the socket once queued frames are out. */
+  /**
+   * Ends the connection politely: GOAWAY, our side of the socket once queued
+   * frames are out, then the rest when the peer closes (at most 10 s later).
+   * Closing at once would reset a connection with unread frames in it (the
+   * peer's window updates), and a reset throws away what the peer has not read.
+   */
   async end(): Promise<void> {
     if (this.closed) return;
     await this.enqueue(async () => encodeControl(FrameType.GoAway, 0, goAwayPayload(this.lastPeerStreamId, 0))).catch(() => undefined);
     await new Promise<void>((resolve) => this.socket.end(resolve));
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, PEER_CLOSE_WAIT_MS);
+      this.once("close", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
     this.close();
   }
 

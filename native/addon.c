@@ -1,0 +1,29 @@
+// skiff's N-API addon: what Node.js cannot do by itself, or only slowly, each
+// in a file of its own:
+//   attach_relay.c    conmon's SOCK_SEQPACKET attach socket, relayed to a stream
+//   netns.c           connect and read /proc/net/dev inside a pod's netns
+//   pod_namespaces.c  create and pin a pod's namespaces without a process
+//   overlay.c         mount an overlay rootfs without mount(8)
+//   spawn.c           start child processes with posix_spawn (no fork)
+//   notify.c          sd_notify
+// Everything else stays in TypeScript.
+
+#include "common.h"
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"seqpacketBridge", NULL, seqpacket_bridge, NULL, NULL, NULL, napi_default, NULL},
+      {"connectInNetns", NULL, connect_in_netns, NULL, NULL, NULL, napi_default, NULL},
+      {"readNetDevInNetns", NULL, read_net_dev_in_netns, NULL, NULL, NULL, napi_default, NULL},
+      {"notifySystemd", NULL, notify_systemd, NULL, NULL, NULL, napi_default, NULL},
+      {"createPodNamespaces", NULL, create_pod_namespaces, NULL, NULL, NULL, napi_default, NULL},
+      {"mountOverlay", NULL, mount_overlay, NULL, NULL, NULL, napi_default, NULL},
+      {"makeSocketPair", NULL, make_socket_pair, NULL, NULL, NULL, napi_default, NULL},
+      {"closeFd", NULL, close_fd, NULL, NULL, NULL, napi_default, NULL},
+      {"spawnProcess", NULL, spawn_process, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

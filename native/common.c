@@ -1,0 +1,77 @@
+// The addon's small N-API and I/O helpers.
+
+#include "common.h"
+
+#include <sys/socket.h>
+
+napi_value throw_errno(napi_env env, const char *what, int err) {
+  char msg[4608];
+  snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
+  napi_throw_error(env, err == ENOENT ? "ENOENT" : err == ECONNREFUSED ? "ECONNREFUSED" : "ESYSCALL", msg);
+  return NULL;
+}
+
+int get_string(napi_env env, napi_value v, char *buf, size_t size) {
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, v, buf, size, &len) != napi_ok) return -1;
+  return len + 1 >= size ? -1 : 0;
+}
+
+int send_all(int fd, const char *p, size_t n) {
+  while (n > 0) {
+    ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    p += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+char *dup_string(napi_env env, napi_value v) {
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) return NULL;
+  char *out = malloc(len + 1);
+  if (out && napi_get_value_string_utf8(env, v, out, len + 1, &len) != napi_ok) {
+    free(out);
+    return NULL;
+  }
+  return out;
+}
+
+char *optional_prop(napi_env env, napi_value obj, const char *name) {
+  napi_value v;
+  napi_valuetype t;
+  if (napi_get_named_property(env, obj, name, &v) != napi_ok || napi_typeof(env, v, &t) != napi_ok || t != napi_string) return NULL;
+  return dup_string(env, v);
+}
+
+char **string_array(napi_env env, napi_value arr, uint32_t *count) {
+  uint32_t n = 0;
+  bool is_array = false;
+  if (napi_is_array(env, arr, &is_array) != napi_ok || !is_array) return NULL;
+  napi_get_array_length(env, arr, &n);
+  char **out = calloc(n + 1, sizeof(char *));
+  if (!out) return NULL;
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value v;
+    napi_get_element(env, arr, i, &v);
+    out[i] = dup_string(env, v);
+    if (!out[i]) {
+      for (uint32_t j = 0; j < i; j++) free(out[j]);
+      free(out);
+      return NULL;
+    }
+  }
+  if (count) *count = n;
+  return out;
+}
+
+void free_strings(char **a) {
+  if (!a) return;
+  for (char **p = a; *p; p++) free(*p);
+  free(a);
+}
+

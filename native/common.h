@@ -1,0 +1,46 @@
+// Shared by the addon's files: includes, small N-API helpers, and the entry
+// points that addon.c registers.
+
+#ifndef SKIFF_NATIVE_COMMON_H
+#define SKIFF_NATIVE_COMMON_H
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <node_api.h>
+
+// Throws a JS Error "<what>: <strerror(err)>" (code ENOENT, ECONNREFUSED or ESYSCALL); returns NULL.
+napi_value throw_errno(napi_env env, const char *what, int err);
+// Copies a JS string into buf; -1 if it is not a string or does not fit.
+int get_string(napi_env env, napi_value v, char *buf, size_t size);
+// A malloc'd copy of a JS string, or NULL.
+char *dup_string(napi_env env, napi_value v);
+// obj[name] as a malloc'd string, or NULL when absent or not a string.
+char *optional_prop(napi_env env, napi_value obj, const char *name);
+// A NULL-terminated malloc'd copy of a JS string array (count set if non-NULL), or NULL.
+char **string_array(napi_env env, napi_value arr, uint32_t *count);
+void free_strings(char **a);
+// send() until all is written (MSG_NOSIGNAL); -1 on error.
+int send_all(int fd, const char *p, size_t n);
+// Moves the calling thread (only) into the network namespace at path: 0, or an errno with *step set.
+int enter_netns(const char *path, const char **step);
+
+napi_value seqpacket_bridge(napi_env env, napi_callback_info info);
+napi_value connect_in_netns(napi_env env, napi_callback_info info);
+napi_value read_net_dev_in_netns(napi_env env, napi_callback_info info);
+napi_value notify_systemd(napi_env env, napi_callback_info info);
+napi_value create_pod_namespaces(napi_env env, napi_callback_info info);
+napi_value mount_overlay(napi_env env, napi_callback_info info);
+napi_value make_socket_pair(napi_env env, napi_callback_info info);
+napi_value close_fd(napi_env env, napi_callback_info info);
+napi_value spawn_process(napi_env env, napi_callback_info info);
+
+#endif

@@ -1,0 +1,137 @@
+// createPodNamespaces() makes a pod's net/ipc/uts namespaces on a thread
+// (unshare there changes only that thread), pins them with bind mounts, sets
+// the hostname, brings lo up and writes the pod's sysctls from inside, without
+// starting a process (unshare + sh + ip took ~15 ms of a pod's start).
+
+#include "common.h"
+
+#include <net/if.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+
+struct pod_ns {
+  const char *net, *ipc, *uts; // pin files, NULL when not wanted
+  const char *hostname;        // NULL: keep
+  char **sysctl_paths;
+  char **sysctl_values;
+  size_t sysctls;
+  int err;
+  char step[512];
+};
+
+static int write_text(const char *path, const char *value) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  size_t n = strlen(value);
+  ssize_t w = write(fd, value, n);
+  int rc = w == (ssize_t)n ? 0 : (w < 0 ? errno : EIO);
+  close(fd);
+  return rc;
+}
+
+static void *pod_ns_main(void *arg) {
+  struct pod_ns *p = arg;
+  int flags = (p->net ? CLONE_NEWNET : 0) | (p->ipc ? CLONE_NEWIPC : 0) | (p->uts ? CLONE_NEWUTS : 0);
+#define FAIL(e, ...)                                         \
+  do {                                                       \
+    p->err = (e);                                            \
+    snprintf(p->step, sizeof p->step, __VA_ARGS__);          \
+    return NULL;                                             \
+  } while (0)
+  if (unshare(flags) < 0) FAIL(errno, "unshare");
+  const char *kinds[3] = {"net", "ipc", "uts"};
+  const char *pins[3] = {p->net, p->ipc, p->uts};
+  for (int i = 0; i < 3; i++) {
+    if (!pins[i]) continue;
+    char src[64];
+    snprintf(src, sizeof src, "/proc/thread-self/ns/%s", kinds[i]);
+    if (mount(src, pins[i], NULL, MS_BIND, NULL) < 0) FAIL(errno, "bind-mount the %s namespace onto %s", kinds[i], pins[i]);
+  }
+  if (p->uts && p->hostname && *p->hostname && sethostname(p->hostname, strlen(p->hostname)) < 0) FAIL(errno, "set the hostname");
+  if (p->net) {
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) FAIL(errno, "socket for lo");
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+    int rc = ioctl(fd, SIOCGIFFLAGS, &ifr);
+    if (rc == 0) {
+      ifr.ifr_flags |= IFF_UP;
+      rc = ioctl(fd, SIOCSIFFLAGS, &ifr);
+    }
+    int e = errno;
+    close(fd);
+    if (rc < 0) FAIL(e, "bring lo up");
+  }
+  for (size_t i = 0; i < p->sysctls; i++) {
+    int rc = write_text(p->sysctl_paths[i], p->sysctl_values[i]);
+    if (rc) FAIL(rc, "write %s", p->sysctl_paths[i]);
+  }
+#undef FAIL
+  return NULL;
+}
+
+// createPodNamespaces({ net?, ipc?, uts?, hostname?, sysctls: [[path, value]...] }): void
+napi_value create_pod_namespaces(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 1) {
+    napi_throw_type_error(env, NULL, "createPodNamespaces(options)");
+    return NULL;
+  }
+  struct pod_ns p;
+  memset(&p, 0, sizeof p);
+  char *net = optional_prop(env, argv[0], "net"), *ipc = optional_prop(env, argv[0], "ipc"), *uts = optional_prop(env, argv[0], "uts");
+  char *hostname = optional_prop(env, argv[0], "hostname");
+  p.net = net;
+  p.ipc = ipc;
+  p.uts = uts;
+  p.hostname = hostname;
+  napi_value list;
+  uint32_t count = 0;
+  bool is_array = false;
+  if (napi_get_named_property(env, argv[0], "sysctls", &list) == napi_ok && napi_is_array(env, list, &is_array) == napi_ok && is_array) {
+    napi_get_array_length(env, list, &count);
+  }
+  p.sysctl_paths = calloc(count + 1, sizeof(char *));
+  p.sysctl_values = calloc(count + 1, sizeof(char *));
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value pair, k, v;
+    napi_get_element(env, list, i, &pair);
+    napi_get_element(env, pair, 0, &k);
+    napi_get_element(env, pair, 1, &v);
+    p.sysctl_paths[i] = dup_string(env, k);
+    p.sysctl_values[i] = dup_string(env, v);
+    if (!p.sysctl_paths[i] || !p.sysctl_values[i]) {
+      p.err = EINVAL;
+      snprintf(p.step, sizeof p.step, "sysctl %u is not a [path, value] pair of strings", i);
+    }
+    p.sysctls = i + 1;
+  }
+  if (!p.err && (p.net || p.ipc || p.uts)) {
+    pthread_t t;
+    int rc = pthread_create(&t, NULL, pod_ns_main, &p);
+    if (rc != 0) {
+      p.err = rc;
+      snprintf(p.step, sizeof p.step, "pthread_create");
+    } else {
+      pthread_join(t, NULL);
+    }
+  }
+  for (size_t i = 0; i < p.sysctls; i++) {
+    free(p.sysctl_paths[i]);
+    free(p.sysctl_values[i]);
+  }
+  free(p.sysctl_paths);
+  free(p.sysctl_values);
+  free(net);
+  free(ipc);
+  free(uts);
+  free(hostname);
+  if (p.err) return throw_errno(env, p.step, p.err);
+  return NULL;
+}
+
