@@ -21,13 +21,12 @@ struct relay {
   int stream;
 };
 
-// Bytes waiting to be sent on, in either direction. conmon never blocks on an
-// attach client: one whose socket is full (a SEQPACKET receiver holds only
-// net.unix.max_dgram_qlen packets, 10 by default) loses the rest of the
-// output. So this thread never blocks either: it takes conmon's packets off
-// the socket at once and queues them however slowly Node reads, and queues
-// stdin for conmon instead of waiting on a full socket (while it waited,
-// conmon's output would pile up and be dropped).
+// Bytes waiting to be sent on, in either direction. The thread never blocks:
+// conmon's packets are taken off the socket at once and queued however slowly
+// Node reads, so conmon (single-threaded: it also copies the container's
+// output to the log) is not held up by a slow client; and stdin is queued for
+// conmon rather than waited on, since a thread stuck writing stdin could not
+// read output, and conmon and the thread could each wait for the other.
 struct queue {
   char *data;
   size_t off, len, cap;
