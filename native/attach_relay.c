@@ -189,13 +189,7 @@ napi_value seqpacket_bridge(napi_env env, napi_callback_info info) {
   struct relay *r = malloc(sizeof *r);
   r->seq = seq;
   r->stream = pair[1];
-  pthread_t t;
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  pthread_attr_setstacksize(&attr, 256 * 1024);
-  int rc = pthread_create(&t, &attr, relay_main, r);
-  pthread_attr_destroy(&attr);
+  int rc = start_detached_thread(relay_main, r, 256 * 1024);
   if (rc != 0) {
     free(r);
     close(seq);

@@ -75,3 +75,21 @@ void free_strings(char **a) {
   free(a);
 }
 
+
+int run_on_own_thread(void *(*fn)(void *), void *arg) {
+  pthread_t t;
+  int rc = pthread_create(&t, NULL, fn, arg);
+  if (rc == 0) pthread_join(t, NULL);
+  return rc;
+}
+
+int start_detached_thread(void *(*fn)(void *), void *arg, size_t stack_size) {
+  pthread_t t;
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&attr, stack_size);
+  int rc = pthread_create(&t, &attr, fn, arg);
+  pthread_attr_destroy(&attr);
+  return rc;
+}

@@ -32,6 +32,11 @@ void free_strings(char **a);
 int send_all(int fd, const char *p, size_t n);
 // Moves the calling thread (only) into the network namespace at path: 0, or an errno with *step set.
 int enter_netns(const char *path, const char **step);
+// Runs fn(arg) on a new thread and waits for it: for work that changes the
+// thread's own namespaces or cwd. 0, or pthread_create's error.
+int run_on_own_thread(void *(*fn)(void *), void *arg);
+// Starts fn(arg) on a detached thread with a small stack. 0, or pthread_create's error.
+int start_detached_thread(void *(*fn)(void *), void *arg, size_t stack_size);
 
 napi_value seqpacket_bridge(napi_env env, napi_callback_info info);
 napi_value connect_in_netns(napi_env env, napi_callback_info info);

@@ -85,10 +85,8 @@ napi_value connect_in_netns(napi_env env, napi_callback_info info) {
     return NULL;
   }
   struct netns_connect c = {.ns_path = path, .port = port, .fd = -1, .err = 0, .step = NULL};
-  pthread_t t;
-  int rc = pthread_create(&t, NULL, netns_connect_main, &c);
+  int rc = run_on_own_thread(netns_connect_main, &c);
   if (rc != 0) return throw_errno(env, "pthread_create", rc);
-  pthread_join(t, NULL);
   if (c.fd < 0) {
     char what[256];
     snprintf(what, sizeof what, "%s (port %d)", c.step ? c.step : "connect", port);
@@ -141,13 +139,11 @@ napi_value read_net_dev_in_netns(napi_env env, napi_callback_info info) {
   struct netns_read r = {.ns_path = path, .size = 256 * 1024, .len = 0, .err = 0, .step = NULL};
   r.buf = malloc(r.size);
   if (!r.buf) return throw_errno(env, "malloc", ENOMEM);
-  pthread_t t;
-  int rc = pthread_create(&t, NULL, netns_read_main, &r);
+  int rc = run_on_own_thread(netns_read_main, &r);
   if (rc != 0) {
     free(r.buf);
     return throw_errno(env, "pthread_create", rc);
   }
-  pthread_join(t, NULL);
   if (r.err) {
     free(r.buf);
     return throw_errno(env, r.step, r.err);

@@ -47,10 +47,8 @@ napi_value mount_overlay(napi_env env, napi_callback_info info) {
     return NULL;
   }
   struct overlay_mount m = {.cwd = cwd, .options = options, .target = target, .err = 0, .step = NULL};
-  pthread_t t;
-  int rc = pthread_create(&t, NULL, overlay_main, &m);
+  int rc = run_on_own_thread(overlay_main, &m);
   if (rc != 0) return throw_errno(env, "pthread_create", rc);
-  pthread_join(t, NULL);
   if (m.err) {
     char what[4200];
     snprintf(what, sizeof what, "%s on %s", m.step, target);

@@ -112,13 +112,10 @@ napi_value create_pod_namespaces(napi_env env, napi_callback_info info) {
     p.sysctls = i + 1;
   }
   if (!p.err && (p.net || p.ipc || p.uts)) {
-    pthread_t t;
-    int rc = pthread_create(&t, NULL, pod_ns_main, &p);
+    int rc = run_on_own_thread(pod_ns_main, &p);
     if (rc != 0) {
       p.err = rc;
       snprintf(p.step, sizeof p.step, "pthread_create");
-    } else {
-      pthread_join(t, NULL);
     }
   }
   for (size_t i = 0; i < p.sysctls; i++) {

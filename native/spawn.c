@@ -168,13 +168,7 @@ napi_value spawn_process(napi_env env, napi_callback_info info) {
     napi_create_string_utf8(env, "skiff-child-exit", NAPI_AUTO_LENGTH, &name);
     r->pid = pid;
     napi_create_threadsafe_function(env, argv[6], NULL, name, 0, 1, NULL, NULL, NULL, call_on_exit, &r->tsfn);
-    pthread_t t;
-    pthread_attr_t ta;
-    pthread_attr_init(&ta);
-    pthread_attr_setdetachstate(&ta, PTHREAD_CREATE_DETACHED);
-    pthread_attr_setstacksize(&ta, 64 * 1024);
-    rc = pthread_create(&t, &ta, reaper_main, r);
-    pthread_attr_destroy(&ta);
+    rc = start_detached_thread(reaper_main, r, 64 * 1024);
     if (rc != 0) {
       // Without a reaper the child would stay a zombie: reap it here, blocking.
       int status;

@@ -6,6 +6,7 @@
 import { closeSync, constants, openSync } from "node:fs";
 import { open, readFile } from "node:fs/promises";
 import path from "node:path";
+import type { Readable } from "node:stream";
 import { spawnProcess } from "../util/spawn.js";
 import type { OciRuntime } from "./oci-runtime.js";
 
@@ -30,6 +31,52 @@ export function parseSyncMessage(text: string): { pid?: number; message?: string
   const pid = doc.data ?? doc.pid;
   if (pid === undefined || pid < 0) return { message: doc.message ?? "conmon reported a failure without a message" };
   return { pid };
+}
+
+/** Reads conmon's newline-separated JSON messages from a pipe, one at a time. */
+export class SyncReader {
+  private buf = "";
+  private readonly queue: string[] = [];
+  private waiting: ((v: string | undefined) => void) | undefined;
+  private ended = false;
+
+  constructor(pipe: Readable) {
+    pipe.on("data", (d: Buffer) => {
+      this.buf += d.toString();
+      let nl;
+      while ((nl = this.buf.indexOf("\n")) >= 0) {
+        const line = this.buf.slice(0, nl).trim();
+        this.buf = this.buf.slice(nl + 1);
+        if (line) this.deliver(line);
+      }
+    });
+    // The sockets allow half-open connections: conmon's close arrives as 'end'.
+    const finish = () => {
+      if (this.ended) return;
+      this.ended = true;
+      if (this.buf.trim()) this.deliver(this.buf.trim());
+      this.buf = "";
+      this.waiting?.(undefined);
+      this.waiting = undefined;
+    };
+    pipe.on("end", finish);
+    pipe.on("close", finish);
+    pipe.on("error", finish);
+  }
+
+  private deliver(line: string) {
+    if (this.waiting) {
+      const w = this.waiting;
+      this.waiting = undefined;
+      w(line);
+    } else this.queue.push(line);
+  }
+
+  next(): Promise<string | undefined> {
+    const line = this.queue.shift();
+    if (line !== undefined || this.ended) return Promise.resolve(line);
+    return new Promise((resolve) => (this.waiting = resolve));
+  }
 }
 
 export async function createContainer(l: ConmonLaunch): Promise<number> {
@@ -59,31 +106,23 @@ export async function createContainer(l: ConmonLaunch): Promise<number> {
   } finally {
     closeSync(fd);
   }
-  const sync = child.stdio[3]!;
+  const syncPipe = child.stdio[3]!;
   const start = child.stdio[4]!;
   start.on("error", () => undefined);
   start.end("0");
-  const message = await new Promise<string>((resolve, reject) => {
-    let buf = "";
-    const timer = setTimeout(() => reject(new Error("conmon did not report within 60 s")), 60_000);
-    sync.on("data", (d: Buffer) => {
-      buf += d.toString();
-      try {
-        JSON.parse(buf);
-        clearTimeout(timer);
-        resolve(buf);
-      } catch {
-        /* wait for the rest */
-      }
-    });
-    sync.on("end", async () => {
-      clearTimeout(timer);
-      if (!buf) reject(new Error(`conmon exited without reporting: ${(await readFile(outFile, "utf8").catch(() => "")).trim().split("\n").slice(-3).join(" | ")}`));
-    });
-  }).finally(() => {
-    sync.destroy();
+  const sync = new SyncReader(syncPipe);
+  let timer: NodeJS.Timeout | undefined;
+  const message = await Promise.race([
+    sync.next(),
+    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error("conmon did not report within 60 s")), 60_000))),
+  ]).finally(() => {
+    clearTimeout(timer);
+    syncPipe.destroy();
     start.destroy();
   });
+  if (message === undefined) {
+    throw new Error(`conmon exited without reporting: ${(await readFile(outFile, "utf8").catch(() => "")).trim().split("\n").slice(-3).join(" | ")}`);
+  }
   const r = parseSyncMessage(message);
   if (r.pid === undefined) throw new Error(`${l.runtime.handler} create failed: ${r.message}`);
   return r.pid;

@@ -399,12 +399,18 @@ export class Containers {
     );
   }
 
-  /** Joins the streams of a running container's main process (streaming Attach) until it exits or the client leaves. */
-  async attach(query: string, io: ProcessStdio, signal: AbortSignal): Promise<void> {
+  /** The running container a client may attach to with these streams (checked again when the session starts). */
+  checkAttachable(query: string, want: { stdin: boolean; tty: boolean }): ContainerRecord {
     const c = this.get(query);
     if (c.state !== "running") throw failedPrecondition(`container ${c.id} is ${c.state}, not running`);
-    if (io.stdin && !c.request.stdin) throw failedPrecondition(`container ${c.id} was not created with stdin: there is no input to attach to`);
-    if (io.tty !== c.request.tty) throw invalidArgument(`Attach: tty is ${io.tty} but container ${c.id} was created with tty ${c.request.tty}`);
+    if (want.stdin && !c.request.stdin) throw failedPrecondition(`container ${c.id} was not created with stdin: there is no input to attach to`);
+    if (want.tty !== c.request.tty) throw invalidArgument(`Attach: tty is ${want.tty} but container ${c.id} was created with tty ${c.request.tty}`);
+    return c;
+  }
+
+  /** Joins the streams of a running container's main process (streaming Attach) until it exits or the client leaves. */
+  async attach(query: string, io: ProcessStdio, signal: AbortSignal): Promise<void> {
+    const c = this.checkAttachable(query, { stdin: io.stdin !== null, tty: io.tty });
     await relayStdio(path.join(this.socketDir, c.id, "attach"), path.join(c.dir, "bundle", "ctl"), io, signal);
   }
 

@@ -9,10 +9,9 @@
 import { closeSync, openSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import type { Readable } from "node:stream";
 import { spawnProcess, type Child } from "../util/spawn.js";
 import { relayStdio } from "./attach-socket.js";
-import { parseSyncMessage } from "./conmon.js";
+import { parseSyncMessage, SyncReader } from "./conmon.js";
 import type { OciRuntime } from "./oci-runtime.js";
 import type { ProcessStdio, TerminalSize, TerminalSizes } from "./stdio.js";
 
@@ -57,52 +56,6 @@ function firstSize(sizes: TerminalSizes, signal: AbortSignal): Promise<TerminalS
     sizes.on("resize", done);
     signal.addEventListener("abort", done, { once: true });
   });
-}
-
-/** Reads conmon's newline-separated JSON messages from a pipe, one at a time. */
-class SyncReader {
-  private buf = "";
-  private readonly queue: string[] = [];
-  private waiting: ((v: string | undefined) => void) | undefined;
-  private ended = false;
-
-  constructor(pipe: Readable) {
-    pipe.on("data", (d: Buffer) => {
-      this.buf += d.toString();
-      let nl;
-      while ((nl = this.buf.indexOf("\n")) >= 0) {
-        const line = this.buf.slice(0, nl).trim();
-        this.buf = this.buf.slice(nl + 1);
-        if (line) this.deliver(line);
-      }
-    });
-    // The sockets allow half-open connections: conmon's close arrives as 'end'.
-    const finish = () => {
-      if (this.ended) return;
-      this.ended = true;
-      if (this.buf.trim()) this.deliver(this.buf.trim());
-      this.buf = "";
-      this.waiting?.(undefined);
-      this.waiting = undefined;
-    };
-    pipe.on("end", finish);
-    pipe.on("close", finish);
-    pipe.on("error", finish);
-  }
-
-  private deliver(line: string) {
-    if (this.waiting) {
-      const w = this.waiting;
-      this.waiting = undefined;
-      w(line);
-    } else this.queue.push(line);
-  }
-
-  next(): Promise<string | undefined> {
-    const line = this.queue.shift();
-    if (line !== undefined || this.ended) return Promise.resolve(line);
-    return new Promise((resolve) => (this.waiting = resolve));
-  }
 }
 
 export async function runExecSession(l: ExecSessionLaunch, io: ProcessStdio, signal: AbortSignal): Promise<number> {

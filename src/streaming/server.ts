@@ -9,6 +9,7 @@ import https from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
+import type { StreamingConfig } from "../config/config.js";
 import { errorMessage, resourceExhausted } from "../errors.js";
 import type { Logger } from "../log.js";
 import {
@@ -27,15 +28,6 @@ import { serveSpdyRemoteCommand } from "./spdy-remote-command.js";
 import { TokenCache } from "./token-cache.js";
 import { serveWsPortForward } from "./ws-port-forward.js";
 import { serveWsRemoteCommand } from "./ws-remote-command.js";
-
-export interface StreamingOptions {
-  host: string;
-  /** 0 picks a free port. */
-  port: number;
-  tlsCertFile?: string;
-  tlsKeyFile?: string;
-  tokenTtlSeconds: number;
-}
 
 /** Outstanding tokens at most: a client that asks for URLs and never uses them cannot grow the daemon. */
 const MAX_TOKENS = 1000;
@@ -56,12 +48,12 @@ export class StreamingServer {
     private readonly server: http.Server,
     private readonly backend: StreamingBackend,
     private readonly log: Logger,
-    opts: StreamingOptions,
+    opts: StreamingConfig,
   ) {
     this.tokens = new TokenCache(opts.tokenTtlSeconds * 1000, MAX_TOKENS);
   }
 
-  static async start(opts: StreamingOptions, backend: StreamingBackend, log: Logger): Promise<StreamingServer> {
+  static async start(opts: StreamingConfig, backend: StreamingBackend, log: Logger): Promise<StreamingServer> {
     const tls = opts.tlsCertFile && opts.tlsKeyFile ? { cert: await readFile(opts.tlsCertFile), key: await readFile(opts.tlsKeyFile) } : undefined;
     const server = tls ? https.createServer(tls) : http.createServer();
     const s = new StreamingServer(server, backend, log, opts);
@@ -131,31 +123,26 @@ export class StreamingServer {
   }
 
   private upgradeSpdy(req: http.IncomingMessage, socket: Duplex, head: Buffer, request: StreamRequest, log: Logger): void {
-    const supported = request.kind === "portforward" ? SPDY_PORT_FORWARD_PROTOCOLS : SPDY_REMOTE_COMMAND_PROTOCOLS;
     const offered = listedProtocols(req.headers["x-stream-protocol-version"]);
-    const protocol = negotiate(offered, supported);
-    if (!protocol) return refuse(socket, 403, `unable to negotiate a protocol: client offers ${offered.join(", ")}, server supports ${supported.join(", ")}`);
+    const protocol = negotiateOrRefuse(socket, offered, request.kind === "portforward" ? SPDY_PORT_FORWARD_PROTOCOLS : SPDY_REMOTE_COMMAND_PROTOCOLS);
+    if (!protocol) return;
     socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: ${protocol}\r\n\r\n`);
     const session = new SpdySession(socket as Socket, "server", head);
     log.info({ transport: "spdy", protocol }, "streaming session started");
-    const served =
+    logOutcome(
+      log,
+      "spdy",
       request.kind === "portforward"
         ? serveSpdyPortForward(session, request.sandboxId, this.backend, log)
-        : serveSpdyRemoteCommand(session, protocolVersion(protocol), request, this.backend, log);
-    void served.then(
-      () => log.info({ transport: "spdy" }, "streaming session ended"),
-      (err) => {
-        log.warn({ err: errorMessage(err) }, "streaming session failed");
-        session.close();
-      },
+        : serveSpdyRemoteCommand(session, protocolVersion(protocol), request, this.backend, log),
+      () => session.close(),
     );
   }
 
   private upgradeWebSocket(req: http.IncomingMessage, socket: Duplex, head: Buffer, request: StreamRequest, log: Logger): void {
-    const supported = request.kind === "portforward" ? WS_PORT_FORWARD_PROTOCOLS : WS_REMOTE_COMMAND_PROTOCOLS;
     const offered = listedProtocols(req.headers["sec-websocket-protocol"]);
-    const protocol = negotiate(offered, supported);
-    if (!protocol) return refuse(socket, 403, `unable to negotiate a protocol: client offers ${offered.join(", ")}, server supports ${supported.join(", ")}`);
+    const protocol = negotiateOrRefuse(socket, offered, request.kind === "portforward" ? WS_PORT_FORWARD_PROTOCOLS : WS_REMOTE_COMMAND_PROTOCOLS);
+    if (!protocol) return;
     let ports: number[] = [];
     if (request.kind === "portforward") {
       const query = new URL(req.url ?? "/", "http://streaming").searchParams.getAll("port").flatMap((p) => p.split(","));
@@ -169,17 +156,31 @@ export class StreamingServer {
     this.chosenProtocol.set(req, offered.length ? protocol : false);
     this.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
       log.info({ transport: "websocket", protocol }, "streaming session started");
-      const served =
-        request.kind === "portforward" ? serveWsPortForward(ws, protocol, request.sandboxId, ports, this.backend) : serveWsRemoteCommand(ws, protocol, request, this.backend);
-      void served.then(
-        () => log.info({ transport: "websocket" }, "streaming session ended"),
-        (err) => {
-          log.warn({ err: errorMessage(err) }, "streaming session failed");
-          ws.terminate();
-        },
+      logOutcome(
+        log,
+        "websocket",
+        request.kind === "portforward" ? serveWsPortForward(ws, protocol, request.sandboxId, ports, this.backend) : serveWsRemoteCommand(ws, protocol, request, this.backend),
+        () => ws.terminate(),
       );
     });
   }
+}
+
+/** The protocol both sides speak, or undefined after answering 403 with both lists. */
+function negotiateOrRefuse(socket: Duplex, offered: string[], supported: string[]): string | undefined {
+  const protocol = negotiate(offered, supported);
+  if (!protocol) refuse(socket, 403, `unable to negotiate a protocol: client offers ${offered.join(", ")}, server supports ${supported.join(", ")}`);
+  return protocol;
+}
+
+function logOutcome(log: Logger, transport: string, served: Promise<void>, abandon: () => void): void {
+  served.then(
+    () => log.info({ transport }, "streaming session ended"),
+    (err) => {
+      log.warn({ transport, err: errorMessage(err) }, "streaming session failed");
+      abandon();
+    },
+  );
 }
 
 function refuse(socket: Duplex, status: number, message: string): void {

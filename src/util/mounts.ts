@@ -1,11 +1,11 @@
-// Mount helpers. Node has no mount(2): the mount/umount tools do the work.
+// Mount helpers: /proc/self/mountinfo, and the mount/umount tools for tmpfs
+// and unmounting (overlay rootfs mounts go through the native addon).
 
 import { readFile } from "node:fs/promises";
 import { execCommand, run } from "./exec.js";
 
 export async function mountPoints(): Promise<Set<string>> {
-  const text = await readFile("/proc/self/mountinfo", "utf8");
-  return new Set(text.split("\n").map((l) => (l.split(" ")[4] ?? "").replace(/\\040/g, " ")).filter(Boolean));
+  return new Set((await readMountInfo()).map((e) => e.mountPoint));
 }
 
 export async function isMountPoint(path: string): Promise<boolean> {

@@ -41,10 +41,8 @@ export function streamingHandlers(deps: CriDeps) {
       return { url: deps.streaming.url({ kind: "exec", containerId: c.id, cmd: req.cmd, ...stdio }) };
     },
     async Attach(req: AttachRequest__Output): Promise<AttachResponse> {
-      const c = runningContainer(deps, "Attach", req.container_id);
       const stdio = checkStdio("Attach", req);
-      if (stdio.stdin && !c.request.stdin) throw failedPrecondition(`Attach: container ${c.id} was not created with stdin`);
-      if (stdio.tty !== c.request.tty) throw invalidArgument(`Attach: tty is ${stdio.tty} but container ${c.id} was created with tty ${c.request.tty}`);
+      const c = deps.containers.checkAttachable(requireField(req.container_id, "Attach", "container_id"), stdio);
       return { url: deps.streaming.url({ kind: "attach", containerId: c.id, ...stdio }) };
     },
     async PortForward(req: PortForwardRequest__Output): Promise<PortForwardResponse> {
