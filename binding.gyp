@@ -9,7 +9,7 @@
         "native/netns.c",
         "native/notify.c",
         "native/pod_namespaces.c",
-        "native/overlay.c",
+        "native/mounts.c",
         "native/spawn.c"
       ],
       "cflags": ["-Wall", "-Wextra", "-O2"],

@@ -1,8 +1,9 @@
 // Pods with a running container, skiff vs containerd, in one run with the same
 // CNI conflist, the same busybox image from the same local registry, the same
-// client: start latency (RunPodSandbox + CreateContainer + StartContainer),
-// teardown, list/status latency with 100 running pods, daemon RSS, and the RSS
-// of the per-pod helpers (skiff: conmon; containerd: shims and pause).
+// client: start latency (RunPodSandbox + CreateContainer + StartContainer) and
+// teardown measured in turns with both runtimes up, then for each in turn
+// list/status latency with 100 running pods, daemon RSS, and the RSS of the
+// per-pod helpers (skiff: conmon; containerd: shims and pause).
 
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -60,21 +61,46 @@ async function teardown(client: CriClient, ids: string[]): Promise<number[]> {
   return out;
 }
 
-async function measure(client: CriClient, daemonPid: number, helpers: (cmd: string) => boolean, label: string) {
-  const logDir = await fixtureDir(`${label}logs`);
-  const idleRss = await rssOf(daemonPid);
-  const seq: number[] = [];
-  const ids: string[] = [];
-  for (let i = 0; i < SEQUENTIAL; i++) {
-    const r = await timed(() => startPod(client, `${label}-s${i}`, logDir));
-    seq.push(r.ms);
-    ids.push(r.value);
-  }
-  const par = await Promise.all(Array.from({ length: PARALLEL }, (_, i) => timed(() => startPod(client, `${label}-p${i}`, logDir))));
-  ids.push(...par.map((p) => p.value));
-  const down = await teardown(client, ids);
+interface Side {
+  label: string;
+  client: CriClient;
+  pid: number;
+  helpers: (cmd: string) => boolean;
+  logDir: string;
+}
 
-  // Many running pods: list and status latency, memory.
+/**
+ * Start and teardown latency with both runtimes up, one pod on each side in
+ * turn (the order flipping every round), so that both see the same machine:
+ * on shared vCPUs a minute-long slow patch would otherwise land on one side.
+ */
+async function latencies(sides: [Side, Side]) {
+  const seq = new Map<Side, number[]>(sides.map((s) => [s, []]));
+  const ids = new Map<Side, string[]>(sides.map((s) => [s, []]));
+  for (let i = 0; i < SEQUENTIAL; i++) {
+    for (const side of i % 2 ? [...sides].reverse() : sides) {
+      const r = await timed(() => startPod(side.client, `${side.label}-s${i}`, side.logDir));
+      seq.get(side)!.push(r.ms);
+      ids.get(side)!.push(r.value);
+    }
+  }
+  const par = new Map<Side, number[]>();
+  for (const side of sides) {
+    const batch = await Promise.all(Array.from({ length: PARALLEL }, (_, i) => timed(() => startPod(side.client, `${side.label}-p${i}`, side.logDir))));
+    par.set(side, batch.map((b) => b.ms));
+    ids.get(side)!.push(...batch.map((b) => b.value));
+  }
+  const down = new Map<Side, number[]>(sides.map((s) => [s, []]));
+  const count = ids.get(sides[0])!.length;
+  for (let i = 0; i < count; i++) {
+    for (const side of i % 2 ? [...sides].reverse() : sides) down.get(side)!.push(...(await teardown(side.client, [ids.get(side)![i]!])));
+  }
+  return new Map(sides.map((s) => [s.label, { start: { sequential: summary(seq.get(s)!), parallel: summary(par.get(s)!) }, teardown: summary(down.get(s)!) }]));
+}
+
+/** Many running pods on one side: list and status latency, memory. */
+async function atScale(side: Side) {
+  const { client, label, logDir } = side;
   const many: string[] = [];
   for (let i = 0; i < MANY; i++) many.push(await startPod(client, `${label}-m${i}`, logDir));
   const list: number[] = [];
@@ -93,43 +119,60 @@ async function measure(client: CriClient, daemonPid: number, helpers: (cmd: stri
     expect(r.value.stats.length).toBeGreaterThanOrEqual(MANY);
     listStats.push(r.ms);
   }
-  const busyRss = await rssOf(daemonPid);
-  const helper = await rssOfMatching(helpers);
+  const busyRss = await rssOf(side.pid);
+  const helper = await rssOfMatching(side.helpers);
   await teardown(client, many);
   return {
-    start: { sequential: summary(seq), parallel: summary(par.map((p) => p.ms)) },
-    teardown: summary(down),
     list: summary(list),
     status: summary(status),
     listStats: summary(listStats),
-    daemonRssMB: { idle: idleRss / MB, with100Pods: busyRss / MB },
+    with100PodsRssMB: busyRss / MB,
     helpers: { processes: helper.count, totalMB: helper.bytes / MB, perPodMB: helper.bytes / MB / MANY },
   };
 }
 
 it("pods with a container: skiff vs containerd", async () => {
-  const d = await TestDaemon.start({ config: { log_level: "warn" } });
-  let skiff;
-  try {
-    await d.client.image.PullImage({ image: { image: busybox } });
-    skiff = await measure(d.client, d.pid!, (cmd) => cmd.startsWith("/usr/bin/conmon ") && cmd.includes(d.dir), "sk");
-  } finally {
-    await d.cleanup();
-  }
-
   const cniDir = await fixtureDir("ctdcni");
   await writeBridgeConflist(cniDir, "skt249", "10.231.249.0/24");
-
-  const c = await TestContainerd.start({ registries: [reg.host], cniConfDir: cniDir, sandboxImage: pauseRef });
-  let containerd;
+  const d = await TestDaemon.start({ config: { log_level: "warn" } });
+  let c: TestContainerd | undefined;
   try {
+    await d.client.image.PullImage({ image: { image: busybox } });
+    c = await TestContainerd.start({ registries: [reg.host], cniConfDir: cniDir, sandboxImage: pauseRef });
     await c.client.image.PullImage({ image: { image: pauseRef } });
     await c.client.image.PullImage({ image: { image: busybox } });
-    containerd = await measure(c.client, c.pid!, (cmd) => (cmd.includes("containerd-shim-runc-v2") && cmd.includes(c.dir)) || cmd.startsWith("/pause "), "ct");
+    const sk: Side = { label: "sk", client: d.client, pid: d.pid!, helpers: (cmd) => cmd.startsWith("/usr/bin/conmon ") && cmd.includes(d.dir), logDir: await fixtureDir("sklogs") };
+    const ct: Side = {
+      label: "ct",
+      client: c.client,
+      pid: c.pid!,
+      helpers: (cmd) => (cmd.includes("containerd-shim-runc-v2") && cmd.includes(c!.dir)) || cmd.startsWith("/pause "),
+      logDir: await fixtureDir("ctlogs"),
+    };
+    const idle = { sk: (await rssOf(sk.pid)) / MB, ct: (await rssOf(ct.pid)) / MB };
+    const lat = await latencies([sk, ct]);
+    const skScale = await atScale(sk);
+    const ctScale = await atScale(ct);
+    const skiff = { ...lat.get("sk")!, ...skScale, daemonRssMB: { idle: idle.sk, with100Pods: skScale.with100PodsRssMB } };
+    const containerd = { ...lat.get("ct")!, ...ctScale, daemonRssMB: { idle: idle.ct, with100Pods: ctScale.with100PodsRssMB } };
+    await reportRatios(skiff, containerd);
   } finally {
-    await c.stop();
+    await c?.stop();
+    await d.cleanup();
   }
+});
 
+type Measured = {
+  start: { sequential: ReturnType<typeof summary>; parallel: ReturnType<typeof summary> };
+  teardown: ReturnType<typeof summary>;
+  list: ReturnType<typeof summary>;
+  status: ReturnType<typeof summary>;
+  listStats: ReturnType<typeof summary>;
+  daemonRssMB: { idle: number; with100Pods: number };
+  helpers: { processes: number; totalMB: number; perPodMB: number };
+};
+
+async function reportRatios(skiff: Measured, containerd: Measured) {
   const r = (a: number, b: number) => Number(ratio(a, b));
   const ratios = {
     startSequentialP50: r(skiff.start.sequential.p50, containerd.start.sequential.p50),
@@ -152,4 +195,4 @@ it("pods with a container: skiff vs containerd", async () => {
     `daemon RSS idle: skiff ${skiff.daemonRssMB.idle.toFixed(0)} MB, containerd ${containerd.daemonRssMB.idle.toFixed(0)} MB; with ${MANY} pods: ${skiff.daemonRssMB.with100Pods.toFixed(0)} vs ${containerd.daemonRssMB.with100Pods.toFixed(0)} MB -> ${ratios.daemonRssWith100Pods}`,
     `helpers per pod: skiff ${skiff.helpers.perPodMB.toFixed(2)} MB (${skiff.helpers.processes} processes), containerd ${containerd.helpers.perPodMB.toFixed(2)} MB (${containerd.helpers.processes}) -> ${ratios.helperMemoryPerPod}`,
   ]);
-});
+}

@@ -3,7 +3,7 @@
 //   attach_relay.c    conmon's SOCK_SEQPACKET attach socket, relayed to a stream
 //   netns.c           connect and read /proc/net/dev inside a pod's netns
 //   pod_namespaces.c  create and pin a pod's namespaces without a process
-//   overlay.c         mount an overlay rootfs without mount(8)
+//   mounts.c          mount and unmount off the event loop, without mount(8)
 //   spawn.c           start child processes with posix_spawn (no fork)
 //   notify.c          sd_notify
 // Everything else stays in TypeScript.
@@ -17,7 +17,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"readNetDevInNetns", NULL, read_net_dev_in_netns, NULL, NULL, NULL, napi_default, NULL},
       {"notifySystemd", NULL, notify_systemd, NULL, NULL, NULL, napi_default, NULL},
       {"createPodNamespaces", NULL, create_pod_namespaces, NULL, NULL, NULL, napi_default, NULL},
-      {"mountOverlay", NULL, mount_overlay, NULL, NULL, NULL, napi_default, NULL},
+      {"mount", NULL, mount_fs, NULL, NULL, NULL, napi_default, NULL},
+      {"unmount", NULL, unmount_fs, NULL, NULL, NULL, napi_default, NULL},
       {"makeSocketPair", NULL, make_socket_pair, NULL, NULL, NULL, napi_default, NULL},
       {"closeFd", NULL, close_fd, NULL, NULL, NULL, napi_default, NULL},
       {"spawnProcess", NULL, spawn_process, NULL, NULL, NULL, napi_default, NULL},

@@ -11,6 +11,19 @@ napi_value throw_errno(napi_env env, const char *what, int err) {
   return NULL;
 }
 
+napi_value errno_error(napi_env env, const char *what, int err) {
+  char msg[4608];
+  snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
+  const char *name = strerrorname_np(err);
+  napi_value code, text, error, number;
+  napi_create_string_utf8(env, name ? name : "ESYSCALL", NAPI_AUTO_LENGTH, &code);
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &text);
+  napi_create_error(env, code, text, &error);
+  napi_create_int32(env, err, &number);
+  napi_set_named_property(env, error, "errno", number);
+  return error;
+}
+
 int get_string(napi_env env, napi_value v, char *buf, size_t size) {
   size_t len = 0;
   if (napi_get_value_string_utf8(env, v, buf, size, &len) != napi_ok) return -1;

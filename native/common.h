@@ -19,6 +19,8 @@
 
 // Throws a JS Error "<what>: <strerror(err)>" (code ENOENT, ECONNREFUSED or ESYSCALL); returns NULL.
 napi_value throw_errno(napi_env env, const char *what, int err);
+// An Error (not thrown) "<what>: <strerror(err)>" with code set to the errno's name (EINVAL...) and errno to its number.
+napi_value errno_error(napi_env env, const char *what, int err);
 // Copies a JS string into buf; -1 if it is not a string or does not fit.
 int get_string(napi_env env, napi_value v, char *buf, size_t size);
 // A malloc'd copy of a JS string, or NULL.
@@ -43,7 +45,8 @@ napi_value connect_in_netns(napi_env env, napi_callback_info info);
 napi_value read_net_dev_in_netns(napi_env env, napi_callback_info info);
 napi_value notify_systemd(napi_env env, napi_callback_info info);
 napi_value create_pod_namespaces(napi_env env, napi_callback_info info);
-napi_value mount_overlay(napi_env env, napi_callback_info info);
+napi_value mount_fs(napi_env env, napi_callback_info info);
+napi_value unmount_fs(napi_env env, napi_callback_info info);
 napi_value make_socket_pair(napi_env env, napi_callback_info info);
 napi_value close_fd(napi_env env, napi_callback_info info);
 napi_value spawn_process(napi_env env, napi_callback_info info);

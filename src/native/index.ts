@@ -11,7 +11,8 @@ interface Addon {
   readNetDevInNetns(nsPath: string): string;
   notifySystemd(socketPath: string, message: string): void;
   createPodNamespaces(options: PodNamespaceOptions): void;
-  mountOverlay(cwd: string, options: string, target: string): void;
+  mount(source: string, target: string, fstype: string, flags: number, data: string | null, cwd: string | null): Promise<void>;
+  unmount(target: string, flags: number): Promise<void>;
   makeSocketPair(): [number, number];
   closeFd(fd: number): void;
   spawnProcess(file: string, argv: string[], env: string[], cwd: string | null, fds: number[], setsid: boolean, onExit: (code: number | null, signal: number) => void): number;
@@ -78,7 +79,21 @@ export function createPodNamespaces(options: PodNamespaceOptions): void {
   load().createPodNamespaces(options);
 }
 
-/** mount -t overlay with `options`, whose relative lowerdirs resolve against cwd. */
-export function mountOverlay(cwd: string, options: string, target: string): void {
-  load().mountOverlay(cwd, options, target);
+/** mount(2)'s flags that skiff uses. */
+export const MS = { RDONLY: 1, NOSUID: 2, NODEV: 4, NOEXEC: 8 } as const;
+/** umount2(2)'s flags that skiff uses. */
+export const MNT = { DETACH: 2, NOFOLLOW: 8 } as const;
+
+/**
+ * mount(2) on libuv's thread pool. With `cwd`, relative paths in `data` (an
+ * overlay's lowerdirs) resolve against it. Rejects with an Error whose code
+ * is the errno's name.
+ */
+export function mount(source: string, target: string, fstype: string, flags: number, data: string | null, cwd: string | null = null): Promise<void> {
+  return load().mount(source, target, fstype, flags, data, cwd);
+}
+
+/** umount2(2) on libuv's thread pool; code EINVAL when target is not a mount point. */
+export function unmount(target: string, flags: number): Promise<void> {
+  return load().unmount(target, flags);
 }

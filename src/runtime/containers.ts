@@ -173,6 +173,7 @@ export class Containers {
 
   async create(sandboxQuery: string, request: ContainerRequest): Promise<ContainerRecord> {
     const { config, images, sandboxes } = this.deps;
+    const { step, steps } = stepTimer();
     const pod = sandboxes.get(sandboxQuery);
     if (pod.state !== "ready") throw failedPrecondition(`sandbox ${pod.id} is not ready: containers can only be created in a ready pod`);
     const image = images.find(request.image);
@@ -210,9 +211,15 @@ export class Containers {
       rootfs: path.join(dir, "rootfs"),
       stopSignal: request.stopSignal || image.config.config?.StopSignal || "SIGTERM",
     };
+    step("checks");
     await this.store.create(record); // reserves the name before any effect
+    step("reserve");
     const log = this.deps.log.child({ container_id: id, pod_sandbox_id: pod.id });
-    const { step, steps } = stepTimer();
+    const bundle = path.join(dir, "bundle");
+    const logFile = logPath || path.join(dir, "container.log");
+    // Independent of the rootfs: made meanwhile.
+    const dirsReady = Promise.all([mkdir(bundle, { recursive: true, mode: 0o700 }), mkdir(path.dirname(logFile), { recursive: true })]);
+    dirsReady.catch(() => {}); // awaited below; a failure of the mount first must not leave it unhandled
     try {
       const runtime = this.runtime(record);
       const stack = images.snapshots.stack(chainId).map((s) => images.snapshots.fsPath(s));
@@ -259,13 +266,11 @@ export class Containers {
         pidTargetPid,
       });
       step("spec");
-      const bundle = path.join(dir, "bundle");
-      await mkdir(bundle, { recursive: true, mode: 0o700 });
+      await dirsReady;
       await writeFile(path.join(bundle, "config.json"), JSON.stringify(spec));
-      const logFile = logPath || path.join(dir, "container.log");
-      await mkdir(path.dirname(logFile), { recursive: true });
       const conmonPath = await this.executable(config.conmonPath);
       const runtimePath = await this.executable(runtime.path);
+      step("bundle");
       const pid = await timed(ociRuntimeDuration, { handler: runtime.handler, operation: "create" }, () => createContainer({
         conmonPath,
         runtime: new OciRuntime(runtime.handler, runtimePath, runtime.root),
@@ -288,6 +293,7 @@ export class Containers {
       return created;
     } catch (err) {
       log.warn({ err: errorMessage(err) }, "container creation failed; undoing it");
+      await dirsReady.catch(() => {}); // settled, so that nothing is made after the removal
       await this.release(record).catch((e) => log.error({ err: errorMessage(e) }, "undoing a failed container left something behind"));
       await this.store.delete(id);
       throw err;

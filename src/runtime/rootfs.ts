@@ -6,18 +6,19 @@
 
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { mountOverlay } from "../native/index.js";
+import { mount } from "../native/index.js";
 import { unmountAll } from "../util/mounts.js";
 
 export async function mountRootfs(snapshotsDir: string, lowerDirsTopFirst: string[], containerDir: string): Promise<string> {
   const upper = path.join(containerDir, "upper");
   const work = path.join(containerDir, "work");
   const rootfs = path.join(containerDir, "rootfs");
-  for (const d of [upper, work, rootfs]) await mkdir(d, { recursive: true, mode: 0o755 });
+  await mkdir(containerDir, { recursive: true, mode: 0o755 });
+  await Promise.all([upper, work, rootfs].map((d) => mkdir(d, { mode: 0o755 })));
   const lowers = lowerDirsTopFirst.map((d) => path.relative(snapshotsDir, d)).join(":");
   const options = `lowerdir=${lowers},upperdir=${upper},workdir=${work}`;
   if (options.length > 4000) throw new Error(`the image has too many layers for one overlay mount (${lowerDirsTopFirst.length})`);
-  mountOverlay(snapshotsDir, options, rootfs);
+  await mountOverlay(snapshotsDir, options, rootfs);
   return rootfs;
 }
 
@@ -27,11 +28,17 @@ export async function mountRootfs(snapshotsDir: string, lowerDirsTopFirst: strin
  */
 export async function mountImageReadonly(snapshotsDir: string, lowerDirsTopFirst: string[], target: string): Promise<void> {
   const empty = `${target}.empty`;
-  for (const d of [target, empty]) await mkdir(d, { recursive: true, mode: 0o755 });
+  await Promise.all([target, empty].map((d) => mkdir(d, { recursive: true, mode: 0o755 })));
   const lowers = [...lowerDirsTopFirst.map((d) => path.relative(snapshotsDir, d)), empty].join(":");
   const options = `lowerdir=${lowers}`;
   if (options.length > 4000) throw new Error(`the image has too many layers for one overlay mount (${lowerDirsTopFirst.length})`);
-  mountOverlay(snapshotsDir, options, target);
+  await mountOverlay(snapshotsDir, options, target);
+}
+
+function mountOverlay(snapshotsDir: string, options: string, target: string): Promise<void> {
+  return mount("overlay", target, "overlay", 0, options, snapshotsDir).catch((err: Error) => {
+    throw new Error(`cannot mount an overlay: ${err.message}`, { cause: err });
+  });
 }
 
 export function unmountRootfs(rootfs: string): Promise<void> {

@@ -38,7 +38,7 @@ export async function createNamespaces(dir: string, req: NamespaceRequest): Prom
   const entries = Object.entries(paths) as [keyof PinnedNamespaces, string][];
   if (entries.length === 0) return paths;
   await mkdir(dir, { recursive: true, mode: 0o711 });
-  for (const [, file] of entries) await writeFile(file, "");
+  await Promise.all(entries.map(([, file]) => writeFile(file, "")));
   const sysctls = [...(req.net ? req.sysctls.net : []), ...(req.ipc ? req.sysctls.ipc : [])].map(([k, v]): [string, string] => [sysctlPath(k), v]);
   try {
     createPodNamespaces({ ...paths, ...(req.uts && req.hostname ? { hostname: req.hostname } : {}), sysctls });

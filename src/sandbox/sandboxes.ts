@@ -98,6 +98,7 @@ export class Sandboxes {
 
   async run(spec: SandboxSpec): Promise<SandboxRecord> {
     const { config, podNetwork, runtimes } = this.deps;
+    const { step, steps } = stepTimer();
     const handler = runtimes.resolveName(spec.runtimeHandler);
     const hostNet = spec.namespaces.network === "NODE";
     const hostIpc = spec.namespaces.ipc === "NODE";
@@ -129,11 +130,12 @@ export class Sandboxes {
       // (which is idempotent) without an extra write before ADD.
       network: network ? { config: network, result: null, ips: [], attached: true } : undefined,
     };
+    step("checks");
     await this.store.create(record); // reserves the name; written before any effect
+    step("reserve");
     const log = this.log(id);
     return this.locks.run(id, async () => {
       let current = record;
-      const { step, steps } = stepTimer();
       const save = async (change: Partial<SandboxRecord>) => {
         current = { ...current, ...change };
         await this.store.put(current);
@@ -186,7 +188,7 @@ export class Sandboxes {
     await writeFile(path.join(record.filesDir, "resolv.conf"), resolvConf(record.spec.dns, hostResolv));
     if (record.shm) {
       await mkdir(record.shm, { recursive: true });
-      await mountTmpfs(record.shm, `nosuid,nodev,noexec,mode=1777,size=${record.spec.shmSize}`);
+      await mountTmpfs(record.shm, { mode: 0o1777, sizeBytes: record.spec.shmSize });
     }
   }
 

@@ -5,7 +5,7 @@
 import { mkdir, readdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { alreadyExists } from "../errors.js";
-import { readJsonFile, writeFileAtomic } from "./atomic-file.js";
+import { DurableDir, readJsonFile } from "./atomic-file.js";
 import { requireId, resolveIdPrefix } from "./ids.js";
 
 export interface StoredRecord {
@@ -16,11 +16,14 @@ export interface StoredRecord {
 export class RecordStore<T extends StoredRecord> {
   private readonly byId = new Map<string, T>();
   private readonly byName = new Map<string, string>();
+  private readonly files: DurableDir;
 
   constructor(
     private readonly dir: string,
     private readonly kind: string,
-  ) {}
+  ) {
+    this.files = new DurableDir(dir);
+  }
 
   async load(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
@@ -71,7 +74,7 @@ export class RecordStore<T extends StoredRecord> {
 
   /** Writes the record (durably) and updates the in-memory copy. */
   async put(record: T): Promise<void> {
-    await writeFileAtomic(path.join(this.dir, `${record.id}.json`), JSON.stringify(record));
+    await this.files.write(`${record.id}.json`, JSON.stringify(record));
     this.byId.set(record.id, record);
   }
 

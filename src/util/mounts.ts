@@ -1,8 +1,9 @@
-// Mount helpers: /proc/self/mountinfo, and the mount/umount tools for tmpfs
-// and unmounting (overlay rootfs mounts go through the native addon).
+// Mount helpers: /proc/self/mountinfo, a tmpfs, and unmounting everything
+// stacked on a path (mount(2)/umount2(2) through the native addon: no
+// mount(8) process, no mountinfo scan per unmount).
 
 import { readFile } from "node:fs/promises";
-import { execCommand, run } from "./exec.js";
+import { MNT, MS, mount, unmount } from "../native/index.js";
 
 export async function mountPoints(): Promise<Set<string>> {
   return new Set((await readMountInfo()).map((e) => e.mountPoint));
@@ -12,21 +13,35 @@ export async function isMountPoint(path: string): Promise<boolean> {
   return (await mountPoints()).has(path);
 }
 
-export function mountTmpfs(target: string, options: string): Promise<string> {
-  return run("mount", ["-t", "tmpfs", "-o", options, "tmpfs", target]);
+/** A nosuid,nodev,noexec tmpfs on target (a pod's /dev/shm). */
+export function mountTmpfs(target: string, opts: { mode: number; sizeBytes: number }): Promise<void> {
+  return mount("tmpfs", target, "tmpfs", MS.NOSUID | MS.NODEV | MS.NOEXEC, `mode=${opts.mode.toString(8)},size=${opts.sizeBytes}`).catch((err: Error) => {
+    throw new Error(`cannot mount a tmpfs: ${err.message}`, { cause: err });
+  });
 }
 
-/** Unmounts every mount stacked on `target`; not being mounted is fine. */
+const MAX_STACKED = 8;
+
+/**
+ * Unmounts every mount stacked on `target` (symlinks not followed); not being
+ * mounted, or not existing, is fine. A busy mount (a process still inside) is
+ * detached so that the path can be removed.
+ */
 export async function unmountAll(target: string): Promise<void> {
-  for (let i = 0; i < 8; i++) {
-    if (!(await isMountPoint(target))) return;
-    const r = await execCommand("umount", [target]);
-    if (r.code !== 0) {
-      // busy (a process still inside): detach it so the path can be removed
-      const lazy = await execCommand("umount", ["-l", target]);
-      if (lazy.code !== 0) throw new Error(`cannot unmount ${target}: ${(lazy.stderr || r.stderr).trim()}`);
+  for (let i = 0; i < MAX_STACKED; i++) {
+    try {
+      await unmount(target, MNT.NOFOLLOW);
+      continue;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "EINVAL" || code === "ENOENT") return; // nothing (more) mounted there
+      if (code !== "EBUSY") throw new Error(`cannot ${(err as Error).message}`, { cause: err }); // "cannot unmount <target>: <why>"
     }
+    await unmount(target, MNT.NOFOLLOW | MNT.DETACH).catch((err: Error) => {
+      throw new Error(`cannot detach a busy mount: ${err.message}`, { cause: err });
+    });
   }
+  throw new Error(`cannot unmount ${target}: still mounted after ${MAX_STACKED} unmounts`);
 }
 
 export interface MountInfoEntry {
