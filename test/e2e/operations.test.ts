@@ -10,7 +10,9 @@ import { grpc, grpcError } from "./harness/cri-client.js";
 import { containerConfig, runContainer, startPod, useContainerDaemon, waitExited } from "./harness/containers.js";
 import { runSkiff, TestDaemon } from "./harness/daemon.js";
 import { waitFor } from "./harness/processes.js";
+import { TestRegistry } from "./harness/registry.js";
 import { fixtureDir } from "./harness/run-dir.js";
+import { buildImage } from "../support/oci-image.js";
 
 async function scrape(d: TestDaemon): Promise<string> {
   const { info } = await d.client.runtime.Status({ verbose: true });
@@ -39,6 +41,8 @@ describe("Prometheus /metrics", () => {
       containerConfig("hog", f.image, { command: ["sh", "-c", "x=aaaaaaaaaaaaaaaa; while true; do x=$x$x; done"], linux: { resources: { memory_limit_in_bytes: String(20 * 1024 * 1024) } } }),
     );
     expect((await waitExited(f.d, hog)).reason).toBe("OOMKilled");
+    const missing = await grpcError(f.d.client.image.PullImage({ image: { image: `${f.image.split("/")[0]}/e2e/not-pushed:1` } }));
+    expect(missing.code).not.toBe(grpc.status.OK);
 
     const text = await scrape(f.d);
     expect(sample(text, 'skiff_grpc_requests_total{method="RuntimeService/Version",code="OK"}')).toBeGreaterThanOrEqual(3);
@@ -49,6 +53,8 @@ describe("Prometheus /metrics", () => {
     expect(sample(text, 'skiff_image_pulls_total{result="success"}')).toBe(1);
     expect(sample(text, "skiff_image_pull_bytes_total")).toBeGreaterThan(100_000);
     expect(sample(text, 'skiff_image_pull_duration_seconds_count{result="success"}')).toBe(1);
+    expect(sample(text, 'skiff_image_pulls_total{result="failure"}')).toBe(1);
+    expect(sample(text, 'skiff_image_pull_duration_seconds_count{result="failure"}')).toBe(1);
     expect(sample(text, 'skiff_cni_operation_duration_seconds_count{operation="add"}')).toBe(1);
     expect(sample(text, 'skiff_oci_runtime_operation_duration_seconds_count{handler="runc",operation="create"}')).toBe(2);
     expect(sample(text, 'skiff_oci_runtime_operation_duration_seconds_count{handler="runc",operation="start"}')).toBe(2);
@@ -84,6 +90,29 @@ describe("node operations", () => {
       expect(JSON.parse((await d.client.runtime.Status({ verbose: true })).info.config!).logLevel).toBe("debug");
     } finally {
       await d.cleanup();
+    }
+  });
+
+  it("pulls through a registry mirror added by SIGHUP", async () => {
+    const reg = await TestRegistry.start();
+    const d = await TestDaemon.start();
+    try {
+      await reg.push("ops/mirrored", "1", await buildImage());
+      // Nothing listens on localhost:1: only a mirror can serve this reference.
+      const ref = "localhost:1/ops/mirrored:1";
+      const before = await grpcError(d.client.image.PullImage({ image: { image: ref } }));
+      expect(before.code).not.toBe(grpc.status.OK);
+      expect(before.details).toContain("localhost:1");
+      await d.writeConfig({ registries: { "localhost:1": { mirrors: [reg.host] } } });
+      process.kill(d.pid!, "SIGHUP");
+      await waitFor("the reload", async () => (await readFile(d.logFile, "utf8")).split("\n").find((l) => l.includes("configuration reloaded")));
+      const { image_ref } = await d.client.image.PullImage({ image: { image: ref } });
+      const { image } = await d.client.image.ImageStatus({ image: { image: ref } });
+      expect(image?.id).toBe(image_ref);
+      expect(image?.repo_tags).toContain(ref);
+    } finally {
+      await d.cleanup();
+      await reg.stop();
     }
   });
 

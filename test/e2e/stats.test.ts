@@ -2,6 +2,8 @@
 // real containers: CPU rate against a CPU quota, a working set of a known size,
 // writable-layer usage, network counters after real traffic to the pod.
 
+import { spawn } from "node:child_process";
+import { readdir, rmdir, writeFile } from "node:fs/promises";
 import http from "node:http";
 import { describe, expect, it } from "vitest";
 import { containerConfig, runContainer, startPod, useContainerDaemon } from "./harness/containers.js";
@@ -107,6 +109,43 @@ describe("container and pod stats", () => {
     const wsm = cm.metrics.find((m) => m.name === "container_memory_working_set_bytes")!;
     expect(wsm).toMatchObject({ metric_type: "GAUGE", label_values: ["web", web, f.image, expect.stringContaining("web_net_e2e_"), "e2e", "net"] });
     for (const m of [...mine.metrics, ...cm.metrics]) expect(m.label_values.length, m.name).toBe(keys.get(m.name));
+  });
+});
+
+describe("pod stats from the pod's cgroup", () => {
+  const f = useContainerDaemon();
+
+  it("reads a pod with linux.cgroup_parent from that cgroup, which also holds what is not a container", async () => {
+    const parent = `/skiff-e2e-podstats${process.pid}`;
+    const pod = await startPod(f.d, "cgpod", { linux: { cgroup_parent: parent } });
+    const idle = await runContainer(f.d, pod, containerConfig("idle", f.image, { command: ["sleep", "3600"] }));
+    // A process of the pod's cgroup that no container owns (as kubelet may put
+    // there): it joins first, then fills 40 MiB, so the pages are charged there.
+    const holder = spawn("python3", ["-c", "import sys,time\nsys.stdin.readline()\nb=b'x'*(40<<20)\nprint('ready',flush=True)\ntime.sleep(120)"], { stdio: ["pipe", "pipe", "inherit"] });
+    try {
+      for (const c of ["memory", "cpu", "cpuacct", "cpu,cpuacct", "pids"]) {
+        await writeFile(`/sys/fs/cgroup/${c}${parent}/cgroup.procs`, String(holder.pid)).catch((e: NodeJS.ErrnoException) => {
+          if (e.code !== "ENOENT") throw e; // controllers co-mounted differently on other hosts
+        });
+      }
+      const ready = new Promise((r) => holder.stdout!.once("data", r));
+      holder.stdin!.write("go\n");
+      await ready;
+
+      const s = (await f.d.client.runtime.PodSandboxStats({ pod_sandbox_id: pod.id })).stats!;
+      const container = s.linux!.containers.find((c) => c.attributes!.id === idle)!;
+      expect(n(container.memory!.working_set_bytes)).toBeLessThan(10 * MiB);
+      // The sum of the containers would be under 10 MiB and one process.
+      expect(n(s.linux!.memory!.working_set_bytes)).toBeGreaterThan(40 * MiB);
+      expect(n(s.linux!.process!.process_count)).toBeGreaterThanOrEqual(2);
+      expect(n(s.linux!.cpu!.usage_core_nano_seconds)).toBeGreaterThan(n(container.cpu!.usage_core_nano_seconds));
+    } finally {
+      holder.kill("SIGKILL");
+      await new Promise((r) => holder.once("exit", r));
+      await f.d.client.runtime.RemovePodSandbox({ pod_sandbox_id: pod.id });
+      // The pod cgroup is kubelet's to remove; this test made it, so it removes it.
+      for (const c of await readdir("/sys/fs/cgroup")) await rmdir(`/sys/fs/cgroup/${c}${parent}`).catch(() => {});
+    }
   });
 });
 
