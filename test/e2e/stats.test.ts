@@ -3,6 +3,7 @@
 // writable-layer usage, network counters after real traffic to the pod.
 
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { readdir, rmdir, writeFile } from "node:fs/promises";
 import http from "node:http";
 import { describe, expect, it } from "vitest";
@@ -123,8 +124,9 @@ describe("pod stats from the pod's cgroup", () => {
     // there): it joins first, then fills 40 MiB, so the pages are charged there.
     const holder = spawn("python3", ["-c", "import sys,time\nsys.stdin.readline()\nb=b'x'*(40<<20)\nprint('ready',flush=True)\ntime.sleep(120)"], { stdio: ["pipe", "pipe", "inherit"] });
     try {
-      for (const c of ["memory", "cpu", "cpuacct", "cpu,cpuacct", "pids"]) {
-        await writeFile(`/sys/fs/cgroup/${c}${parent}/cgroup.procs`, String(holder.pid)).catch((e: NodeJS.ErrnoException) => {
+      const unified = existsSync("/sys/fs/cgroup/cgroup.controllers");
+      for (const c of unified ? [""] : ["/memory", "/cpu", "/cpuacct", "/cpu,cpuacct", "/pids"]) {
+        await writeFile(`/sys/fs/cgroup${c}${parent}/cgroup.procs`, String(holder.pid)).catch((e: NodeJS.ErrnoException) => {
           if (e.code !== "ENOENT") throw e; // controllers co-mounted differently on other hosts
         });
       }
@@ -144,6 +146,7 @@ describe("pod stats from the pod's cgroup", () => {
       await new Promise((r) => holder.once("exit", r));
       await f.d.client.runtime.RemovePodSandbox({ pod_sandbox_id: pod.id });
       // The pod cgroup is kubelet's to remove; this test made it, so it removes it.
+      await rmdir(`/sys/fs/cgroup${parent}`).catch(() => {});
       for (const c of await readdir("/sys/fs/cgroup")) await rmdir(`/sys/fs/cgroup/${c}${parent}`).catch(() => {});
     }
   });
