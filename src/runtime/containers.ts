@@ -195,6 +195,9 @@ export class Containers {
     const id = newId();
     const dir = path.join(config.root, "containers", id);
     const logPath = pod.spec.logDirectory && request.logPath ? path.join(pod.spec.logDirectory, request.logPath) : "";
+    if (logPath && path.relative(pod.spec.logDirectory, logPath).startsWith("..")) {
+      throw invalidArgument(`log_path "${request.logPath}" leaves the pod's log_directory ${pod.spec.logDirectory}: give a path inside it, such as "${request.metadata.name}/0.log"`);
+    }
     const record: ContainerRecord = {
       id,
       name: `${request.metadata.name}_${pm.name}_${pm.namespace}_${pm.uid}_${request.metadata.attempt}`,

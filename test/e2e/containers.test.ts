@@ -2,7 +2,7 @@
 // rootfs from pulled images, CRI log files, exit codes.
 
 import { spawnSync } from "node:child_process";
-import { readlinkSync } from "node:fs";
+import { existsSync, readlinkSync } from "node:fs";
 import { mkdir, readFile, readdir, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -103,6 +103,12 @@ for (const handler of ["runc", "crun"] as const) {
       err = await grpcError(f.d.client.runtime.CreateContainer({ pod_sandbox_id: pod.id, config: containerConfig("noimg", "nowhere/nothing:1"), sandbox_config: pod.config }));
       expect(err.code).toBe(grpc.status.NOT_FOUND);
       expect(err.details).toContain('image "nowhere/nothing:1" not found');
+      for (const logPath of ["../escaped.log", "a/../../../escaped.log"]) {
+        err = await grpcError(f.d.client.runtime.CreateContainer({ pod_sandbox_id: pod.id, config: containerConfig("escape", f.image, { log_path: logPath }), sandbox_config: pod.config }));
+        expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
+        expect(err.details).toContain(`log_path "${logPath}" leaves the pod's log_directory`);
+      }
+      expect(existsSync(path.join(path.dirname(pod.logDir), "escaped.log"))).toBe(false);
       await f.d.client.runtime.StopPodSandbox({ pod_sandbox_id: pod.id });
       // stopping the pod stopped its container
       expect((await f.d.client.runtime.ContainerStatus({ container_id: first })).status!.state).toBe("CONTAINER_EXITED");
