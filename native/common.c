@@ -106,3 +106,49 @@ int start_detached_thread(void *(*fn)(void *), void *arg, size_t stack_size) {
   pthread_attr_destroy(&attr);
   return rc;
 }
+
+struct pool_job {
+  napi_async_work work;
+  napi_deferred deferred;
+  void (*run)(void *arg);
+  napi_value (*done)(napi_env env, void *arg);
+  void *arg;
+};
+
+static void pool_execute(napi_env env, void *data) {
+  (void)env;
+  struct pool_job *j = data;
+  j->run(j->arg);
+}
+
+static void pool_complete(napi_env env, napi_status status, void *data) {
+  struct pool_job *j = data;
+  napi_value error = j->done(env, j->arg); // frees arg
+  if (status != napi_ok && !error) error = errno_error(env, "cancelled before it ran", ECANCELED);
+  if (error) {
+    napi_reject_deferred(env, j->deferred, error);
+  } else {
+    napi_value undefined;
+    napi_get_undefined(env, &undefined);
+    napi_resolve_deferred(env, j->deferred, undefined);
+  }
+  napi_delete_async_work(env, j->work);
+  free(j);
+}
+
+napi_value run_on_pool(napi_env env, const char *name, void (*run)(void *arg), napi_value (*done)(napi_env env, void *arg), void *arg) {
+  struct pool_job *j = calloc(1, sizeof *j);
+  if (!j) {
+    done(env, arg);
+    return throw_errno(env, name, ENOMEM);
+  }
+  j->run = run;
+  j->done = done;
+  j->arg = arg;
+  napi_value promise, resource;
+  napi_create_promise(env, &j->deferred, &promise);
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource);
+  napi_create_async_work(env, NULL, resource, pool_execute, pool_complete, j, &j->work);
+  napi_queue_async_work(env, j->work);
+  return promise;
+}

@@ -37,6 +37,10 @@ int enter_netns(const char *path, const char **step);
 // Runs fn(arg) on a new thread and waits for it: for work that changes the
 // thread's own namespaces or cwd. 0, or pthread_create's error.
 int run_on_own_thread(void *(*fn)(void *), void *arg);
+// Runs run(arg) on libuv's thread pool and returns a promise; done(env, arg)
+// then runs on the JS thread, frees arg and returns an error to reject with,
+// or NULL to resolve. For blocking syscalls that must not stall the event loop.
+napi_value run_on_pool(napi_env env, const char *name, void (*run)(void *arg), napi_value (*done)(napi_env env, void *arg), void *arg);
 // Starts fn(arg) on a detached thread with a small stack. 0, or pthread_create's error.
 int start_detached_thread(void *(*fn)(void *), void *arg, size_t stack_size);
 

@@ -7,11 +7,10 @@
 #include "common.h"
 
 #include <sched.h>
+#include <stdarg.h>
 #include <sys/mount.h>
 
 struct mount_work {
-  napi_async_work work;
-  napi_deferred deferred;
   int unmount; // 1: umount2(target, flags); 0: mount(...)
   char *source, *target, *fstype, *data, *cwd;
   unsigned long flags;
@@ -19,39 +18,35 @@ struct mount_work {
   char what[8400]; // set with err: the step that failed, for the message
 };
 
-static void fail(struct mount_work *w, int err, const char *step) {
+static void failed(struct mount_work *w, int err, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
   w->err = err;
-  snprintf(w->what, sizeof w->what, "%s", step);
+  vsnprintf(w->what, sizeof w->what, fmt, ap);
+  va_end(ap);
 }
 
 static void *mount_in_cwd(void *arg) {
   struct mount_work *w = arg;
   if (unshare(CLONE_FS) < 0) {
-    fail(w, errno, "unshare(CLONE_FS)");
+    failed(w, errno, "unshare(CLONE_FS) to mount %s", w->target);
   } else if (chdir(w->cwd) < 0) {
-    w->err = errno;
-    snprintf(w->what, sizeof w->what, "chdir to %s to mount %s", w->cwd, w->target);
+    failed(w, errno, "chdir to %s to mount %s", w->cwd, w->target);
   } else if (mount(w->source, w->target, w->fstype, w->flags, w->data) < 0) {
-    w->err = errno;
-    snprintf(w->what, sizeof w->what, "mount %s", w->target);
+    failed(w, errno, "mount %s", w->target);
   }
   return NULL;
 }
 
-static void execute(napi_env env, void *data) {
-  (void)env;
-  struct mount_work *w = data;
+static void run(void *arg) {
+  struct mount_work *w = arg;
   if (w->unmount) {
-    if (umount2(w->target, (int)w->flags) < 0) {
-      w->err = errno;
-      snprintf(w->what, sizeof w->what, "unmount %s", w->target);
-    }
+    if (umount2(w->target, (int)w->flags) < 0) failed(w, errno, "unmount %s", w->target);
   } else if (w->cwd) {
     int rc = run_on_own_thread(mount_in_cwd, w);
-    if (rc != 0) fail(w, rc, "pthread_create");
+    if (rc != 0) failed(w, rc, "pthread_create to mount %s", w->target);
   } else if (mount(w->source, w->target, w->fstype, w->flags, w->data) < 0) {
-    w->err = errno;
-    snprintf(w->what, sizeof w->what, "mount %s", w->target);
+    failed(w, errno, "mount %s", w->target);
   }
 }
 
@@ -64,18 +59,11 @@ static void free_work(struct mount_work *w) {
   free(w);
 }
 
-static void complete(napi_env env, napi_status status, void *data) {
-  struct mount_work *w = data;
-  napi_value result;
-  if (status != napi_ok && !w->err) fail(w, ECANCELED, w->unmount ? "unmount" : "mount");
-  if (w->err) {
-    napi_reject_deferred(env, w->deferred, errno_error(env, w->what, w->err));
-  } else {
-    napi_get_undefined(env, &result);
-    napi_resolve_deferred(env, w->deferred, result);
-  }
-  napi_delete_async_work(env, w->work);
+static napi_value done(napi_env env, void *arg) {
+  struct mount_work *w = arg;
+  napi_value error = w->err ? errno_error(env, w->what, w->err) : NULL;
   free_work(w);
+  return error;
 }
 
 // A string argument, or NULL for null/undefined; *bad set for anything else.
@@ -95,13 +83,15 @@ static char *string_or_null(napi_env env, napi_value v, int *bad) {
   return s;
 }
 
-static napi_value queue(napi_env env, struct mount_work *w) {
-  napi_value promise, name;
-  napi_create_promise(env, &w->deferred, &promise);
-  napi_create_string_utf8(env, w->unmount ? "skiff:unmount" : "skiff:mount", NAPI_AUTO_LENGTH, &name);
-  napi_create_async_work(env, NULL, name, execute, complete, w, &w->work);
-  napi_queue_async_work(env, w->work);
-  return promise;
+// Queues w, or throws the usage (and frees w) when its arguments were bad.
+static napi_value queue_or_throw(napi_env env, struct mount_work *w, int bad, double flags, const char *usage) {
+  if (bad || flags < 0) {
+    free_work(w);
+    napi_throw_type_error(env, NULL, usage);
+    return NULL;
+  }
+  w->flags = (unsigned long)flags;
+  return run_on_pool(env, w->unmount ? "skiff:unmount" : "skiff:mount", run, done, w);
 }
 
 // mount(source, target, fstype, flags, data | null, cwd | null): Promise<void>
@@ -117,17 +107,11 @@ napi_value mount_fs(napi_env env, napi_callback_info info) {
     w->source = string_or_null(env, argv[0], &bad);
     w->target = string_or_null(env, argv[1], &bad);
     w->fstype = string_or_null(env, argv[2], &bad);
-    bad |= napi_get_value_double(env, argv[3], &flags) != napi_ok || flags < 0;
+    bad |= napi_get_value_double(env, argv[3], &flags) != napi_ok;
     w->data = string_or_null(env, argv[4], &bad);
     w->cwd = string_or_null(env, argv[5], &bad);
   }
-  if (bad || !w->source || !w->target || !w->fstype) {
-    free_work(w);
-    napi_throw_type_error(env, NULL, "mount(source, target, fstype, flags, data | null, cwd | null)");
-    return NULL;
-  }
-  w->flags = (unsigned long)flags;
-  return queue(env, w);
+  return queue_or_throw(env, w, bad || !w->source || !w->target || !w->fstype, flags, "mount(source, target, fstype, flags, data | null, cwd | null)");
 }
 
 // unmount(target, flags): Promise<void>; rejects with code EINVAL when target is not a mount point.
@@ -137,18 +121,12 @@ napi_value unmount_fs(napi_env env, napi_callback_info info) {
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   struct mount_work *w = calloc(1, sizeof *w);
   if (!w) return throw_errno(env, "unmount", ENOMEM);
+  w->unmount = 1;
   int bad = argc < 2;
   double flags = 0;
   if (!bad) {
     w->target = string_or_null(env, argv[0], &bad);
-    bad |= napi_get_value_double(env, argv[1], &flags) != napi_ok || flags < 0;
+    bad |= napi_get_value_double(env, argv[1], &flags) != napi_ok;
   }
-  if (bad || !w->target) {
-    free_work(w);
-    napi_throw_type_error(env, NULL, "unmount(target, flags)");
-    return NULL;
-  }
-  w->unmount = 1;
-  w->flags = (unsigned long)flags;
-  return queue(env, w);
+  return queue_or_throw(env, w, bad || !w->target, flags, "unmount(target, flags)");
 }

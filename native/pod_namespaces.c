@@ -12,8 +12,8 @@
 #include <sys/socket.h>
 
 struct pod_ns {
-  const char *net, *ipc, *uts; // pin files, NULL when not wanted
-  const char *hostname;        // NULL: keep
+  char *net, *ipc, *uts; // pin files, NULL when not wanted
+  char *hostname;        // NULL: keep
   char **sysctl_paths;
   char **sysctl_values;
   size_t sysctls;
@@ -73,7 +73,35 @@ static void *pod_ns_main(void *arg) {
   return NULL;
 }
 
-// createPodNamespaces({ net?, ipc?, uts?, hostname?, sysctls: [[path, value]...] }): void
+static void run(void *arg) {
+  struct pod_ns *p = arg;
+  if (p->err || !(p->net || p->ipc || p->uts)) return;
+  int rc = run_on_own_thread(pod_ns_main, p);
+  if (rc != 0) {
+    p->err = rc;
+    snprintf(p->step, sizeof p->step, "pthread_create");
+  }
+}
+
+static napi_value done(napi_env env, void *arg) {
+  struct pod_ns *p = arg;
+  napi_value error = p->err ? errno_error(env, p->step, p->err) : NULL;
+  for (size_t i = 0; i < p->sysctls; i++) {
+    free(p->sysctl_paths[i]);
+    free(p->sysctl_values[i]);
+  }
+  free(p->sysctl_paths);
+  free(p->sysctl_values);
+  free(p->net);
+  free(p->ipc);
+  free(p->uts);
+  free(p->hostname);
+  free(p);
+  return error;
+}
+
+// createPodNamespaces({ net?, ipc?, uts?, hostname?, sysctls: [[path, value]...] }): Promise<void>
+// The work runs from libuv's pool, on a thread of its own (unshare changes only that thread).
 napi_value create_pod_namespaces(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -82,53 +110,36 @@ napi_value create_pod_namespaces(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "createPodNamespaces(options)");
     return NULL;
   }
-  struct pod_ns p;
-  memset(&p, 0, sizeof p);
-  char *net = optional_prop(env, argv[0], "net"), *ipc = optional_prop(env, argv[0], "ipc"), *uts = optional_prop(env, argv[0], "uts");
-  char *hostname = optional_prop(env, argv[0], "hostname");
-  p.net = net;
-  p.ipc = ipc;
-  p.uts = uts;
-  p.hostname = hostname;
+  struct pod_ns *p = calloc(1, sizeof *p);
+  if (!p) return throw_errno(env, "createPodNamespaces", ENOMEM);
+  p->net = optional_prop(env, argv[0], "net");
+  p->ipc = optional_prop(env, argv[0], "ipc");
+  p->uts = optional_prop(env, argv[0], "uts");
+  p->hostname = optional_prop(env, argv[0], "hostname");
   napi_value list;
   uint32_t count = 0;
   bool is_array = false;
   if (napi_get_named_property(env, argv[0], "sysctls", &list) == napi_ok && napi_is_array(env, list, &is_array) == napi_ok && is_array) {
     napi_get_array_length(env, list, &count);
   }
-  p.sysctl_paths = calloc(count + 1, sizeof(char *));
-  p.sysctl_values = calloc(count + 1, sizeof(char *));
+  p->sysctl_paths = calloc(count + 1, sizeof(char *));
+  p->sysctl_values = calloc(count + 1, sizeof(char *));
+  if (!p->sysctl_paths || !p->sysctl_values) {
+    done(env, p);
+    return throw_errno(env, "createPodNamespaces", ENOMEM);
+  }
   for (uint32_t i = 0; i < count; i++) {
     napi_value pair, k, v;
     napi_get_element(env, list, i, &pair);
     napi_get_element(env, pair, 0, &k);
     napi_get_element(env, pair, 1, &v);
-    p.sysctl_paths[i] = dup_string(env, k);
-    p.sysctl_values[i] = dup_string(env, v);
-    if (!p.sysctl_paths[i] || !p.sysctl_values[i]) {
-      p.err = EINVAL;
-      snprintf(p.step, sizeof p.step, "sysctl %u is not a [path, value] pair of strings", i);
+    p->sysctl_paths[i] = dup_string(env, k);
+    p->sysctl_values[i] = dup_string(env, v);
+    if (!p->sysctl_paths[i] || !p->sysctl_values[i]) {
+      p->err = EINVAL;
+      snprintf(p->step, sizeof p->step, "sysctl %u is not a [path, value] pair of strings", i);
     }
-    p.sysctls = i + 1;
+    p->sysctls = i + 1;
   }
-  if (!p.err && (p.net || p.ipc || p.uts)) {
-    int rc = run_on_own_thread(pod_ns_main, &p);
-    if (rc != 0) {
-      p.err = rc;
-      snprintf(p.step, sizeof p.step, "pthread_create");
-    }
-  }
-  for (size_t i = 0; i < p.sysctls; i++) {
-    free(p.sysctl_paths[i]);
-    free(p.sysctl_values[i]);
-  }
-  free(p.sysctl_paths);
-  free(p.sysctl_values);
-  free(net);
-  free(ipc);
-  free(uts);
-  free(hostname);
-  if (p.err) return throw_errno(env, p.step, p.err);
-  return NULL;
+  return run_on_pool(env, "skiff:createPodNamespaces", run, done, p);
 }
-

@@ -10,7 +10,7 @@ interface Addon {
   connectInNetns(nsPath: string, port: number): number;
   readNetDevInNetns(nsPath: string): string;
   notifySystemd(socketPath: string, message: string): void;
-  createPodNamespaces(options: PodNamespaceOptions): void;
+  createPodNamespaces(options: PodNamespaceOptions): Promise<void>;
   mount(source: string, target: string, fstype: string, flags: number, data: string | null, cwd: string | null): Promise<void>;
   unmount(target: string, flags: number): Promise<void>;
   makeSocketPair(): [number, number];
@@ -73,10 +73,11 @@ export function notifySystemd(socketPath: string, message: string): void {
 
 /**
  * Creates a pod's namespaces and pins them on files, with the hostname set,
- * lo up and the sysctls written inside them. Synchronous: a few syscalls.
+ * lo up and the sysctls written inside them: a few syscalls, on libuv's
+ * thread pool (a new network namespace can take the kernel milliseconds).
  */
-export function createPodNamespaces(options: PodNamespaceOptions): void {
-  load().createPodNamespaces(options);
+export function createPodNamespaces(options: PodNamespaceOptions): Promise<void> {
+  return load().createPodNamespaces(options);
 }
 
 /** mount(2)'s flags that skiff uses. */

@@ -386,9 +386,7 @@ export class Containers {
    * gone) kills the command.
    */
   async execStream(query: string, cmd: string[], io: ProcessStdio, signal: AbortSignal): Promise<number> {
-    const c = this.get(query);
-    if (c.state !== "running") throw failedPrecondition(`container ${c.id} is ${c.state}, not running`);
-    if (cmd.length === 0) throw invalidArgument("Exec: cmd must not be empty");
+    const c = this.checkExecutable(query, cmd);
     const runtime = this.runtime(c);
     const spec = JSON.parse(await readFile(path.join(c.dir, "bundle", "config.json"), "utf8")) as { process: Record<string, unknown> };
     const sessionId = `${c.id.slice(0, 12)}-${randomBytes(6).toString("hex")}`;
@@ -406,6 +404,14 @@ export class Containers {
       io,
       signal,
     );
+  }
+
+  /** The running container a client may run cmd in (checked again when the session starts). */
+  checkExecutable(query: string, cmd: string[]): ContainerRecord {
+    const c = this.get(query);
+    if (c.state !== "running") throw failedPrecondition(`container ${c.id} is ${c.state}, not running`);
+    if (cmd.length === 0) throw invalidArgument("Exec: cmd must not be empty");
+    return c;
   }
 
   /** The running container a client may attach to with these streams (checked again when the session starts). */

@@ -33,7 +33,7 @@ export interface ExecSessionLaunch {
  * terminal if asked (with TERM, and the client's size from the first instant,
  * so a command that reads it at once does not see 0x0). Pure.
  */
-export function streamingExecProcess(containerProcess: Record<string, unknown>, cmd: string[], tty: boolean, size?: TerminalSize): Record<string, unknown> {
+export function execProcessSpec(containerProcess: Record<string, unknown>, cmd: string[], tty: boolean, size?: TerminalSize): Record<string, unknown> {
   const env = Array.isArray(containerProcess.env) ? (containerProcess.env as string[]) : [];
   const withTerm = tty && !env.some((e) => e.startsWith("TERM=")) ? [...env, "TERM=xterm"] : env;
   const { consoleSize: _drop, ...rest } = containerProcess;
@@ -66,7 +66,7 @@ export async function runExecSession(l: ExecSessionLaunch, io: ProcessStdio, sig
   try {
     const processFile = path.join(l.sessionDir, "process.json");
     const size = io.tty && io.sizes ? await firstSize(io.sizes, signal) : undefined;
-    await writeFile(processFile, JSON.stringify(streamingExecProcess(l.containerProcess, l.cmd, io.tty, size)));
+    await writeFile(processFile, JSON.stringify(execProcessSpec(l.containerProcess, l.cmd, io.tty, size)));
     const args = [
       "--api-version", "1",
       "-c", l.containerId, "-u", l.sessionId, "-n", l.containerId,

@@ -10,7 +10,7 @@ import path from "node:path";
 import { deadlineExceeded } from "../errors.js";
 import { drained } from "../util/exec.js";
 import { spawnProcess } from "../util/spawn.js";
-import { streamingExecProcess } from "./exec-session.js";
+import { execProcessSpec } from "./exec-session.js";
 import type { OciRuntime } from "./oci-runtime.js";
 
 export const EXEC_OUTPUT_LIMIT = 16 * 1024 * 1024;
@@ -40,7 +40,7 @@ export async function execSync(runtime: OciRuntime, id: string, bundle: string, 
   const tag = randomBytes(6).toString("hex");
   const processFile = path.join(bundle, `exec-${tag}.json`);
   const pidFile = path.join(bundle, `exec-${tag}.pid`);
-  await writeFile(processFile, JSON.stringify(streamingExecProcess(spec.process, cmd, false)));
+  await writeFile(processFile, JSON.stringify(execProcessSpec(spec.process, cmd, false)));
   try {
     const child = spawnProcess(runtime.path, ["--root", runtime.root, "exec", "--process", processFile, "--pid-file", pidFile, id], { stdio: ["ignore", "pipe", "pipe"] });
     const [, out, err] = child.stdio;

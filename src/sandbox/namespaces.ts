@@ -40,11 +40,9 @@ export async function createNamespaces(dir: string, req: NamespaceRequest): Prom
   await mkdir(dir, { recursive: true, mode: 0o711 });
   await Promise.all(entries.map(([, file]) => writeFile(file, "")));
   const sysctls = [...(req.net ? req.sysctls.net : []), ...(req.ipc ? req.sysctls.ipc : [])].map(([k, v]): [string, string] => [sysctlPath(k), v]);
-  try {
-    createPodNamespaces({ ...paths, ...(req.uts && req.hostname ? { hostname: req.hostname } : {}), sysctls });
-  } catch (err) {
-    throw new Error(`cannot create the pod's namespaces: ${(err as Error).message}`);
-  }
+  await createPodNamespaces({ ...paths, ...(req.uts && req.hostname ? { hostname: req.hostname } : {}), sysctls }).catch((err: Error) => {
+    throw new Error(`cannot create the pod's namespaces: ${err.message}`, { cause: err });
+  });
   return paths;
 }
 

@@ -1,4 +1,4 @@
-// Running helper programs (unshare, mount, CNI plugins, runc) with a timeout,
+// Running helper programs (CNI plugins, runc, iptables) with a timeout,
 // and errors that name the command and carry its stderr.
 
 import type { Readable } from "node:stream";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { AttachPacketReader } from "../../src/runtime/attach-socket.js";
-import { streamingExecProcess } from "../../src/runtime/exec-session.js";
+import { execProcessSpec } from "../../src/runtime/exec-session.js";
 import { errorChannelMessage, listedProtocols, negotiate, parseTerminalSize, protocolVersion, ResizeDecoder, SPDY_REMOTE_COMMAND_PROTOCOLS, statusFor, WS_REMOTE_COMMAND_PROTOCOLS } from "../../src/streaming/protocol.js";
 import { expectedStreams } from "../../src/streaming/remote-command.js";
 import { parsePort } from "../../src/streaming/spdy-port-forward.js";
@@ -104,13 +104,13 @@ describe("conmon attach packets", () => {
 describe("streaming exec process", () => {
   it("inherits the container's process, with the command, the terminal flag and TERM for a tty", () => {
     const base = { user: { uid: 5, gid: 5 }, cwd: "/w", env: ["PATH=/bin"], args: ["sleep", "1"], terminal: false, capabilities: { bounding: ["CAP_KILL"] } };
-    const p = streamingExecProcess(base, ["sh"], true);
+    const p = execProcessSpec(base, ["sh"], true);
     expect(p).toMatchObject({ user: { uid: 5, gid: 5 }, cwd: "/w", args: ["sh"], terminal: true, env: ["PATH=/bin", "TERM=xterm"], capabilities: base.capabilities });
-    expect(streamingExecProcess({ ...base, env: ["TERM=vt100"] }, ["sh"], true).env).toEqual(["TERM=vt100"]);
-    expect(streamingExecProcess(base, ["ls"], false)).toMatchObject({ terminal: false, env: ["PATH=/bin"] });
+    expect(execProcessSpec({ ...base, env: ["TERM=vt100"] }, ["sh"], true).env).toEqual(["TERM=vt100"]);
+    expect(execProcessSpec(base, ["ls"], false)).toMatchObject({ terminal: false, env: ["PATH=/bin"] });
     // The client's first size is the console's size from the start.
-    expect(streamingExecProcess(base, ["sh"], true, { width: 80, height: 24 }).consoleSize).toEqual({ height: 24, width: 80 });
-    expect(streamingExecProcess({ ...base, consoleSize: { height: 1, width: 1 } }, ["ls"], false).consoleSize).toBeUndefined();
+    expect(execProcessSpec(base, ["sh"], true, { width: 80, height: 24 }).consoleSize).toEqual({ height: 24, width: 80 });
+    expect(execProcessSpec({ ...base, consoleSize: { height: 1, width: 1 } }, ["ls"], false).consoleSize).toBeUndefined();
   });
 
   it("accepts port headers 1-65535 only", () => {

@@ -26,17 +26,10 @@ function checkStdio(rpc: string, s: Stdio): Stdio {
   return { stdin: s.stdin, stdout: s.stdout, stderr: s.stderr, tty: s.tty };
 }
 
-function runningContainer(deps: CriDeps, rpc: string, id: string) {
-  const c = deps.containers.get(requireField(id, rpc, "container_id"));
-  if (c.state !== "running") throw failedPrecondition(`${rpc}: container ${c.id} is ${c.state}, not running`);
-  return c;
-}
-
 export function streamingHandlers(deps: CriDeps) {
   return {
     async Exec(req: ExecRequest__Output): Promise<ExecResponse> {
-      const c = runningContainer(deps, "Exec", req.container_id);
-      if (req.cmd.length === 0) throw invalidArgument("Exec: cmd must not be empty");
+      const c = deps.containers.checkExecutable(requireField(req.container_id, "Exec", "container_id"), req.cmd);
       const stdio = checkStdio("Exec", req);
       return { url: deps.streaming.url({ kind: "exec", containerId: c.id, cmd: req.cmd, ...stdio }) };
     },

@@ -4,6 +4,9 @@
 // and the security context and resources. Pure.
 
 import { invalidArgument } from "../../errors.js";
+import type { ImageConfig } from "../../image-service/media-types.js";
+import type { ContainerRequest, DeviceNode } from "../types.js";
+import { runtimeDefaultProfile } from "./seccomp.js";
 
 /** Where containers and infra processes go when the pod has no cgroup parent. */
 export const DEFAULT_CGROUP_PARENT = "/skiff";
@@ -12,9 +15,6 @@ export const DEFAULT_CGROUP_PARENT = "/skiff";
 export function containerCgroupPath(podCgroupParent: string, containerId: string): string {
   return `${(podCgroupParent || DEFAULT_CGROUP_PARENT).replace(/\/+$/, "")}/${containerId}`;
 }
-import type { ImageConfig } from "../../image-service/media-types.js";
-import type { ContainerRequest, DeviceNode } from "../types.js";
-import { runtimeDefaultProfile } from "./seccomp.js";
 
 export const DEFAULT_CAPABILITIES = [
   "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID",
