@@ -10,7 +10,8 @@
         "native/notify.c",
         "native/pod_namespaces.c",
         "native/mounts.c",
-        "native/spawn.c"
+        "native/spawn.c",
+        "native/durable_write.c"
       ],
       "cflags": ["-Wall", "-Wextra", "-O2"],
       "libraries": ["-lpthread"]

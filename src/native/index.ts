@@ -13,6 +13,7 @@ interface Addon {
   createPodNamespaces(options: PodNamespaceOptions): Promise<void>;
   mount(source: string, target: string, fstype: string, flags: number, data: string | null, cwd: string | null): Promise<void>;
   unmount(target: string, flags: number): Promise<void>;
+  writeFileDurable(dir: string, name: string, data: string, mode: number): Promise<void>;
   makeSocketPair(): [number, number];
   closeFd(fd: number): void;
   spawnProcess(file: string, argv: string[], env: string[], cwd: string | null, fds: number[], setsid: boolean, onExit: (code: number | null, signal: number) => void): number;
@@ -97,4 +98,13 @@ export function mount(source: string, target: string, fstype: string, flags: num
 /** umount2(2) on libuv's thread pool; code EINVAL when target is not a mount point. */
 export function unmount(target: string, flags: number): Promise<void> {
   return load().unmount(target, flags);
+}
+
+/**
+ * Replaces dir/name durably in one job on libuv's thread pool: a temp file
+ * written and fsynced, renamed over name, then the directory fsynced.
+ * Rejects with an Error whose code is the errno's name.
+ */
+export function writeFileDurable(dir: string, name: string, data: string, mode: number): Promise<void> {
+  return load().writeFileDurable(dir, name, data, mode);
 }

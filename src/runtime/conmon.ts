@@ -79,7 +79,22 @@ export class SyncReader {
   }
 }
 
-export async function createContainer(l: ConmonLaunch): Promise<number> {
+/** A conmon that has started and waits at its start pipe, before running `<runtime> create`. */
+export interface HeldConmon {
+  /** Lets conmon create the container (the bundle must be complete); resolves to the container's pid. */
+  release(): Promise<number>;
+  /** Ends a conmon that will not be released (the creation failed meanwhile) and waits for it. */
+  abort(): Promise<void>;
+}
+
+/**
+ * Starts conmon for a new container. conmon parses its options, opens the log
+ * file, then blocks on the start pipe until release(): so the caller can start
+ * it while the rootfs and bundle are still being made, and its start-up no
+ * longer adds to CreateContainer. The log file's directory and the bundle
+ * directory (conmon's working directory) must exist.
+ */
+export function startConmon(l: ConmonLaunch): HeldConmon {
   const args = [
     "--api-version", "1",
     "-c", l.id, "-u", l.id, "-n", l.name,
@@ -109,23 +124,37 @@ export async function createContainer(l: ConmonLaunch): Promise<number> {
   const syncPipe = child.stdio[3]!;
   const start = child.stdio[4]!;
   start.on("error", () => undefined);
-  start.end("0");
+  // Read from now on, so that an early exit of conmon is noticed as such.
   const sync = new SyncReader(syncPipe);
-  let timer: NodeJS.Timeout | undefined;
-  const message = await Promise.race([
-    sync.next(),
-    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error("conmon did not report within 60 s")), 60_000))),
-  ]).finally(() => {
-    clearTimeout(timer);
+  const close = () => {
     syncPipe.destroy();
     start.destroy();
-  });
-  if (message === undefined) {
-    throw new Error(`conmon exited without reporting: ${(await readFile(outFile, "utf8").catch(() => "")).trim().split("\n").slice(-3).join(" | ")}`);
-  }
-  const r = parseSyncMessage(message);
-  if (r.pid === undefined) throw new Error(`${l.runtime.handler} create failed: ${r.message}`);
-  return r.pid;
+  };
+  return {
+    async release() {
+      start.end("0");
+      let timer: NodeJS.Timeout | undefined;
+      const message = await Promise.race([
+        sync.next(),
+        new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error("conmon did not report within 60 s")), 60_000))),
+      ]).finally(() => {
+        clearTimeout(timer);
+        close();
+      });
+      if (message === undefined) {
+        throw new Error(`conmon exited without reporting: ${(await readFile(outFile, "utf8").catch(() => "")).trim().split("\n").slice(-3).join(" | ")}`);
+      }
+      const r = parseSyncMessage(message);
+      if (r.pid === undefined) throw new Error(`${l.runtime.handler} create failed: ${r.message}`);
+      return r.pid;
+    },
+    async abort() {
+      // Still blocked on the start pipe: it has forked nothing yet.
+      child.kill("SIGKILL");
+      await child.exited;
+      close();
+    },
+  };
 }
 
 /**

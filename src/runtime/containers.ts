@@ -14,17 +14,18 @@ import { topChainId } from "../image-service/image-record.js";
 import type { Logger } from "../log.js";
 import { ociRuntimeDuration, oomKills, timed } from "../observability/metrics.js";
 import type { Sandboxes } from "../sandbox/sandboxes.js";
-import { newId } from "../store/ids.js";
+import { isId, newId } from "../store/ids.js";
 import { RecordStore } from "../store/record-store.js";
 import { run } from "../util/exec.js";
 import { findExecutable } from "../util/executable.js";
 import { EventBus } from "../util/event-bus.js";
 import { KeyedMutex } from "../util/keyed-mutex.js";
 import { stepTimer } from "../util/step-timer.js";
-import { nowNanos } from "../util/time.js";
+import { laterNanos, nowNanos } from "../util/time.js";
 import { relayStdio } from "./attach-socket.js";
+import { AttachPrimer } from "./attach-primer.js";
 import { removeCgroupIfEmpty } from "./cgroups.js";
-import { createContainer, writeConmonControl } from "./conmon.js";
+import { startConmon, writeConmonControl, type HeldConmon } from "./conmon.js";
 import { execSync, type ExecResult } from "./exec-sync.js";
 import { runExecSession } from "./exec-session.js";
 import { checkMountPropagation } from "./mount-propagation.js";
@@ -75,6 +76,19 @@ async function hostDevice(d: ContainerRequest["devices"][number]): Promise<Devic
   };
 }
 
+function exists(p: string): Promise<boolean> {
+  return stat(p).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Removes a file that is empty (a log conmon opened for a container never created); anything else stays. */
+async function removeIfEmpty(file: string): Promise<void> {
+  const st = await stat(file).catch(() => undefined);
+  if (st?.isFile() && st.size === 0) await rm(file, { force: true });
+}
+
 /** Exit status -> CRI reason. */
 function reasonOf(code: number, oom: boolean): string {
   if (oom) return "OOMKilled";
@@ -94,6 +108,7 @@ export class Containers {
   private readonly executables = new Map<string, string>();
   private availableCaps: string[] = [];
   private apparmor = false;
+  private primer?: AttachPrimer;
   readonly events = new EventBus<ContainerEvent>();
 
   constructor(private readonly deps: ContainerDeps) {
@@ -113,6 +128,7 @@ export class Containers {
     this.apparmor = await stat("/sys/kernel/security/apparmor").then(() => true, () => false);
     const status = await readFile("/proc/self/status", "utf8");
     this.availableCaps = capabilitiesOfMask(/^CapBnd:\s*([0-9a-f]+)/m.exec(status)?.[1] ?? "0");
+    this.primer = await AttachPrimer.detect((reason) => this.deps.log.info({ reason }, "cgroup attach priming turned off"));
     await this.store.load();
     this.watcher = watch(this.exitDir, (_event, file) => {
       if (file) void this.noticeExit(file.toString());
@@ -215,16 +231,42 @@ export class Containers {
       stopSignal: request.stopSignal || image.config.config?.StopSignal || "SIGTERM",
     };
     step("checks");
-    await this.store.create(record); // reserves the name before any effect
-    step("reserve");
+    // runc's cgroup attach comes ~20 ms from now; its kernel-side wait can start now.
+    this.primer?.prime();
+    // Takes the name now; the record is written while the rootfs and conmon get
+    // ready (a crash meanwhile leaves only what recovery's sweep of unknown ids removes).
+    const reserved = this.store.create(record);
+    reserved.catch(() => {}); // awaited below
     const log = this.deps.log.child({ container_id: id, pod_sandbox_id: pod.id });
     const bundle = path.join(dir, "bundle");
     const logFile = logPath || path.join(dir, "container.log");
     // Independent of the rootfs: made meanwhile.
     const dirsReady = Promise.all([mkdir(bundle, { recursive: true, mode: 0o700 }), mkdir(path.dirname(logFile), { recursive: true })]);
     dirsReady.catch(() => {}); // awaited below; a failure of the mount first must not leave it unhandled
+    let held: Promise<{ conmon: HeldConmon; madeLog: boolean }> | undefined;
+    let released = false;
     try {
       const runtime = this.runtime(record);
+      // conmon starts up while the rootfs and the spec are made, and waits for the bundle.
+      held = (async () => {
+        const [conmonPath, runtimePath] = await Promise.all([this.executable(config.conmonPath), this.executable(runtime.path), dirsReady]);
+        const madeLog = !(await exists(logFile));
+        const conmon = startConmon({
+          conmonPath,
+          runtime: new OciRuntime(runtime.handler, runtimePath, runtime.root),
+          id,
+          name: record.name,
+          bundle,
+          logPath: logFile,
+          exitDir: this.exitDir,
+          socketDir: this.socketDir,
+          stdin: request.stdin,
+          stdinOnce: request.stdinOnce,
+          tty: request.tty,
+        });
+        return { conmon, madeLog };
+      })();
+      held.catch(() => {}); // awaited below or in the error path
       const stack = images.snapshots.stack(chainId).map((s) => images.snapshots.fsPath(s));
       const rootfs = await mountRootfs(images.snapshots.dir, stack, dir);
       step("rootfs");
@@ -270,23 +312,14 @@ export class Containers {
       });
       step("spec");
       await dirsReady;
+      // Durable before the bundle is complete: conmon can only create a container that the record knows.
+      await reserved;
+      step("reserve");
       await writeFile(path.join(bundle, "config.json"), JSON.stringify(spec));
-      const conmonPath = await this.executable(config.conmonPath);
-      const runtimePath = await this.executable(runtime.path);
       step("bundle");
-      const pid = await timed(ociRuntimeDuration, { handler: runtime.handler, operation: "create" }, () => createContainer({
-        conmonPath,
-        runtime: new OciRuntime(runtime.handler, runtimePath, runtime.root),
-        id,
-        name: record.name,
-        bundle,
-        logPath: logFile,
-        exitDir: this.exitDir,
-        socketDir: this.socketDir,
-        stdin: request.stdin,
-        stdinOnce: request.stdinOnce,
-        tty: request.tty,
-      }));
+      const { conmon } = await held;
+      released = true;
+      const pid = await timed(ociRuntimeDuration, { handler: runtime.handler, operation: "create" }, () => conmon.release());
       step("conmon+create");
       const created = { ...record, state: "created" as const, pid };
       await this.store.put(created);
@@ -297,6 +330,12 @@ export class Containers {
     } catch (err) {
       log.warn({ err: errorMessage(err) }, "container creation failed; undoing it");
       await dirsReady.catch(() => {}); // settled, so that nothing is made after the removal
+      const waiting = await held?.catch(() => undefined);
+      if (waiting && !released) {
+        await waiting.conmon.abort().catch((e) => log.error({ err: errorMessage(e) }, "cannot end the waiting conmon"));
+        // conmon made an empty log file for a container that never was.
+        if (waiting.madeLog) await removeIfEmpty(logFile);
+      }
       await this.release(record).catch((e) => log.error({ err: errorMessage(e) }, "undoing a failed container left something behind"));
       await this.store.delete(id);
       throw err;
@@ -313,7 +352,8 @@ export class Containers {
       await this.runtime(current).start(current.id);
       // The exit may already have been noticed (a command that ends at once).
       const now = this.store.get(c.id)!;
-      await this.store.put({ ...now, state: now.state === "exited" ? "exited" : "running", startedAt });
+      if (now.state === "exited") await this.store.put({ ...now, startedAt, finishedAt: laterNanos(now.finishedAt ?? startedAt, startedAt) });
+      else await this.store.put({ ...now, state: "running", startedAt });
       this.publish("started", c.id, c.sandboxId);
     });
   }
@@ -355,11 +395,14 @@ export class Containers {
       const c = this.store.get(id);
       if (!c || c.state === "exited" || c.state === "creating") return;
       const code = Number.parseInt(text.trim(), 10);
-      const finished = await stat(file, { bigint: true }).then((s) => s.mtimeNs.toString(), () => nowNanos());
+      const written = await stat(file, { bigint: true }).then((s) => s.mtimeNs.toString(), () => nowNanos());
       const oom = await stat(path.join(c.dir, "bundle", "oom")).then(() => true, () => false);
       // An exit noticed before StartContainer recorded its time: the start was just before.
-      const startedAt = c.startedAt ?? finished;
-      await this.store.put({ ...c, state: "exited", exitCode: Number.isNaN(code) ? 255 : code, finishedAt: finished, reason: reasonOf(code, oom), startedAt });
+      const startedAt = c.startedAt ?? written;
+      // File times come from the kernel's coarse clock, up to a tick behind the
+      // clock startedAt was read from: a command that ends at once could seem to end before it began.
+      const finishedAt = laterNanos(written, startedAt);
+      await this.store.put({ ...c, state: "exited", exitCode: Number.isNaN(code) ? 255 : code, finishedAt, reason: reasonOf(code, oom), startedAt });
       if (oom) oomKills.inc();
       this.deps.log.info({ container_id: id, exitCode: code, oom }, "container exited");
       this.publish("stopped", id, c.sandboxId);
@@ -533,11 +576,37 @@ export class Containers {
     // runc removed the container's cgroup; skiff's default parent goes once empty.
     await removeCgroupIfEmpty(DEFAULT_CGROUP_PARENT, this.deps.runtimes.cgroups);
     await unmountRootfs(c.rootfs);
-    const volumes = path.join(c.dir, "image-volumes");
+    await this.unmountImageVolumes(c.dir);
+    await rm(c.dir, { recursive: true, force: true });
+  }
+
+  /**
+   * Removes what a creation cut short before its record was written left
+   * behind (the rootfs and image-volume mounts, the directory; its bundle never
+   * got a config.json, so no runtime state exists): directories named like a
+   * container id that no record knows. Nothing else is touched.
+   */
+  private async sweepUnrecorded(): Promise<void> {
+    const root = path.join(this.deps.config.root, "containers");
+    for (const name of await readdir(root).catch(() => [])) {
+      if (!isId(name) || this.store.get(name)) continue;
+      const dir = path.join(root, name);
+      try {
+        await unmountRootfs(path.join(dir, "rootfs"));
+        await this.unmountImageVolumes(dir);
+        await rm(dir, { recursive: true, force: true });
+        this.deps.log.warn({ container_id: name, dir }, "removed what an interrupted container creation left behind");
+      } catch (err) {
+        this.deps.log.error({ container_id: name, dir, err: errorMessage(err) }, "cannot remove what an interrupted container creation left behind");
+      }
+    }
+  }
+
+  private async unmountImageVolumes(dir: string): Promise<void> {
+    const volumes = path.join(dir, "image-volumes");
     for (const entry of await readdir(volumes).catch(() => [])) {
       if (!entry.endsWith(".empty")) await unmountRootfs(path.join(volumes, entry));
     }
-    await rm(c.dir, { recursive: true, force: true });
   }
 
   /** After a restart: undo half-created containers; record exits that happened meanwhile. */
@@ -562,5 +631,6 @@ export class Containers {
         this.deps.log.error({ container_id: c.id, err: errorMessage(err) }, "container recovery failed");
       }
     }
+    await this.sweepUnrecorded();
   }
 }

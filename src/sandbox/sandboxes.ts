@@ -6,7 +6,7 @@
 // updated after each one; start-up recovery finishes or undoes what a killed
 // daemon left: a sandbox is either fully working or cleanly NOTREADY.
 
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import type { Socket } from "node:net";
 import path from "node:path";
@@ -15,7 +15,7 @@ import { errorMessage, failedPrecondition } from "../errors.js";
 import type { Logger } from "../log.js";
 import { removeCgroupIfEmpty } from "../runtime/cgroups.js";
 import type { Runtimes } from "../runtime/runtimes.js";
-import { newId } from "../store/ids.js";
+import { isId, newId } from "../store/ids.js";
 import { RecordStore } from "../store/record-store.js";
 import { findInDirs } from "../util/executable.js";
 import { KeyedMutex } from "../util/keyed-mutex.js";
@@ -131,8 +131,10 @@ export class Sandboxes {
       network: network ? { config: network, result: null, ips: [], attached: true } : undefined,
     };
     step("checks");
-    await this.store.create(record); // reserves the name; written before any effect
-    step("reserve");
+    // Takes the name now; the record is written while the namespaces are made
+    // (a crash meanwhile leaves only what recovery's sweep of unknown ids removes).
+    const reserved = this.store.create(record);
+    reserved.catch(() => {}); // awaited below
     const log = this.log(id);
     return this.locks.run(id, async () => {
       let current = record;
@@ -148,6 +150,9 @@ export class Sandboxes {
         try {
           await createNamespaces(path.join(stateDir, "ns"), { net: !hostNet, ipc: !hostIpc, uts: !hostNet, hostname, sysctls });
           step("namespaces");
+          // Durable before what only the record lets recovery undo: the CNI address, the infra.
+          await reserved;
+          step("reserve");
           if (network) {
             const result = await cniAdd(network, plugins, config.cni.binDirs, this.cniInvocation(current));
             ips = ipsOfResult(result);
@@ -308,6 +313,31 @@ export class Sandboxes {
         }
       } catch (err) {
         log.error({ err: errorMessage(err) }, "sandbox recovery failed");
+      }
+    }
+    await this.sweepUnrecorded();
+  }
+
+  /**
+   * Removes what a creation cut short before its record was written left
+   * behind (namespace pins, the shm mount, the directories): entries named
+   * like a sandbox id that no record knows. Nothing else is touched.
+   */
+  private async sweepUnrecorded(): Promise<void> {
+    for (const root of [this.stateRoot, this.filesRoot]) {
+      for (const name of await readdir(root).catch(() => [])) {
+        if (!isId(name) || this.store.get(name)) continue;
+        const dir = path.join(root, name);
+        try {
+          if (root === this.stateRoot) {
+            await releaseNamespaces(namespacePaths(path.join(dir, "ns"), { net: true, ipc: true, uts: true }));
+            await unmountAll(path.join(dir, "shm"));
+          }
+          await rm(dir, { recursive: true, force: true });
+          this.log(name).warn({ dir }, "removed what an interrupted sandbox creation left behind");
+        } catch (err) {
+          this.log(name).error({ dir, err: errorMessage(err) }, "cannot remove what an interrupted sandbox creation left behind");
+        }
       }
     }
   }

@@ -8,6 +8,11 @@ export function newId(): string {
   return randomBytes(32).toString("hex");
 }
 
+/** Whether a name (of a directory, say) is a whole id. Pure. */
+export function isId(name: string): boolean {
+  return /^[a-f0-9]{64}$/.test(name);
+}
+
 /**
  * Resolves `query` (a full id or a unique prefix) among `ids`.
  * Returns undefined when nothing matches; throws when the prefix is ambiguous.

@@ -5,7 +5,7 @@
 import { mkdir, readdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { alreadyExists } from "../errors.js";
-import { DurableDir, readJsonFile } from "./atomic-file.js";
+import { readJsonFile, replaceFileIn } from "./atomic-file.js";
 import { requireId, resolveIdPrefix } from "./ids.js";
 
 export interface StoredRecord {
@@ -16,14 +16,13 @@ export interface StoredRecord {
 export class RecordStore<T extends StoredRecord> {
   private readonly byId = new Map<string, T>();
   private readonly byName = new Map<string, string>();
-  private readonly files: DurableDir;
+  /** The last write or removal under way per id: the next one waits for it, so the disk sees them in call order. */
+  private readonly pending = new Map<string, Promise<void>>();
 
   constructor(
     private readonly dir: string,
     private readonly kind: string,
-  ) {
-    this.files = new DurableDir(dir);
-  }
+  ) {}
 
   async load(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
@@ -59,23 +58,36 @@ export class RecordStore<T extends StoredRecord> {
     return this.byId.get(requireId(this.byId.keys(), query, this.kind))!;
   }
 
-  /** Reserves the record's name and writes it; a taken name is ALREADY_EXISTS naming the holder. */
-  async create(record: T): Promise<void> {
+  /**
+   * Reserves the record's name at once, before returning (a taken name throws
+   * ALREADY_EXISTS naming the holder, synchronously), then writes the record.
+   * The caller may begin work that needs the name while the write goes on.
+   */
+  create(record: T): Promise<void> {
     const holder = this.byName.get(record.name);
     if (holder) throw alreadyExists(`${this.kind} name "${record.name}" is already used by ${this.kind} ${holder}; remove it first`);
     this.byName.set(record.name, record.id);
-    try {
-      await this.put(record);
-    } catch (err) {
-      this.byName.delete(record.name);
+    return this.put(record).catch((err: unknown) => {
+      if (this.byName.get(record.name) === record.id) this.byName.delete(record.name);
       throw err;
-    }
+    });
   }
 
   /** Writes the record (durably) and updates the in-memory copy. */
   async put(record: T): Promise<void> {
-    await this.files.write(`${record.id}.json`, JSON.stringify(record));
+    const json = JSON.stringify(record);
+    await this.inOrder(record.id, () => replaceFileIn(this.dir, `${record.id}.json`, json));
     this.byId.set(record.id, record);
+  }
+
+  private async inOrder(id: string, op: () => Promise<void>): Promise<void> {
+    const done = (this.pending.get(id) ?? Promise.resolve()).catch(() => {}).then(op);
+    this.pending.set(id, done);
+    try {
+      await done;
+    } finally {
+      if (this.pending.get(id) === done) this.pending.delete(id);
+    }
   }
 
   /** Applies `change` to the current record and writes the result. */
@@ -89,7 +101,7 @@ export class RecordStore<T extends StoredRecord> {
 
   async delete(id: string): Promise<void> {
     const r = this.byId.get(id);
-    await rm(path.join(this.dir, `${id}.json`), { force: true });
+    await this.inOrder(id, () => rm(path.join(this.dir, `${id}.json`), { force: true }));
     this.byId.delete(id);
     if (r && this.byName.get(r.name) === id) this.byName.delete(r.name);
   }

@@ -2,3 +2,8 @@
 export function nowNanos(): string {
   return (BigInt(Date.now()) * 1_000_000n).toString();
 }
+
+/** The later of two nanosecond timestamps (decimal strings). Pure. */
+export function laterNanos(a: string, b: string): string {
+  return BigInt(a) >= BigInt(b) ? a : b;
+}

@@ -9,12 +9,24 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { grpc, grpcError } from "./harness/cri-client.js";
 import { busyboxImage, containerConfig, runContainer, startPod, useContainerDaemon, waitExited } from "./harness/containers.js";
 import { TestDaemon } from "./harness/daemon.js";
-import { removeAllPods } from "./harness/pods.js";
+import { mountsUnder } from "./harness/mounts.js";
+import { podConfig, removeAllPods } from "./harness/pods.js";
 import { waitFor } from "./harness/processes.js";
 import { TestRegistry } from "./harness/registry.js";
 import { fixtureDir } from "./harness/run-dir.js";
 
 const CRI_LINE = /^(\S+) (stdout|stderr) ([PF]) (.*)$/;
+
+/** Pids of conmon processes whose container name (-n) starts with `prefix`. */
+async function conmonsNamed(prefix: string): Promise<number[]> {
+  const out: number[] = [];
+  for (const pid of (await readdir("/proc")).filter((e) => /^\d+$/.test(e))) {
+    const argv = (await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")).split("\0");
+    const n = argv.indexOf("-n");
+    if (argv[0]?.endsWith("conmon") && n > 0 && argv[n + 1]?.startsWith(prefix)) out.push(Number(pid));
+  }
+  return out;
+}
 
 for (const handler of ["runc", "crun"] as const) {
   describe(`containers (${handler})`, () => {
@@ -44,12 +56,15 @@ for (const handler of ["runc", "crun"] as const) {
       const pod = await startPod(f.d, "codes");
       const failed = await waitExited(f.d, await runContainer(f.d, pod, containerConfig("three", f.image, { command: ["sh", "-c", "exit 3"] })));
       expect(failed).toMatchObject({ state: "CONTAINER_EXITED", exit_code: 3, reason: "Error" });
-      const ok = await waitExited(f.d, await runContainer(f.d, pod, containerConfig("true", f.image, { command: ["true"] })));
-      expect(ok).toMatchObject({ exit_code: 0, reason: "Completed" });
-      expect(BigInt(ok.created_at)).toBeGreaterThan(0n);
-      expect(BigInt(ok.started_at)).toBeGreaterThanOrEqual(BigInt(ok.created_at));
-      expect(BigInt(ok.finished_at)).toBeGreaterThanOrEqual(BigInt(ok.started_at));
-      expect(ok.image_id).toMatch(/^sha256:/);
+      // A command that ends at once, a few times: its exit must never seem to come before its start.
+      for (const n of [1, 2, 3]) {
+        const ok = await waitExited(f.d, await runContainer(f.d, pod, containerConfig(`true${n}`, f.image, { command: ["true"] })));
+        expect(ok).toMatchObject({ exit_code: 0, reason: "Completed" });
+        expect(BigInt(ok.created_at)).toBeGreaterThan(0n);
+        expect(BigInt(ok.started_at)).toBeGreaterThanOrEqual(BigInt(ok.created_at));
+        expect(BigInt(ok.finished_at)).toBeGreaterThanOrEqual(BigInt(ok.started_at));
+        expect(ok.image_id).toMatch(/^sha256:/);
+      }
     });
 
     it("stops a SIGTERM-ignoring process with SIGKILL after the timeout", async () => {
@@ -93,6 +108,14 @@ for (const handler of ["runc", "crun"] as const) {
       expect(await readdir(path.join(f.d.root, "containers"))).toEqual(["records"]);
     });
 
+    it("starts runc's cgroup attach early from the daemon's own cgroup, leaving the daemon where it was", async () => {
+      const before = await readFile(`/proc/${f.d.pid}/cgroup`, "utf8");
+      const pod = await startPod(f.d, "primed");
+      for (const n of [1, 2]) await waitExited(f.d, await runContainer(f.d, pod, containerConfig(`primed${n}`, f.image, { command: ["true"] })));
+      expect(await readFile(`/proc/${f.d.pid}/cgroup`, "utf8")).toBe(before);
+      expect(await readFile(f.d.logFile, "utf8")).not.toContain("cgroup attach priming turned off");
+    });
+
     it("refuses containers with a duplicate name, an unknown f.image, or in a stopped pod", async () => {
       const pod = await startPod(f.d, "refuse");
       const config = containerConfig("dup", f.image, { command: ["sleep", "100"] });
@@ -109,6 +132,14 @@ for (const handler of ["runc", "crun"] as const) {
         expect(err.details).toContain(`log_path "${logPath}" leaves the pod's log_directory`);
       }
       expect(existsSync(path.join(path.dirname(pod.logDir), "escaped.log"))).toBe(false);
+      // Fails after conmon has started (it starts while the rootfs is mounted): nothing stays.
+      const before = await readdir(path.join(f.d.root, "containers"));
+      err = await grpcError(f.d.client.runtime.CreateContainer({ pod_sandbox_id: pod.id, config: containerConfig("nouser", f.image, { linux: { security_context: { run_as_username: "nobody-here" } } }), sandbox_config: pod.config }));
+      expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(err.details).toContain('user "nobody-here" is not in the image\'s /etc/passwd');
+      expect(existsSync(path.join(pod.logDir, "nouser", "0.log"))).toBe(false);
+      expect(await conmonsNamed("nouser_")).toEqual([]);
+      expect(await readdir(path.join(f.d.root, "containers"))).toEqual(before);
       await f.d.client.runtime.StopPodSandbox({ pod_sandbox_id: pod.id });
       // stopping the pod stopped its container
       expect((await f.d.client.runtime.ContainerStatus({ container_id: first })).status!.state).toBe("CONTAINER_EXITED");
@@ -543,9 +574,96 @@ for (const handler of ["runc", "crun"] as const) describe(`containers across dae
       expect((await d.client.runtime.ContainerStatus({ container_id: long })).status).toMatchObject({ state: "CONTAINER_EXITED", exit_code: 137 });
       await d.client.runtime.RemovePodSandbox({ pod_sandbox_id: pod.id });
       expect((await d.client.runtime.ListContainers({})).containers).toEqual([]);
-      const mounts = (await readFile("/proc/self/mountinfo", "utf8")).split("\n").filter((l) => l.includes(d.dir));
-      expect(mounts).toEqual([]);
+      expect(await mountsUnder(d.dir)).toEqual([]);
       expect(await readdir(path.join(d.state, "runc")).catch(() => [])).toEqual([]);
+    } finally {
+      await d.cleanup();
+      await reg.stop();
+    }
+  });
+});
+
+describe("creations cut short by a daemon crash", () => {
+  it("a restart removes what they left before their records were written, and nothing else", async () => {
+    const d = await TestDaemon.start();
+    const ours: string[] = []; // mounts made here, undone in finally if the daemon did not
+    try {
+      await d.stop();
+      // What a kill between the first effects and the durable record leaves:
+      // a container dir with its rootfs mounted, a sandbox's pinned netns, its shm and files.
+      const cid = "c0".repeat(32);
+      const sid = "5a".repeat(32);
+      const cdir = path.join(d.root, "containers", cid);
+      await mkdir(path.join(cdir, "rootfs"), { recursive: true });
+      await mkdir(path.join(cdir, "bundle"));
+      const sdir = path.join(d.state, "sandboxes", sid);
+      await mkdir(path.join(sdir, "ns"), { recursive: true });
+      await mkdir(path.join(sdir, "shm"));
+      await writeFile(path.join(sdir, "ns", "net"), "");
+      const files = path.join(d.root, "sandbox-files", sid);
+      await mkdir(files, { recursive: true });
+      await writeFile(path.join(files, "hostname"), "cut\n");
+      for (const target of [path.join(cdir, "rootfs"), path.join(sdir, "shm")]) {
+        expect(spawnSync("mount", ["-t", "tmpfs", "tmpfs", target]).status).toBe(0);
+        ours.push(target);
+      }
+      expect(spawnSync("unshare", [`--net=${path.join(sdir, "ns", "net")}`, "true"]).status).toBe(0);
+      ours.push(path.join(sdir, "ns", "net"));
+      // Not named like an id: not the daemon's to remove.
+      const other = path.join(d.root, "containers", "not-a-container");
+      await mkdir(other);
+      expect((await mountsUnder(d.dir)).length).toBe(3);
+
+      await d.start();
+      expect(await mountsUnder(d.dir)).toEqual([]);
+      expect(existsSync(cdir)).toBe(false);
+      expect(existsSync(sdir)).toBe(false);
+      expect(existsSync(files)).toBe(false);
+      expect(existsSync(other)).toBe(true);
+      const log = await readFile(d.logFile, "utf8");
+      expect(log).toContain("removed what an interrupted container creation left behind");
+      expect(log).toContain("removed what an interrupted sandbox creation left behind");
+    } finally {
+      for (const m of ours.reverse()) if ((await mountsUnder(m)).length) spawnSync("umount", ["-l", m]);
+      await d.cleanup();
+    }
+  });
+
+  it("leave nothing behind, whatever point of RunPodSandbox or CreateContainer the kill -9 hit", async () => {
+    const reg = await TestRegistry.start();
+    const d = await TestDaemon.start();
+    try {
+      const image = await busyboxImage(reg, d);
+      const pod = await startPod(d, "crashes");
+      const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+      // Delays spread over a call of ~30-60 ms: each kill lands somewhere else in it.
+      for (const delayMs of [0, 2, 5, 9, 14, 20, 28, 40]) {
+        const created = d.client.runtime
+          .CreateContainer({ pod_sandbox_id: pod.id, config: containerConfig(`cut${delayMs}`, image, { command: ["sleep", "1000"] }), sandbox_config: pod.config })
+          .catch(() => undefined);
+        await sleep(delayMs);
+        await d.kill();
+        await created;
+        await d.start();
+        const ran = d.client.runtime.RunPodSandbox({ config: podConfig(`cut${delayMs}`) }).catch(() => undefined);
+        await sleep(delayMs);
+        await d.kill();
+        await ran;
+        await d.start();
+      }
+      // Each call got somewhere or nowhere: what the daemon shows is whole, and what it does not show is gone.
+      for (const c of (await d.client.runtime.ListContainers({})).containers) expect(c.state).toBe("CONTAINER_CREATED");
+      await removeAllPods(d);
+      expect((await d.client.runtime.ListContainers({})).containers).toEqual([]);
+      expect(await mountsUnder(d.dir)).toEqual([]);
+      // A conmon left waiting by a kill runs into a bundle without a config and ends on its own.
+      await waitFor("every conmon of the cut-short containers to end", async () => ((await conmonsNamed("cut")).length === 0 ? true : undefined), 10_000);
+      expect(await readdir(path.join(d.root, "containers"))).toEqual(["records"]);
+      expect(await readdir(path.join(d.state, "sandboxes"))).toEqual([]);
+      expect(await readdir(path.join(d.root, "sandbox-files")).catch(() => [])).toEqual([]);
+      expect(await readdir(path.join(d.state, "runc")).catch(() => [])).toEqual([]);
+      const leases = (await readdir(path.join(d.root, "network/ipam/skiff"))).filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f));
+      expect(leases).toEqual([]);
     } finally {
       await d.cleanup();
       await reg.stop();

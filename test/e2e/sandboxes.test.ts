@@ -12,13 +12,10 @@ import { TestDaemon } from "./harness/daemon.js";
 import { podConfig, podInfo, inPod, removeAllPods, spawnInPod } from "./harness/pods.js";
 import { waitFor } from "./harness/processes.js";
 import { freePort } from "./harness/registry.js";
+import { mountsUnder } from "./harness/mounts.js";
 import { fixtureDir } from "./harness/run-dir.js";
 
 const run = promisify(execFile);
-
-async function mountsUnder(dir: string): Promise<string[]> {
-  return (await readFile("/proc/self/mountinfo", "utf8")).split("\n").map((l) => l.split(" ")[4] ?? "").filter((m) => m.startsWith(dir));
-}
 
 async function processesMentioning(text: string): Promise<string[]> {
   const out: string[] = [];

@@ -1,0 +1,73 @@
+// The record store on disk, through the native durable write: what a restart
+// reads back, the order of writes to one record, and errors that say where.
+
+import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { writeFileDurable } from "../../src/native/index.js";
+import { RecordStore } from "../../src/store/record-store.js";
+import { fixtureDir } from "./harness/run-dir.js";
+
+interface Rec {
+  id: string;
+  name: string;
+  n: number;
+}
+
+const id = (c: string) => c.repeat(64);
+
+describe("record store", () => {
+  it("writes records that a new store reads back, removes temp files of interrupted writes, and keeps names unique", async () => {
+    const dir = path.join(await fixtureDir("store"), "records");
+    const a = new RecordStore<Rec>(dir, "thing");
+    await a.load();
+    await a.create({ id: id("a"), name: "one", n: 1 });
+    await a.put({ id: id("a"), name: "one", n: 2 });
+    expect(() => a.create({ id: id("b"), name: "one", n: 0 })).toThrow(/name "one" is already used by thing a{64}/);
+    await writeFile(path.join(dir, `.${id("c")}.json.tmp-1-1`), "{half");
+    const b = new RecordStore<Rec>(dir, "thing");
+    await b.load();
+    expect(b.all()).toEqual([{ id: id("a"), name: "one", n: 2 }]);
+    expect(await readdir(dir)).toEqual([`${id("a")}.json`]);
+    expect((await stat(path.join(dir, `${id("a")}.json`))).mode & 0o777).toBe(0o600);
+  });
+
+  it("lands writes to one record in the order they were made, and a removal after them", async () => {
+    const dir = path.join(await fixtureDir("store"), "records");
+    const s = new RecordStore<Rec>(dir, "thing");
+    await s.load();
+    const writes = Array.from({ length: 20 }, (_, n) => s.put({ id: id("d"), name: "many", n }));
+    await Promise.all(writes);
+    expect(JSON.parse(await readFile(path.join(dir, `${id("d")}.json`), "utf8")).n).toBe(19);
+    expect(s.get(id("d"))!.n).toBe(19);
+    const last = s.put({ id: id("e"), name: "gone", n: 1 });
+    const removed = s.delete(id("e"));
+    await Promise.all([last, removed]);
+    expect(await readdir(dir)).toEqual([`${id("d")}.json`]);
+  });
+});
+
+describe("writeFileDurable", () => {
+  it("replaces a file with the given mode and leaves no temp file", async () => {
+    const dir = await fixtureDir("durable");
+    await writeFileDurable(dir, "f.json", "old", 0o644);
+    await writeFileDurable(dir, "f.json", "new ünïcode", 0o640);
+    expect(await readFile(path.join(dir, "f.json"), "utf8")).toBe("new ünïcode");
+    expect((await stat(path.join(dir, "f.json"))).mode & 0o777).toBe(0o640);
+    expect(await readdir(dir)).toEqual(["f.json"]);
+  });
+
+  it("fails with the errno's code and the path, and refuses names that are paths", async () => {
+    const dir = await fixtureDir("durable");
+    const err = (await writeFileDurable(path.join(dir, "missing"), "f.json", "x", 0o600).catch((e: unknown) => e)) as NodeJS.ErrnoException;
+    expect(err.code).toBe("ENOENT");
+    expect(err.message).toContain(path.join(dir, "missing", "f.json"));
+    await mkdir(path.join(dir, "sub"));
+    expect(() => writeFileDurable(dir, "sub/f.json", "x", 0o600)).toThrow(TypeError);
+    // a directory in the way of the rename
+    await mkdir(path.join(dir, "taken"));
+    const busy = (await writeFileDurable(dir, "taken", "x", 0o600).catch((e: unknown) => e)) as NodeJS.ErrnoException;
+    expect(busy.code).toBe("EISDIR");
+    expect((await readdir(dir)).sort()).toEqual(["sub", "taken"]);
+  });
+});
