@@ -20,7 +20,7 @@ interface Addon {
 }
 
 export interface PodNamespaceOptions {
-  /** Files to pin each new namespace on; a kind left out is not created. */
+  /** Files to pin each new namespace on (made, with their directories, if missing); a kind left out is not created. */
   net?: string;
   ipc?: string;
   uts?: string;

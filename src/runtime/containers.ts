@@ -249,8 +249,8 @@ export class Containers {
       const runtime = this.runtime(record);
       // conmon starts up while the rootfs and the spec are made, and waits for the bundle.
       held = (async () => {
-        const [conmonPath, runtimePath] = await Promise.all([this.executable(config.conmonPath), this.executable(runtime.path), dirsReady]);
-        const madeLog = !(await exists(logFile));
+        const [conmonPath, runtimePath, logExisted] = await Promise.all([this.executable(config.conmonPath), this.executable(runtime.path), exists(logFile), dirsReady]);
+        const madeLog = !logExisted;
         const conmon = startConmon({
           conmonPath,
           runtime: new OciRuntime(runtime.handler, runtimePath, runtime.root),

@@ -4,7 +4,7 @@
 // up and applies the pod's sysctls. No process is started (this was `unshare`,
 // `sh` and `ip`: a sixth of a pod's start time).
 
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import path from "node:path";
 import { createPodNamespaces } from "../native/index.js";
 import { unmountAll } from "../util/mounts.js";
@@ -35,10 +35,7 @@ export function namespacePaths(dir: string, req: Pick<NamespaceRequest, "net" | 
 
 export async function createNamespaces(dir: string, req: NamespaceRequest): Promise<PinnedNamespaces> {
   const paths = namespacePaths(dir, req);
-  const entries = Object.entries(paths) as [keyof PinnedNamespaces, string][];
-  if (entries.length === 0) return paths;
-  await mkdir(dir, { recursive: true, mode: 0o711 });
-  await Promise.all(entries.map(([, file]) => writeFile(file, "")));
+  if (Object.keys(paths).length === 0) return paths;
   const sysctls = [...(req.net ? req.sysctls.net : []), ...(req.ipc ? req.sysctls.ipc : [])].map(([k, v]): [string, string] => [sysctlPath(k), v]);
   await createPodNamespaces({ ...paths, ...(req.uts && req.hostname ? { hostname: req.hostname } : {}), sysctls }).catch((err: Error) => {
     throw new Error(`cannot create the pod's namespaces: ${err.message}`, { cause: err });

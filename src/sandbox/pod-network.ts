@@ -1,7 +1,10 @@
 // Node-wide pod network settings: the pod CIDR (from config, replaced by
 // kubelet's UpdateRuntimeConfig and remembered across restarts) and the
-// readiness of the CNI network that pods will use.
+// readiness of the CNI network that pods will use. A ready network is kept
+// until its config dir or plugin dirs change (inotify), so that neither
+// RunPodSandbox nor kubelet's Status polls read the dirs each time.
 
+import { existsSync, watch, type FSWatcher } from "node:fs";
 import path from "node:path";
 import type { CniConfig } from "../config/config.js";
 import { invalidArgument } from "../errors.js";
@@ -17,6 +20,10 @@ export class PodNetwork {
   private podCidrValue: string;
   private readonly settingsFile: string;
   readonly ipamDataDir: string;
+  private cached?: NetworkReadiness;
+  /** Bumped by every change seen: a discovery that overlapped one is not kept. */
+  private generation = 0;
+  private watchers: FSWatcher[] = [];
 
   constructor(
     private readonly cni: CniConfig,
@@ -47,9 +54,51 @@ export class PodNetwork {
     if (first === this.podCidrValue) return;
     await writeFileAtomic(this.settingsFile, JSON.stringify({ podCidr: first } satisfies Persisted));
     this.podCidrValue = first;
+    this.invalidate(); // the built-in network's range comes from it
   }
 
-  readiness(): Promise<NetworkReadiness> {
-    return discoverNetwork(this.cni, this.podCidrValue, this.ipamDataDir);
+  async readiness(): Promise<NetworkReadiness> {
+    if (this.cached) return this.cached;
+    const generation = this.generation;
+    const watching = this.watchDirs();
+    const found = await discoverNetwork(this.cni, this.podCidrValue, this.ipamDataDir);
+    if (found.ready && watching && generation === this.generation) this.cached = found;
+    return found;
   }
+
+  /** Forgets the cached network and stops watching until the next discovery. */
+  invalidate(): void {
+    this.generation++;
+    this.cached = undefined;
+    for (const w of this.watchers) w.close();
+    this.watchers = [];
+  }
+
+  /**
+   * Watches the conf dir and each plugin dir (a missing plugin dir through
+   * its nearest existing parent, which sees it appear). False when the conf
+   * dir cannot be watched: nothing is cached then.
+   */
+  private watchDirs(): boolean {
+    if (this.watchers.length) return true;
+    if (!existsSync(this.cni.confDir)) return false;
+    const dirs = new Set([this.cni.confDir, ...this.cni.binDirs.map(nearestExisting)]);
+    try {
+      for (const dir of dirs) {
+        const w = watch(dir, { persistent: false }, () => this.invalidate());
+        w.on("error", () => this.invalidate());
+        this.watchers.push(w);
+      }
+      return true;
+    } catch {
+      this.invalidate();
+      return false;
+    }
+  }
+}
+
+function nearestExisting(dir: string): string {
+  let d = path.resolve(dir);
+  while (!existsSync(d) && d !== path.dirname(d)) d = path.dirname(d);
+  return d;
 }

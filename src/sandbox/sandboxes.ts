@@ -6,7 +6,7 @@
 // updated after each one; start-up recovery finishes or undoes what a killed
 // daemon left: a sandbox is either fully working or cleanly NOTREADY.
 
-import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import type { Socket } from "node:net";
 import path from "node:path";
@@ -165,20 +165,31 @@ export class Sandboxes {
           await filesReady.catch(() => {}); // its own failure is reported below; cleanup needs it settled
         }
         await filesReady;
-        await writeFile(path.join(record.filesDir, "hosts"), hostNet ? await readFile("/etc/hosts", "utf8").catch(() => hostsFile(hostname, [])) : hostsFile(hostname, ips));
+        const hostsWritten = (async () =>
+          writeFile(path.join(record.filesDir, "hosts"), hostNet ? await readFile("/etc/hosts", "utf8").catch(() => hostsFile(hostname, [])) : hostsFile(hostname, ips)))();
+        hostsWritten.catch(() => {}); // awaited below
         if (runtime) {
+          await hostsWritten;
           const bundle = path.join(stateDir, "infra");
           await save({ infra: { containerId: id, pid: 0, bundle } });
           const infra = await startInfra(runtime, { sandboxId: id, bundle, rootfs: await ensureInfraRootfs(config.root), namespaces: current.namespaces, cgroupParent: spec.cgroupParent });
           await save({ infra });
         }
-        await save({ state: "ready" });
+        // Written together: a crash between them leaves a ready record without
+        // hosts, which recovery's health check turns NOTREADY.
+        await Promise.all([hostsWritten, save({ state: "ready" })]);
         step("ready");
         log.info({ name: record.name, ips, infra: !!runtime, steps }, "sandbox ready");
         return current;
       } catch (err) {
         log.warn({ err: errorMessage(err) }, "sandbox creation failed; undoing it");
-        await this.release(current).catch((e) => log.error({ err: errorMessage(e) }, "undoing a failed sandbox left something behind"));
+        // Best effort: a plugin that failed ADD may fail DEL too, and the pod's
+        // mounts and namespaces must go all the same (nothing will retry).
+        const after = await this.teardown(current).catch((e) => {
+          log.error({ err: errorMessage(e) }, "tearing down a failed sandbox failed; releasing the rest");
+          return current;
+        });
+        await this.releaseLocal(after).catch((e) => log.error({ err: errorMessage(e) }, "undoing a failed sandbox left something behind"));
         await this.store.delete(id);
         throw err;
       }
@@ -247,10 +258,15 @@ export class Sandboxes {
 
   /** Everything teardown does, plus the namespace files and directories. */
   private async release(r: SandboxRecord): Promise<void> {
-    const current = await this.teardown(r);
-    await releaseNamespaces(current.namespaces);
-    await rm(path.join(this.stateRoot, current.id), { recursive: true, force: true });
-    await rm(current.filesDir, { recursive: true, force: true });
+    await this.releaseLocal(await this.teardown(r));
+  }
+
+  /** The node-local part of release: the shm mount, the namespace pins, the directories. */
+  private async releaseLocal(r: SandboxRecord): Promise<void> {
+    if (r.shm) await unmountAll(r.shm);
+    await releaseNamespaces(r.namespaces);
+    await rm(path.join(this.stateRoot, r.id), { recursive: true, force: true });
+    await rm(r.filesDir, { recursive: true, force: true });
   }
 
   private async saveIfStored(r: SandboxRecord, change: Partial<SandboxRecord>): Promise<SandboxRecord> {
@@ -348,6 +364,8 @@ export class Sandboxes {
       if (file && !(await isMountPoint(file))) return `${kind} namespace file ${file} is gone`;
     }
     if (r.shm && !(await isMountPoint(r.shm))) return `shm ${r.shm} is not mounted`;
+    const hosts = path.join(r.filesDir, "hosts");
+    if (!(await stat(hosts).then((st) => st.size > 0, () => false))) return `hosts file ${hosts} is missing or empty`;
     if (r.infra) {
       const state = await this.deps.runtimes.get(r.runtimeHandler).state(r.infra.containerId);
       if (state?.status !== "running") return `infra process is ${state?.status ?? "gone"}`;

@@ -2,12 +2,15 @@
 // answered from the first issue on. Everything goes through a real daemon.
 
 import { readFileSync } from "node:fs";
-import { mkdir, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { loadCri } from "../../src/cri/proto.js";
 import { grpc, grpcError } from "./harness/cri-client.js";
 import { runSkiff, TestDaemon } from "./harness/daemon.js";
+import { mountsUnder } from "./harness/mounts.js";
+import { podConfig } from "./harness/pods.js";
+import { waitFor } from "./harness/processes.js";
 import { fixtureDir } from "./harness/run-dir.js";
 
 
@@ -242,6 +245,41 @@ describe("daemon start and stop", () => {
     await writeFile(path.join(d.cniConfDir, "05-ok.conflist"), JSON.stringify({ cniVersion: "1.0.0", name: "ok", plugins: [{ type: "bridge", bridge: d.bridge, ipam: { type: "host-local" } }] }));
     n = await network();
     expect(n).toMatchObject({ status: true, reason: "", message: "" });
+
+    // A ready network is kept between calls, and dropped when its dirs change.
+    await rename(path.join(d.cniConfDir, "05-ok.conflist"), path.join(d.cniConfDir, "05-ok.off"));
+    n = await waitFor("the removed config to be noticed", async () => ((await network()).status ? undefined : network()), 5000);
+    expect(n.message).toContain('plugin "no-such-plugin" of network "t" not found');
+    await rename(path.join(d.cniConfDir, "05-ok.off"), path.join(d.cniConfDir, "05-ok.conflist"));
+    await waitFor("the config to be back", async () => ((await network()).status ? true : undefined), 5000);
+    // ...and when a plugin appears in an earlier plugin dir that did not exist yet
+    const early = path.join(await fixtureDir("bin"), "later", "cni");
+    await d.stop();
+    await d.writeConfig({ cni: { builtin_network: false, bin_dirs: [early, "/usr/lib/cni"] } });
+    await writeFile(
+      path.join(d.cniConfDir, "05-ok.conflist"),
+      JSON.stringify({ cniVersion: "1.0.0", name: "ok", plugins: [{ type: "bridge", bridge: d.bridge, ipam: { type: "host-local", dataDir: path.join(d.dir, "ipam"), ranges: [[{ subnet: d.podCidr }]] } }] }),
+    );
+    await d.start();
+    expect((await network()).status).toBe(true);
+    const pod = await d.client.runtime.RunPodSandbox({ config: podConfig("before") });
+    await mkdir(early, { recursive: true });
+    await writeFile(path.join(early, "bridge"), "#!/bin/sh\necho 'this bridge is the one from the earlier dir' >&2\nexit 1\n", { mode: 0o755 });
+    const err = await waitFor(
+      "the earlier dir's bridge to be used",
+      async () => {
+        const e = await grpcError(d!.client.runtime.RunPodSandbox({ config: podConfig("after") }));
+        return e.details.includes("the one from the earlier dir") ? e : undefined;
+      },
+      5000,
+    );
+    expect(err.code).toBe(grpc.status.INTERNAL);
+    await rm(path.join(early, "bridge")); // the first pod's DEL needs the real one again
+    await d.client.runtime.StopPodSandbox({ pod_sandbox_id: pod.pod_sandbox_id });
+    await d.client.runtime.RemovePodSandbox({ pod_sandbox_id: pod.pod_sandbox_id });
+    // The failed pods (whose plugin failed DEL as well) left no mount, namespace or directory.
+    expect(await mountsUnder(d.state)).toEqual([]);
+    expect(await readdir(path.join(d.state, "sandboxes"))).toEqual([]);
 
     // With plugins looked up in an empty dir, the network is not ready.
     await d.stop();

@@ -266,6 +266,23 @@ describe("sandbox recovery", () => {
     }
   });
 
+  it("marks a pod NOTREADY when a crash left it without its hosts file", async () => {
+    const d = await TestDaemon.start();
+    try {
+      const p = await d.client.runtime.RunPodSandbox({ config: podConfig("hostless") });
+      await d.kill();
+      // The hosts file and the ready record are written at the same time: a kill can land between them.
+      await writeFile(path.join(d.root, "sandbox-files", p.pod_sandbox_id, "hosts"), "");
+      await d.start();
+      expect((await d.client.runtime.PodSandboxStatus({ pod_sandbox_id: p.pod_sandbox_id })).status!.state).toBe("SANDBOX_NOTREADY");
+      expect(await d.logTail(50)).toContain("is missing or empty");
+      await d.client.runtime.RemovePodSandbox({ pod_sandbox_id: p.pod_sandbox_id });
+      expect(await mountsUnder(d.state)).toEqual([]);
+    } finally {
+      await d.cleanup();
+    }
+  });
+
   it("undoes a sandbox whose creation was cut short by a daemon kill -9", async () => {
     // A CNI plugin that is slow to ADD gives the test time to kill the daemon mid-creation.
     const bin = await fixtureDir("slowcni");
