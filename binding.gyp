@@ -11,7 +11,7 @@
         "native/pod_namespaces.c",
         "native/mounts.c",
         "native/spawn.c",
-        "native/durable_write.c"
+        "native/replace_file.c"
       ],
       "cflags": ["-Wall", "-Wextra", "-O2"],
       "libraries": ["-lpthread"]

@@ -5,7 +5,7 @@
 //   pod_namespaces.c  create and pin a pod's namespaces without a process
 //   mounts.c          mount and unmount off the event loop, without mount(8)
 //   spawn.c           start child processes with posix_spawn (no fork)
-//   durable_write.c   replace a record file durably in one pool job
+//   replace_file.c    replace a small file atomically (durably) in one pool job
 //   notify.c          sd_notify
 // Everything else stays in TypeScript.
 
@@ -23,7 +23,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"makeSocketPair", NULL, make_socket_pair, NULL, NULL, NULL, napi_default, NULL},
       {"closeFd", NULL, close_fd, NULL, NULL, NULL, napi_default, NULL},
       {"spawnProcess", NULL, spawn_process, NULL, NULL, NULL, napi_default, NULL},
-      {"writeFileDurable", NULL, write_file_durable, NULL, NULL, NULL, napi_default, NULL},
+      {"replaceFile", NULL, replace_file, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

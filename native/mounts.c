@@ -9,10 +9,12 @@
 #include <sched.h>
 #include <stdarg.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 
 struct mount_work {
   int unmount; // 1: umount2(target, flags); 0: mount(...)
   char *source, *target, *fstype, *data, *cwd;
+  char **mkdirs; // made (mode 0755, parents first, existing ones kept) before mounting; NULL: none
   unsigned long flags;
   int err;
   char what[8400]; // set with err: the step that failed, for the message
@@ -40,6 +42,12 @@ static void *mount_in_cwd(void *arg) {
 
 static void run(void *arg) {
   struct mount_work *w = arg;
+  for (char **d = w->mkdirs; d && *d; d++) {
+    if (mkdir(*d, 0755) < 0 && errno != EEXIST) {
+      failed(w, errno, "make the directory %s to mount %s", *d, w->target);
+      return;
+    }
+  }
   if (w->unmount) {
     if (umount2(w->target, (int)w->flags) < 0) failed(w, errno, "unmount %s", w->target);
   } else if (w->cwd) {
@@ -56,6 +64,7 @@ static void free_work(struct mount_work *w) {
   free(w->fstype);
   free(w->data);
   free(w->cwd);
+  free_strings(w->mkdirs);
   free(w);
 }
 
@@ -94,10 +103,10 @@ static napi_value queue_or_throw(napi_env env, struct mount_work *w, int bad, do
   return run_on_pool(env, w->unmount ? "skiff:unmount" : "skiff:mount", run, done, w);
 }
 
-// mount(source, target, fstype, flags, data | null, cwd | null): Promise<void>
+// mount(source, target, fstype, flags, data | null, cwd | null, mkdirs | null): Promise<void>
 napi_value mount_fs(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
+  size_t argc = 7;
+  napi_value argv[7];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   struct mount_work *w = calloc(1, sizeof *w);
   if (!w) return throw_errno(env, "mount", ENOMEM);
@@ -110,8 +119,14 @@ napi_value mount_fs(napi_env env, napi_callback_info info) {
     bad |= napi_get_value_double(env, argv[3], &flags) != napi_ok;
     w->data = string_or_null(env, argv[4], &bad);
     w->cwd = string_or_null(env, argv[5], &bad);
+    napi_valuetype t = napi_undefined;
+    if (argc >= 7) napi_typeof(env, argv[6], &t);
+    if (t != napi_undefined && t != napi_null) {
+      w->mkdirs = string_array(env, argv[6], NULL);
+      bad |= !w->mkdirs;
+    }
   }
-  return queue_or_throw(env, w, bad || !w->source || !w->target || !w->fstype, flags, "mount(source, target, fstype, flags, data | null, cwd | null)");
+  return queue_or_throw(env, w, bad || !w->source || !w->target || !w->fstype, flags, "mount(source, target, fstype, flags, data | null, cwd | null, mkdirs | null)");
 }
 
 // unmount(target, flags): Promise<void>; rejects with code EINVAL when target is not a mount point.

@@ -11,9 +11,9 @@ interface Addon {
   readNetDevInNetns(nsPath: string): string;
   notifySystemd(socketPath: string, message: string): void;
   createPodNamespaces(options: PodNamespaceOptions): Promise<void>;
-  mount(source: string, target: string, fstype: string, flags: number, data: string | null, cwd: string | null): Promise<void>;
+  mount(source: string, target: string, fstype: string, flags: number, data: string | null, cwd: string | null, mkdirs: string[] | null): Promise<void>;
   unmount(target: string, flags: number): Promise<void>;
-  writeFileDurable(dir: string, name: string, data: string, mode: number): Promise<void>;
+  replaceFile(dir: string, name: string, data: string, mode: number, durable: boolean): Promise<void>;
   makeSocketPair(): [number, number];
   closeFd(fd: number): void;
   spawnProcess(file: string, argv: string[], env: string[], cwd: string | null, fds: number[], setsid: boolean, onExit: (code: number | null, signal: number) => void): number;
@@ -88,11 +88,12 @@ export const MNT = { DETACH: 2, NOFOLLOW: 8 } as const;
 
 /**
  * mount(2) on libuv's thread pool. With `cwd`, relative paths in `data` (an
- * overlay's lowerdirs) resolve against it. Rejects with an Error whose code
- * is the errno's name.
+ * overlay's lowerdirs) resolve against it. `mkdirs` are made first (mode
+ * 0755, parents before children; existing ones are fine), in the same job.
+ * Rejects with an Error whose code is the errno's name.
  */
-export function mount(source: string, target: string, fstype: string, flags: number, data: string | null, cwd: string | null = null): Promise<void> {
-  return load().mount(source, target, fstype, flags, data, cwd);
+export function mount(source: string, target: string, fstype: string, flags: number, data: string | null, cwd: string | null = null, mkdirs: string[] | null = null): Promise<void> {
+  return load().mount(source, target, fstype, flags, data, cwd, mkdirs);
 }
 
 /** umount2(2) on libuv's thread pool; code EINVAL when target is not a mount point. */
@@ -101,10 +102,12 @@ export function unmount(target: string, flags: number): Promise<void> {
 }
 
 /**
- * Replaces dir/name durably in one job on libuv's thread pool: a temp file
- * written and fsynced, renamed over name, then the directory fsynced.
- * Rejects with an Error whose code is the errno's name.
+ * Replaces dir/name atomically in one job on libuv's thread pool: a temp
+ * file written and renamed over name, so that readers (and a restart after
+ * kill -9) see the old content or the new. `durable` also fsyncs the file
+ * before the rename and the directory after it, for power loss. Rejects with
+ * an Error whose code is the errno's name.
  */
-export function writeFileDurable(dir: string, name: string, data: string, mode: number): Promise<void> {
-  return load().writeFileDurable(dir, name, data, mode);
+export function replaceFile(dir: string, name: string, data: string, opts: { mode: number; durable: boolean }): Promise<void> {
+  return load().replaceFile(dir, name, data, opts.mode, opts.durable);
 }

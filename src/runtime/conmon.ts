@@ -158,6 +158,19 @@ export function startConmon(l: ConmonLaunch): HeldConmon {
 }
 
 /**
+ * Whether the conmon that monitors container `id` still runs: the pid it
+ * wrote to <bundle>/conmon.pid names a live process whose command line has
+ * the id. (A conmon whose daemon died before reading the container's pid
+ * exits when it cannot report it.)
+ */
+export async function monitorAlive(bundle: string, id: string): Promise<boolean> {
+  const pid = Number.parseInt((await readFile(path.join(bundle, "conmon.pid"), "utf8").catch(() => "")).trim(), 10);
+  if (!(pid > 0)) return false;
+  const argv = (await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")).split("\0");
+  return /(^|\/)conmon$/.test(argv[0] ?? "") && argv.includes(id);
+}
+
+/**
  * Writes one message to conmon's control FIFO ("<type> <height> <width>\n"):
  * type 1 resizes the terminal, type 2 reopens the log file. Non-blocking: the
  * FIFO has a reader as long as conmon runs, and fails with ENXIO otherwise.

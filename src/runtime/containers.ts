@@ -12,6 +12,7 @@ import { errorMessage, failedPrecondition, invalidArgument, notFound } from "../
 import type { Images } from "../image-service/images.js";
 import { topChainId } from "../image-service/image-record.js";
 import type { Logger } from "../log.js";
+import { replaceFile } from "../native/index.js";
 import { ociRuntimeDuration, oomKills, timed } from "../observability/metrics.js";
 import type { Sandboxes } from "../sandbox/sandboxes.js";
 import { isId, newId } from "../store/ids.js";
@@ -25,7 +26,7 @@ import { laterNanos, nowNanos } from "../util/time.js";
 import { relayStdio } from "./attach-socket.js";
 import { AttachPrimer } from "./attach-primer.js";
 import { removeCgroupIfEmpty } from "./cgroups.js";
-import { startConmon, writeConmonControl, type HeldConmon } from "./conmon.js";
+import { monitorAlive, startConmon, writeConmonControl, type HeldConmon } from "./conmon.js";
 import { execSync, type ExecResult } from "./exec-sync.js";
 import { runExecSession } from "./exec-session.js";
 import { checkMountPropagation } from "./mount-propagation.js";
@@ -315,15 +316,20 @@ export class Containers {
       // Durable before the bundle is complete: conmon can only create a container that the record knows.
       await reserved;
       step("reserve");
-      await writeFile(path.join(bundle, "config.json"), JSON.stringify(spec));
+      await replaceFile(bundle, "config.json", JSON.stringify(spec), { mode: 0o644, durable: false });
       step("bundle");
       const { conmon } = await held;
       released = true;
+      // "created" goes to disk while the runtime creates: a restart that finds
+      // it without a pid asks the runtime whether the container came to be.
+      const recorded = this.store.write({ ...record, state: "created" });
+      recorded.catch(() => {}); // awaited below
       const pid = await timed(ociRuntimeDuration, { handler: runtime.handler, operation: "create" }, () => conmon.release());
       step("conmon+create");
-      const created = { ...record, state: "created" as const, pid };
-      await this.store.put(created);
+      await recorded;
       step("record");
+      const created = { ...record, state: "created" as const, pid };
+      this.store.remember(created); // the pid reaches the disk with the next write (StartContainer's)
       log.info({ name: record.name, pid, steps }, "container created");
       this.publish("created", id, pod.id);
       return created;
@@ -619,6 +625,19 @@ export class Containers {
           continue;
         }
         if (c.state === "exited") continue;
+        if (c.state === "created" && c.pid === undefined) {
+          // Recorded while the runtime was creating it: whether it came to be, the
+          // runtime knows; and it is kept only with its monitor (a conmon that
+          // could not report the pid to the killed daemon has exited).
+          const state = await this.runtime(c).state(c.id);
+          if (!state || state.status === "creating" || !(await monitorAlive(path.join(c.dir, "bundle"), c.id))) {
+            await this.release(c);
+            await this.store.delete(c.id);
+            this.deps.log.warn({ container_id: c.id }, "container creation was cut short by the restart; undone");
+            continue;
+          }
+          await this.store.put({ ...c, pid: state.pid });
+        }
         await this.noticeExit(c.id);
         if (this.store.get(c.id)?.state !== "exited") {
           const state = await this.runtime(c).state(c.id);

@@ -1,7 +1,7 @@
 // A container's root filesystem: overlayfs with the image's snapshots as
-// lower layers and the container's own upper and work dirs. lowerdir entries
-// are given relative to the snapshots dir (the mount runs there, on a thread
-// of the native addon with a cwd of its own), so that images with many layers
+// lower layers and the container's own upper and work dirs. Images with many
+// layers get lowerdir entries relative to the snapshots dir (the mount runs
+// there, on a thread of the native addon with a cwd of its own), so that they
 // stay within the kernel's one-page option limit.
 
 import { mkdir } from "node:fs/promises";
@@ -9,16 +9,15 @@ import path from "node:path";
 import { mount } from "../native/index.js";
 import { unmountAll } from "../util/mounts.js";
 
+/** mount(2) copies at most one page of options; some room is left for what the kernel adds. */
+const MAX_OPTIONS = 4000;
+
 export async function mountRootfs(snapshotsDir: string, lowerDirsTopFirst: string[], containerDir: string): Promise<string> {
   const upper = path.join(containerDir, "upper");
   const work = path.join(containerDir, "work");
   const rootfs = path.join(containerDir, "rootfs");
-  await mkdir(containerDir, { recursive: true, mode: 0o755 });
-  await Promise.all([upper, work, rootfs].map((d) => mkdir(d, { mode: 0o755 })));
-  const lowers = lowerDirsTopFirst.map((d) => path.relative(snapshotsDir, d)).join(":");
-  const options = `lowerdir=${lowers},upperdir=${upper},workdir=${work}`;
-  if (options.length > 4000) throw new Error(`the image has too many layers for one overlay mount (${lowerDirsTopFirst.length})`);
-  await mountOverlay(snapshotsDir, options, rootfs);
+  // The directories are made in the mount's own job: one trip through the thread pool.
+  await mountOverlay(snapshotsDir, lowerDirsTopFirst, `,upperdir=${upper},workdir=${work}`, rootfs, [containerDir, upper, work, rootfs]);
   return rootfs;
 }
 
@@ -29,14 +28,20 @@ export async function mountRootfs(snapshotsDir: string, lowerDirsTopFirst: strin
 export async function mountImageReadonly(snapshotsDir: string, lowerDirsTopFirst: string[], target: string): Promise<void> {
   const empty = `${target}.empty`;
   await Promise.all([target, empty].map((d) => mkdir(d, { recursive: true, mode: 0o755 })));
-  const lowers = [...lowerDirsTopFirst.map((d) => path.relative(snapshotsDir, d)), empty].join(":");
-  const options = `lowerdir=${lowers}`;
-  if (options.length > 4000) throw new Error(`the image has too many layers for one overlay mount (${lowerDirsTopFirst.length})`);
-  await mountOverlay(snapshotsDir, options, target);
+  await mountOverlay(snapshotsDir, [...lowerDirsTopFirst, empty], "", target);
 }
 
-function mountOverlay(snapshotsDir: string, options: string, target: string): Promise<void> {
-  return mount("overlay", target, "overlay", 0, options, snapshotsDir).catch((err: Error) => {
+/**
+ * Absolute lowerdirs while they fit in the kernel's one-page option limit;
+ * beyond, relative to the snapshots dir, mounted from a thread of the addon
+ * with that dir as its cwd (a thread made per mount, which is slower).
+ */
+function mountOverlay(snapshotsDir: string, lowerDirs: string[], rest: string, target: string, mkdirs: string[] | null = null): Promise<void> {
+  const absolute = `lowerdir=${lowerDirs.join(":")}${rest}`;
+  const relative = `lowerdir=${lowerDirs.map((d) => path.relative(snapshotsDir, d)).join(":")}${rest}`;
+  if (relative.length > MAX_OPTIONS) return Promise.reject(new Error(`the image has too many layers for one overlay mount (${lowerDirs.length})`));
+  const [options, cwd] = absolute.length <= MAX_OPTIONS ? [absolute, null] : [relative, snapshotsDir];
+  return mount("overlay", target, "overlay", 0, options, cwd, mkdirs).catch((err: Error) => {
     throw new Error(`cannot mount an overlay: ${err.message}`, { cause: err });
   });
 }

@@ -6,13 +6,14 @@
 // updated after each one; start-up recovery finishes or undoes what a killed
 // daemon left: a sandbox is either fully working or cleanly NOTREADY.
 
-import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, stat } from "node:fs/promises";
 import os from "node:os";
 import type { Socket } from "node:net";
 import path from "node:path";
 import type { Config } from "../config/config.js";
 import { errorMessage, failedPrecondition } from "../errors.js";
 import type { Logger } from "../log.js";
+import { replaceFile } from "../native/index.js";
 import { removeCgroupIfEmpty } from "../runtime/cgroups.js";
 import type { Runtimes } from "../runtime/runtimes.js";
 import { isId, newId } from "../store/ids.js";
@@ -34,6 +35,9 @@ import { connectPodPort } from "./pod-port.js";
 import type { PodNetwork } from "./pod-network.js";
 import { planSysctls } from "./sysctls.js";
 import { sandboxName, type SandboxRecord, type SandboxSpec } from "./types.js";
+
+/** The pod's hostname, hosts and resolv.conf: bind-mounted read-only into its containers, so readable by all. */
+const POD_FILE = { mode: 0o644, durable: false };
 
 export interface SandboxDeps {
   config: Config;
@@ -166,7 +170,7 @@ export class Sandboxes {
         }
         await filesReady;
         const hostsWritten = (async () =>
-          writeFile(path.join(record.filesDir, "hosts"), hostNet ? await readFile("/etc/hosts", "utf8").catch(() => hostsFile(hostname, [])) : hostsFile(hostname, ips)))();
+          replaceFile(record.filesDir, "hosts", hostNet ? await readFile("/etc/hosts", "utf8").catch(() => hostsFile(hostname, [])) : hostsFile(hostname, ips), POD_FILE))();
         hostsWritten.catch(() => {}); // awaited below
         if (runtime) {
           await hostsWritten;
@@ -200,8 +204,10 @@ export class Sandboxes {
   private async prepareFiles(record: SandboxRecord, hostname: string): Promise<void> {
     await mkdir(record.filesDir, { recursive: true, mode: 0o755 });
     const hostResolv = await readFile("/etc/resolv.conf", "utf8").catch(() => "");
-    await writeFile(path.join(record.filesDir, "hostname"), `${hostname}\n`);
-    await writeFile(path.join(record.filesDir, "resolv.conf"), resolvConf(record.spec.dns, hostResolv));
+    await Promise.all([
+      replaceFile(record.filesDir, "hostname", `${hostname}\n`, POD_FILE),
+      replaceFile(record.filesDir, "resolv.conf", resolvConf(record.spec.dns, hostResolv), POD_FILE),
+    ]);
     if (record.shm) {
       await mkdir(record.shm, { recursive: true });
       await mountTmpfs(record.shm, { mode: 0o1777, sizeBytes: record.spec.shmSize });

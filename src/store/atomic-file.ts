@@ -3,17 +3,17 @@
 
 import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import { writeFileDurable } from "../native/index.js";
+import { replaceFile } from "../native/index.js";
 
 /** Replaces `file` (its directory made if needed): temp file, fsync, rename, fsync of the directory. */
 export async function writeFileAtomic(file: string, data: string, mode = 0o600): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
-  await writeFileDurable(path.dirname(file), path.basename(file), data, mode);
+  await replaceFile(path.dirname(file), path.basename(file), data, { mode, durable: true });
 }
 
 /** The same for a file directly in an existing directory: one job on the thread pool, nothing else. */
 export function replaceFileIn(dir: string, name: string, data: string, mode = 0o600): Promise<void> {
-  return writeFileDurable(dir, name, data, mode);
+  return replaceFile(dir, name, data, { mode, durable: true });
 }
 
 /** Reads and parses a JSON file; undefined when it does not exist. */

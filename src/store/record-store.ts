@@ -75,8 +75,22 @@ export class RecordStore<T extends StoredRecord> {
 
   /** Writes the record (durably) and updates the in-memory copy. */
   async put(record: T): Promise<void> {
+    await this.write(record);
+    this.remember(record);
+  }
+
+  /** Writes the record durably, leaving the in-memory copy alone (see remember). */
+  write(record: T): Promise<void> {
     const json = JSON.stringify(record);
-    await this.inOrder(record.id, () => replaceFileIn(this.dir, `${record.id}.json`, json));
+    return this.inOrder(record.id, () => replaceFileIn(this.dir, `${record.id}.json`, json));
+  }
+
+  /**
+   * Updates only the in-memory copy: for a detail that the disk may lack
+   * until the next write because recovery can find it again (a pid, from the
+   * runtime). The record must have been written once.
+   */
+  remember(record: T): void {
     this.byId.set(record.id, record);
   }
 

@@ -629,6 +629,49 @@ describe("creations cut short by a daemon crash", () => {
     }
   });
 
+  it("recover a container recorded as created before its pid was known, and undo one the runtime never made", async () => {
+    const reg = await TestRegistry.start();
+    const d = await TestDaemon.start();
+    try {
+      const image = await busyboxImage(reg, d);
+      const pod = await startPod(d, "pidless");
+      const create = async (name: string) =>
+        (await d.client.runtime.CreateContainer({ pod_sandbox_id: pod.id, config: containerConfig(name, image, { command: ["sleep", "1000"] }), sandbox_config: pod.config })).container_id;
+      const made = await create("made");
+      const lost = await create("lost");
+      const orphan = await create("orphan");
+      const pidOf = async (id: string) => JSON.parse((await d.client.runtime.ContainerStatus({ container_id: id, verbose: true })).info.info!).pid as number;
+      const madePid = await pidOf(made);
+      await d.stop();
+      // What a crash during `runc create` leaves: records that say created without a pid; "lost" never got
+      // made; "orphan" was made but its conmon exited, unable to report the pid to the killed daemon.
+      const orphanConmon = Number(await readFile(path.join(d.root, "containers", orphan, "bundle", "conmon.pid"), "utf8"));
+      process.kill(orphanConmon, "SIGKILL");
+      for (const id of [made, lost, orphan]) {
+        const file = path.join(d.root, "containers", "records", `${id}.json`);
+        const rec = JSON.parse(await readFile(file, "utf8")) as { pid?: number };
+        delete rec.pid;
+        await writeFile(file, JSON.stringify(rec));
+      }
+      expect(spawnSync("runc", ["--root", path.join(d.state, "runc"), "delete", "--force", lost]).status).toBe(0);
+      await d.start();
+      expect((await d.client.runtime.ContainerStatus({ container_id: made })).status!.state).toBe("CONTAINER_CREATED");
+      expect(await pidOf(made)).toBe(madePid);
+      await d.client.runtime.StartContainer({ container_id: made });
+      expect((await d.client.runtime.ContainerStatus({ container_id: made })).status!.state).toBe("CONTAINER_RUNNING");
+      for (const id of [lost, orphan]) {
+        expect((await grpcError(d.client.runtime.ContainerStatus({ container_id: id }))).code).toBe(grpc.status.NOT_FOUND);
+        expect(existsSync(path.join(d.root, "containers", id))).toBe(false);
+        expect(await mountsUnder(path.join(d.root, "containers", id))).toEqual([]);
+      }
+      expect(spawnSync("runc", ["--root", path.join(d.state, "runc"), "state", orphan]).status).not.toBe(0);
+      await waitFor("the lost container's conmon to end", async () => ((await conmonsNamed("lost_")).length === 0 ? true : undefined), 10_000);
+    } finally {
+      await d.cleanup();
+      await reg.stop();
+    }
+  });
+
   it("leave nothing behind, whatever point of RunPodSandbox or CreateContainer the kill -9 hit", async () => {
     const reg = await TestRegistry.start();
     const d = await TestDaemon.start();

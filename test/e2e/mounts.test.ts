@@ -86,7 +86,7 @@ describe("unmountAll", () => {
 });
 
 describe("overlay mounts", () => {
-  it("mounts lower layers given relative to their directory, with a writable upper, and unmounts", async () => {
+  it("mounts lower layers with a writable upper, and unmounts", async () => {
     const dir = await fixtureDir("ovl");
     const snapshots = path.join(dir, "snapshots");
     const [low1, low2] = [path.join(snapshots, "1", "fs"), path.join(snapshots, "2", "fs")];
@@ -102,17 +102,38 @@ describe("overlay mounts", () => {
     await writeFile(path.join(rootfs, "new"), "written");
     expect(await readFile(path.join(container, "upper", "new"), "utf8")).toBe("written");
     const line = (await readFile("/proc/self/mountinfo", "utf8")).split("\n").find((l) => l.split(" ")[4] === rootfs)!;
-    expect(line).toContain("lowerdir=2/fs:1/fs"); // relative: the option string stays short
+    expect(line).toContain(`lowerdir=${low2}:${low1}`); // absolute while they fit in a page
     await unmountRootfs(rootfs);
     expect(await isMountPoint(rootfs)).toBe(false);
+  });
+
+  it("gives lower layers relative to their directory when absolute paths would not fit the option page", async () => {
+    const dir = await fixtureDir("ovl");
+    const snapshots = path.join(dir, "s".repeat(120), "snapshots");
+    const layers = Array.from({ length: 40 }, (_, i) => path.join(snapshots, String(i).padStart(3, "0"), "fs"));
+    for (const [i, l] of layers.entries()) {
+      await mkdir(l, { recursive: true });
+      await writeFile(path.join(l, `f${i}`), `layer ${i}`);
+    }
+    const rootfs = await mountRootfs(snapshots, [...layers].reverse(), path.join(dir, "many"));
+    mounted.push(rootfs);
+    expect(await readFile(path.join(rootfs, "f0"), "utf8")).toBe("layer 0");
+    expect(await readFile(path.join(rootfs, "f39"), "utf8")).toBe("layer 39");
+    const line = (await readFile("/proc/self/mountinfo", "utf8")).split("\n").find((l) => l.split(" ")[4] === rootfs)!;
+    expect(line).toContain("lowerdir=039/fs:038/fs:");
   });
 
   it("names the mount point and the errno when a lower layer or the layers' directory is missing", async () => {
     const dir = await fixtureDir("ovl");
     const snapshots = path.join(dir, "snapshots");
-    await expect(mountRootfs(snapshots, [path.join(snapshots, "gone", "fs")], path.join(dir, "c2"))).rejects.toThrow(/cannot mount an overlay: chdir to .*snapshots to mount .*c2\/rootfs: No such file or directory/);
+    const many = Array.from({ length: 40 }, (_, i) => path.join(snapshots, `${"x".repeat(60)}${i}`, "fs"));
+    await expect(mountRootfs(snapshots, many, path.join(dir, "c2"))).rejects.toThrow(/cannot mount an overlay: chdir to .*snapshots to mount .*c2\/rootfs: No such file or directory/);
     await mkdir(snapshots);
     await expect(mountRootfs(snapshots, [path.join(snapshots, "gone", "fs")], path.join(dir, "c3"))).rejects.toThrow(/cannot mount an overlay: mount .*c3\/rootfs: No such file or directory/);
+    // The container's directories are made in the same job, under an existing parent.
+    await expect(mountRootfs(snapshots, [path.join(snapshots, "gone", "fs")], path.join(dir, "no-parent", "c4"))).rejects.toThrow(
+      /cannot mount an overlay: make the directory .*no-parent\/c4 to mount .*c4\/rootfs: No such file or directory/,
+    );
   });
 
   it("rejects bad arguments before any mount", async () => {

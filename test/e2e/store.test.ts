@@ -1,10 +1,10 @@
-// The record store on disk, through the native durable write: what a restart
+// The record store on disk, through the native file replacement: what a restart
 // reads back, the order of writes to one record, and errors that say where.
 
 import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { writeFileDurable } from "../../src/native/index.js";
+import { replaceFile } from "../../src/native/index.js";
 import { RecordStore } from "../../src/store/record-store.js";
 import { fixtureDir } from "./harness/run-dir.js";
 
@@ -47,26 +47,30 @@ describe("record store", () => {
   });
 });
 
-describe("writeFileDurable", () => {
+describe("replaceFile", () => {
   it("replaces a file with the given mode and leaves no temp file", async () => {
     const dir = await fixtureDir("durable");
-    await writeFileDurable(dir, "f.json", "old", 0o644);
-    await writeFileDurable(dir, "f.json", "new ünïcode", 0o640);
+    await replaceFile(dir, "f.json", "old", { mode: 0o644, durable: true });
+    await replaceFile(dir, "f.json", "new ünïcode", { mode: 0o640, durable: true });
     expect(await readFile(path.join(dir, "f.json"), "utf8")).toBe("new ünïcode");
     expect((await stat(path.join(dir, "f.json"))).mode & 0o777).toBe(0o640);
+    expect(await readdir(dir)).toEqual(["f.json"]);
+    // Not durable: the same atomic replacement, without the fsyncs.
+    await replaceFile(dir, "f.json", "fast", { mode: 0o644, durable: false });
+    expect(await readFile(path.join(dir, "f.json"), "utf8")).toBe("fast");
     expect(await readdir(dir)).toEqual(["f.json"]);
   });
 
   it("fails with the errno's code and the path, and refuses names that are paths", async () => {
     const dir = await fixtureDir("durable");
-    const err = (await writeFileDurable(path.join(dir, "missing"), "f.json", "x", 0o600).catch((e: unknown) => e)) as NodeJS.ErrnoException;
+    const err = (await replaceFile(path.join(dir, "missing"), "f.json", "x", { mode: 0o600, durable: true }).catch((e: unknown) => e)) as NodeJS.ErrnoException;
     expect(err.code).toBe("ENOENT");
     expect(err.message).toContain(path.join(dir, "missing", "f.json"));
     await mkdir(path.join(dir, "sub"));
-    expect(() => writeFileDurable(dir, "sub/f.json", "x", 0o600)).toThrow(TypeError);
+    expect(() => replaceFile(dir, "sub/f.json", "x", { mode: 0o600, durable: true })).toThrow(TypeError);
     // a directory in the way of the rename
     await mkdir(path.join(dir, "taken"));
-    const busy = (await writeFileDurable(dir, "taken", "x", 0o600).catch((e: unknown) => e)) as NodeJS.ErrnoException;
+    const busy = (await replaceFile(dir, "taken", "x", { mode: 0o600, durable: false }).catch((e: unknown) => e)) as NodeJS.ErrnoException;
     expect(busy.code).toBe("EISDIR");
     expect((await readdir(dir)).sort()).toEqual(["sub", "taken"]);
   });

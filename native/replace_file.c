@@ -1,8 +1,9 @@
-// writeFileDurable(): replaces a small file so that a reader, or a restart
-// after kill -9 or power loss, sees the old content or the new and never a
-// torn file: temp file, write, fsync, rename over, fsync of the directory.
-// All of it is one job on libuv's pool; done with fs.promises it took six
-// round trips through the pool, and skiff writes several records per pod.
+// replaceFile(): replaces a small file so that a reader, or a restart after
+// kill -9, sees the old content or the new and never a torn file: temp file,
+// write, rename over; when durable, also fsync of the file before the rename
+// and of the directory after it (power loss too). All of it is one job on
+// libuv's pool; done with fs.promises it took three to six round trips
+// through the pool, and a pod's start writes several such files.
 
 #include "common.h"
 
@@ -13,6 +14,7 @@ struct durable_write {
   char *dir, *name, *data;
   size_t len;
   mode_t mode;
+  bool durable;
   int err;
   char what[8400];
 };
@@ -51,13 +53,13 @@ static void run(void *arg) {
     }
     off += (size_t)n;
   }
-  if (!err && fsync(fd) < 0) err = errno, step = "fsync";
+  if (!err && w->durable && fsync(fd) < 0) err = errno, step = "fsync";
   if (close(fd) < 0 && !err) err = errno, step = "close";
   if (!err && renameat(dirfd, tmp, dirfd, w->name) < 0) err = errno, step = "rename over";
   if (err) {
     unlinkat(dirfd, tmp, 0);
     failed(w, err, step);
-  } else if (fsync(dirfd) < 0) {
+  } else if (w->durable && fsync(dirfd) < 0) {
     // The new content is in place; only its durability is in doubt.
     failed(w, errno, "fsync the directory of");
   }
@@ -74,16 +76,16 @@ static napi_value done(napi_env env, void *arg) {
   return error;
 }
 
-// writeFileDurable(dir, name, data: string, mode): Promise<void>. name is a
-// plain file name inside dir (no slash).
-napi_value write_file_durable(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
+// replaceFile(dir, name, data: string, mode, durable: boolean): Promise<void>.
+// name is a plain file name inside dir (no slash).
+napi_value replace_file(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   struct durable_write *w = calloc(1, sizeof *w);
-  if (!w) return throw_errno(env, "writeFileDurable", ENOMEM);
+  if (!w) return throw_errno(env, "replaceFile", ENOMEM);
   double mode = 0;
-  int bad = argc < 4;
+  int bad = argc < 5;
   if (!bad) {
     w->dir = dup_string(env, argv[0]);
     w->name = dup_string(env, argv[1]);
@@ -92,12 +94,13 @@ napi_value write_file_durable(napi_env env, napi_callback_info info) {
     if (!bad && (w->data = malloc(w->len + 1)) == NULL) bad = 1;
     if (!bad) napi_get_value_string_utf8(env, argv[2], w->data, w->len + 1, NULL);
     bad |= napi_get_value_double(env, argv[3], &mode) != napi_ok || mode < 0 || mode > 07777;
+    bad |= napi_get_value_bool(env, argv[4], &w->durable) != napi_ok;
   }
   if (bad) {
     done(env, w);
-    napi_throw_type_error(env, NULL, "writeFileDurable(dir, name without '/', data: string, mode)");
+    napi_throw_type_error(env, NULL, "replaceFile(dir, name without '/', data: string, mode, durable: boolean)");
     return NULL;
   }
   w->mode = (mode_t)mode;
-  return run_on_pool(env, "skiff:writeFileDurable", run, done, w);
+  return run_on_pool(env, "skiff:replaceFile", run, done, w);
 }
