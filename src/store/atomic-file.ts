@@ -11,11 +11,6 @@ export async function writeFileAtomic(file: string, data: string, mode = 0o600):
   await replaceFile(path.dirname(file), path.basename(file), data, { mode, durable: true });
 }
 
-/** The same for a file directly in an existing directory: one job on the thread pool, nothing else. */
-export function replaceFileIn(dir: string, name: string, data: string, mode = 0o600): Promise<void> {
-  return replaceFile(dir, name, data, { mode, durable: true });
-}
-
 /** Reads and parses a JSON file; undefined when it does not exist. */
 export async function readJsonFile<T>(file: string): Promise<T | undefined> {
   try {

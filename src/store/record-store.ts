@@ -5,7 +5,8 @@
 import { mkdir, readdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { alreadyExists } from "../errors.js";
-import { readJsonFile, replaceFileIn } from "./atomic-file.js";
+import { replaceFile } from "../native/index.js";
+import { readJsonFile } from "./atomic-file.js";
 import { requireId, resolveIdPrefix } from "./ids.js";
 
 export interface StoredRecord {
@@ -82,7 +83,7 @@ export class RecordStore<T extends StoredRecord> {
   /** Writes the record durably, leaving the in-memory copy alone (see remember). */
   write(record: T): Promise<void> {
     const json = JSON.stringify(record);
-    return this.inOrder(record.id, () => replaceFileIn(this.dir, `${record.id}.json`, json));
+    return this.inOrder(record.id, () => replaceFile(this.dir, `${record.id}.json`, json, { mode: 0o600, durable: true }));
   }
 
   /**

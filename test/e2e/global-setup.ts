@@ -7,6 +7,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import type { TestProject } from "vitest/node";
+import { mountsUnder } from "./harness/mounts.js";
 
 async function processesUnder(dir: string): Promise<{ pid: number; cmd: string }[]> {
   const found: { pid: number; cmd: string }[] = [];
@@ -18,14 +19,6 @@ async function processesUnder(dir: string): Promise<{ pid: number; cmd: string }
   return found;
 }
 
-async function mountsUnder(dir: string): Promise<string[]> {
-  const text = await readFile("/proc/self/mountinfo", "utf8");
-  return text
-    .split("\n")
-    .map((l) => l.split(" ")[4] ?? "")
-    .filter((mp) => mp.startsWith(dir))
-    .sort((a, b) => b.length - a.length); // children first
-}
 
 /** What the tests' pods may leave on the host: bridges skt*, NAT rules for 10.231.0.0/16, cgroups. */
 function networkLeftovers(): string[] {
@@ -94,7 +87,8 @@ export default async function setup(project: TestProject) {
         /* already gone */
       }
     }
-    for (const mp of await mountsUnder(runDir)) {
+    // children first, so that each unmount finds its mount point free
+    for (const mp of (await mountsUnder(runDir)).sort((a, b) => b.length - a.length)) {
       problems.push(`mount left behind: ${mp}`);
       try {
         execFileSync("umount", ["-l", mp]);
