@@ -11,6 +11,7 @@ import { loadAdmin, loadCri } from "./proto.js";
 import { runtimeServiceHandlers } from "./runtime-service.js";
 import { implementService } from "./service.js";
 import { prepareSocketPath } from "./socket.js";
+import { listenCri } from "./transport/listener.js";
 
 export interface CriServer {
   /** Stops accepting calls, waits for in-flight ones up to timeoutMs, then cancels the rest. */
@@ -41,15 +42,16 @@ export async function startCriServer(deps: CriDeps, logger: Logger): Promise<Cri
 
   const socketPath = deps.config.listen;
   await prepareSocketPath(socketPath);
-  await new Promise<void>((resolve, reject) =>
-    server.bindAsync(`unix://${socketPath}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
-  );
+  // skiff owns the socket (see transport/listener.ts): grpc-js gets each connection once its :authority is usable.
+  const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  const listener = await listenCri(socketPath, (conn) => injector.injectConnection(conn), logger.child({ module: "cri-socket" }));
   // kubelet runs as root; group access lets an operator's group use crictl without root.
   await chmod(socketPath, 0o660);
   logger.info({ socket: socketPath }, "CRI server listening");
 
   return {
     shutdown(timeoutMs) {
+      listener.close();
       return new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           logger.warn({ timeoutMs }, "in-flight calls did not finish in time; cancelling them");

@@ -25,6 +25,13 @@ export const rpcDuration = new Histogram({
   registers: [registry],
 });
 
+export const criConnections = new Counter({
+  name: "skiff_cri_connections_total",
+  help: "Client connections to the CRI socket by how their :authority was taken (direct, rewritten).",
+  labelNames: ["authority"] as const,
+  registers: [registry],
+});
+
 export const imagePulls = new Counter({
   name: "skiff_image_pulls_total",
   help: "Image pulls by result (success, failure).",

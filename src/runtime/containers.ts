@@ -15,6 +15,7 @@ import type { Logger } from "../log.js";
 import { replaceFile } from "../native/index.js";
 import { ociRuntimeDuration, oomKills, timed } from "../observability/metrics.js";
 import type { Sandboxes } from "../sandbox/sandboxes.js";
+import { podHostname } from "../sandbox/types.js";
 import { isId, newId } from "../store/ids.js";
 import { RecordStore } from "../store/record-store.js";
 import { run } from "../util/exec.js";
@@ -301,7 +302,7 @@ export class Containers {
         rootfs,
         request,
         image: image.config,
-        pod: { namespaces: pod.namespaces, infraPid: pod.infra?.pid, hostname: pod.spec.hostname || pm.name, filesDir: pod.filesDir, shm: pod.shm, cgroupParent: pod.spec.cgroupParent },
+        pod: { namespaces: pod.namespaces, infraPid: pod.infra?.pid, hostname: podHostname(pod), filesDir: pod.filesDir, shm: pod.shm, cgroupParent: pod.spec.cgroupParent },
         user,
         oomScoreAdjFloor: this.oomFloor,
         availableCapabilities: this.availableCaps,
@@ -417,15 +418,15 @@ export class Containers {
     this.exitWaiters.delete(id);
   }
 
-  /** Runs a command to completion in a running container. */
-  async execSync(query: string, cmd: string[], timeoutSeconds: number): Promise<ExecResult> {
+  /** Runs a command to completion in a running container; timeoutMs > 0 bounds it. */
+  async execSync(query: string, cmd: string[], timeoutMs: number): Promise<ExecResult> {
     const c = this.get(query);
     if (c.state !== "running") throw failedPrecondition(`container ${c.id} is ${c.state}, not running`);
     if (cmd.length === 0) throw invalidArgument("ExecSync: cmd must not be empty");
     const runtime = this.runtime(c);
     const runtimePath = await this.executable(runtime.path);
     return timed(ociRuntimeDuration, { handler: runtime.handler, operation: "exec" }, () =>
-      execSync(new OciRuntime(runtime.handler, runtimePath, runtime.root), c.id, path.join(c.dir, "bundle"), cmd, timeoutSeconds),
+      execSync(new OciRuntime(runtime.handler, runtimePath, runtime.root), c.id, path.join(c.dir, "bundle"), cmd, timeoutMs),
     );
   }
 

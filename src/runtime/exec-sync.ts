@@ -9,6 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { deadlineExceeded } from "../errors.js";
 import { drained } from "../util/exec.js";
+import { killTree } from "../util/process-tree.js";
 import { spawnProcess } from "../util/spawn.js";
 import { execProcessSpec } from "./exec-session.js";
 import type { OciRuntime } from "./oci-runtime.js";
@@ -35,7 +36,16 @@ class Capped {
   }
 }
 
-export async function execSync(runtime: OciRuntime, id: string, bundle: string, cmd: string[], timeoutSeconds: number): Promise<ExecResult> {
+/** How long runc gets to reap a killed command and exit before it is killed too. */
+const REAP_GRACE_MS = 5000;
+
+/**
+ * Runs cmd in the container. timeoutMs > 0 bounds it: the command and every
+ * process it started are killed, and the call fails only once runc has reaped
+ * them (a caller that looks right after must not find them, not even as
+ * zombies: a container's PID 1 often reaps nothing).
+ */
+export async function execSync(runtime: OciRuntime, id: string, bundle: string, cmd: string[], timeoutMs: number): Promise<ExecResult> {
   const spec = JSON.parse(await readFile(path.join(bundle, "config.json"), "utf8")) as { process: Record<string, unknown> };
   const tag = randomBytes(6).toString("hex");
   const processFile = path.join(bundle, `exec-${tag}.json`);
@@ -49,25 +59,23 @@ export async function execSync(runtime: OciRuntime, id: string, bundle: string, 
     out!.on("data", (d: Buffer) => stdout.push(d));
     err!.on("data", (d: Buffer) => stderr.push(d));
     let timedOut = false;
+    let reapTimer: NodeJS.Timeout | undefined;
     const timer =
-      timeoutSeconds > 0
+      timeoutMs > 0
         ? setTimeout(async () => {
             timedOut = true;
             const pid = Number((await readFile(pidFile, "utf8").catch(() => "")).trim());
-            if (pid > 0) {
-              try {
-                process.kill(pid, "SIGKILL");
-              } catch {
-                /* already gone */
-              }
-            }
-            child.kill("SIGKILL");
-          }, timeoutSeconds * 1000)
+            // runc is the command's parent: it reaps it once killed and then exits.
+            if (pid > 0) await killTree(pid);
+            else child.kill("SIGKILL"); // not started yet: stop runc itself
+            reapTimer = setTimeout(() => child.kill("SIGKILL"), REAP_GRACE_MS);
+          }, timeoutMs)
         : undefined;
     const [{ code, signal }] = await Promise.all([child.exited, drained(out), drained(err)]);
     clearTimeout(timer);
+    clearTimeout(reapTimer);
     for (const s of child.stdio) s?.destroy();
-    if (timedOut) throw deadlineExceeded(`command ${JSON.stringify(cmd)} timed out after ${timeoutSeconds} s and was killed`);
+    if (timedOut) throw deadlineExceeded(`command ${JSON.stringify(cmd).slice(0, 200)} timed out after ${timeoutMs / 1000} s and was killed`);
     return { stdout: stdout.value, stderr: stderr.value, exitCode: code ?? 128 + (signal ? os.constants.signals[signal] : 9) };
   } finally {
     await rm(processFile, { force: true });

@@ -129,6 +129,7 @@ export class Sandboxes {
       runtimeHandler: handler,
       namespaces: namespacePaths(path.join(stateDir, "ns"), { net: !hostNet, ipc: !hostIpc, uts: !hostNet }),
       shm: hostIpc ? undefined : path.join(stateDir, "shm"),
+      hostname: hostNet ? os.hostname() : spec.hostname || os.hostname(),
       filesDir: path.join(this.filesRoot, id),
       // Planned up front so that recovery of a half-made sandbox runs CNI DEL
       // (which is idempotent) without an extra write before ADD.
@@ -147,7 +148,7 @@ export class Sandboxes {
         await this.store.put(current);
       };
       try {
-        const hostname = hostNet ? os.hostname() : spec.hostname || spec.metadata.name;
+        const hostname = record.hostname!;
         // Files and shm do not depend on the namespaces: prepare them meanwhile.
         const filesReady = this.prepareFiles(record, hostname);
         let ips: string[] = [];

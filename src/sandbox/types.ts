@@ -66,11 +66,22 @@ export interface SandboxRecord {
   namespaces: { net?: string; ipc?: string; uts?: string };
   /** tmpfs for /dev/shm when IPC is per pod. */
   shm?: string;
+  /** The hostname its UTS namespace and containers get (absent in records made before it was kept). */
+  hostname?: string;
   /** Durable per-sandbox files: hostname, hosts, resolv.conf. */
   filesDir: string;
   network?: SandboxNetwork;
   /** The infra (PID 1) process of a pod with a shared PID namespace. */
   infra?: { containerId: string; pid: number; bundle: string };
+}
+
+/**
+ * The pod's hostname: the one asked for, else the node's (as containerd and
+ * CRI-O do: a pod name may be longer than a hostname can be). Records made
+ * before the hostname was kept used the pod's name.
+ */
+export function podHostname(record: Pick<SandboxRecord, "hostname" | "spec">): string {
+  return record.hostname ?? (record.spec.hostname || record.spec.metadata.name);
 }
 
 export function sandboxName(m: PodMetadata): string {

@@ -22,11 +22,26 @@ import type { StreamContainersResponse } from "../generated/runtime/v1/StreamCon
 import { makeGetContainerEvents } from "./container-events.js";
 import { requireField } from "../validate.js";
 import { toContainerRequest, toCriContainer, toCriContainerStatus, toResources } from "../mappers/container.js";
-import type { StreamSink } from "../service.js";
+import type { CallContext, StreamSink } from "../service.js";
 
 const requireId = (id: string, rpc: string) => requireField(id, rpc, "container_id");
 
 const STATES = { CONTAINER_CREATED: "created", CONTAINER_RUNNING: "running", CONTAINER_EXITED: "exited" } as const;
+
+/** Time to leave between killing a timed-out command and the caller's own deadline, for the reply to arrive. */
+const EXEC_REPLY_MARGIN_MS = 200;
+
+/**
+ * ExecSync's bound: the request's timeout (seconds, 0 = none), or sooner if
+ * the call's deadline comes first, so that the command is gone when the
+ * caller gives up.
+ */
+export function execTimeoutMs(timeoutSeconds: number, deadline: number | undefined, now = Date.now()): number {
+  const requested = timeoutSeconds > 0 ? timeoutSeconds * 1000 : Infinity;
+  const byDeadline = deadline === undefined ? Infinity : Math.max(1, deadline - now - EXEC_REPLY_MARGIN_MS);
+  const bound = Math.min(requested, byDeadline);
+  return Number.isFinite(bound) ? bound : 0;
+}
 
 function toFilter(f: ContainerFilter__Output | null): ContainerFilter {
   if (!f) return {};
@@ -62,8 +77,8 @@ export function containerHandlers(deps: CriDeps) {
       }
       return res;
     },
-    async ExecSync(req: ExecSyncRequest__Output): Promise<ExecSyncResponse> {
-      const r = await deps.containers.execSync(requireId(req.container_id, "ExecSync"), req.cmd, Number(req.timeout));
+    async ExecSync(req: ExecSyncRequest__Output, ctx: CallContext): Promise<ExecSyncResponse> {
+      const r = await deps.containers.execSync(requireId(req.container_id, "ExecSync"), req.cmd, execTimeoutMs(Number(req.timeout), ctx.deadline));
       return { stdout: r.stdout, stderr: r.stderr, exit_code: r.exitCode };
     },
     async UpdateContainerResources(req: UpdateContainerResourcesRequest__Output) {

@@ -74,6 +74,10 @@ export function toContainerRequest(config: ContainerConfig__Output | null): Cont
     if (!/^[rwm]*$/.test(dv.permissions)) throw invalidArgument(`CreateContainer: devices[${i}].permissions "${dv.permissions}" must be made of r, w and m`);
     return { containerPath: dv.container_path, hostPath: dv.host_path, permissions: dv.permissions };
   });
+  // The CRI: run_as_group is only valid together with run_as_user or run_as_username.
+  if (sec?.run_as_group && !sec.run_as_user && !sec.run_as_username) {
+    throw invalidArgument("CreateContainer: linux.security_context.run_as_group needs run_as_user or run_as_username");
+  }
   const stop = String(config.stop_signal ?? "RUNTIME_DEFAULT");
   return {
     metadata: { name: config.metadata.name, attempt: config.metadata.attempt },

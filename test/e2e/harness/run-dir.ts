@@ -3,7 +3,6 @@
 
 import { mkdtemp, mkdir } from "node:fs/promises";
 import path from "node:path";
-import { inject } from "vitest";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -11,9 +10,13 @@ declare module "vitest" {
   }
 }
 
-/** A fresh directory for one fixture. Short names: unix socket paths are limited to 107 bytes. */
+/**
+ * A fresh directory for one fixture. Short names: unix socket paths are limited to 107 bytes.
+ * Outside vitest (the hack/lab scripts) SKIFF_LAB_DIR names the run directory.
+ */
 export async function fixtureDir(prefix: string): Promise<string> {
-  const runDir = inject("runDir");
+  // vitest is loaded only under vitest: importing it elsewhere throws.
+  const runDir = process.env.SKIFF_LAB_DIR ?? (await import("vitest")).inject("runDir");
   await mkdir(runDir, { recursive: true });
   return mkdtemp(path.join(runDir, `${prefix}-`));
 }

@@ -1,0 +1,55 @@
+// Runs a command against a skiff daemon built from this checkout, the way the
+// real clients (critest, crictl, kubelet) meet it on a node: a registry on
+// 127.0.0.1 holding the lab images (hack/lab/images.ts) stands in for
+// registry.k8s.io and gcr.io as their mirror; the daemon has its own root,
+// state, socket, CNI bridge and subnet. The command gets SKIFF_SOCKET and
+// LAB_REGISTRY in its environment. Everything is removed afterwards.
+//   npx vite-node hack/lab/with-skiff.ts -- COMMAND [ARGS...]
+// Env: SKIFF_LAB_HANDLER=crun makes crun the default runtime handler.
+
+import { spawn } from "node:child_process";
+import { copyFile, mkdtemp, rm } from "node:fs/promises";
+import path from "node:path";
+
+process.env.SKIFF_LAB_DIR ??= await mkdtemp("/tmp/skiff-lab-");
+const { TestRegistry } = await import("../../test/e2e/harness/registry.js");
+const { TestDaemon } = await import("../../test/e2e/harness/daemon.js");
+const { labImages } = await import("./images.js");
+
+const argv = process.argv.slice(2).filter((a, i) => !(i === 0 && a === "--"));
+if (argv.length === 0) {
+  console.error("usage: with-skiff.ts -- COMMAND [ARGS...]");
+  process.exit(2);
+}
+
+const registry = await TestRegistry.start();
+let daemon: InstanceType<typeof TestDaemon> | undefined;
+let code = 1;
+try {
+  for (const img of await labImages()) for (const tag of img.tags) await registry.push(img.repo, tag, img.image);
+  const mirror = { mirrors: [registry.url] };
+  daemon = await TestDaemon.create({
+    config: {
+      log_level: process.env.SKIFF_LAB_LOG_LEVEL ?? "info",
+      registries: { "registry.k8s.io": mirror, "gcr.io": mirror, [registry.host]: { insecure: true } },
+      ...(process.env.SKIFF_LAB_HANDLER ? { runtime: { default_handler: process.env.SKIFF_LAB_HANDLER } } : {}),
+    },
+  });
+  await daemon.start();
+  console.error(`with-skiff: daemon pid ${daemon.pid} on ${daemon.socket} (log ${daemon.logFile}); registry ${registry.host}`);
+  const child = spawn(argv[0]!, argv.slice(1), {
+    stdio: "inherit",
+    env: { ...process.env, SKIFF_SOCKET: daemon.socket, SKIFF_LOG: daemon.logFile, LAB_REGISTRY: registry.host },
+  });
+  const stop = () => child.kill("SIGTERM");
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  code = await new Promise<number>((resolve) => child.on("exit", (c, sig) => resolve(c ?? (sig ? 128 : 1))));
+} finally {
+  const keepLog = process.env.SKIFF_LAB_KEEP_LOG;
+  if (keepLog && daemon) await copyFile(daemon.logFile, keepLog).catch(() => {});
+  await daemon?.cleanup();
+  await registry.stop();
+  await rm(path.resolve(process.env.SKIFF_LAB_DIR), { recursive: true, force: true });
+}
+process.exit(code);
