@@ -2,14 +2,17 @@
 // real clients (critest, crictl, kubelet) meet it on a node: a registry on
 // 127.0.0.1 holding the lab images (hack/lab/images.ts) stands in for
 // registry.k8s.io and gcr.io as their mirror; the daemon has its own root,
-// state, socket, CNI bridge and subnet. The command gets SKIFF_SOCKET and
-// LAB_REGISTRY in its environment. Everything is removed afterwards.
+// state, socket, CNI bridge and subnet. A second registry asks for basic
+// auth (for `crictl pull --creds`). The command gets SKIFF_SOCKET, SKIFF_LOG,
+// LAB_REGISTRY, LAB_AUTH_REGISTRY and LAB_AUTH_CREDS (user:password) in its
+// environment. Everything is removed afterwards.
 //   npx vite-node hack/lab/with-skiff.ts -- COMMAND [ARGS...]
 // Env: SKIFF_LAB_HANDLER=crun makes crun the default runtime handler.
 
 import { spawn } from "node:child_process";
 import { copyFile, mkdtemp, rm } from "node:fs/promises";
 import path from "node:path";
+import bcrypt from "bcryptjs";
 
 process.env.SKIFF_LAB_DIR ??= await mkdtemp("/tmp/skiff-lab-");
 const { TestRegistry } = await import("../../test/e2e/harness/registry.js");
@@ -22,16 +25,21 @@ if (argv.length === 0) {
   process.exit(2);
 }
 
+const AUTH = { username: "lab", password: "lab-secret" };
 const registry = await TestRegistry.start();
-let daemon: InstanceType<typeof TestDaemon> | undefined;
+const authRegistry = await TestRegistry.start({ htpasswd: `${AUTH.username}:${bcrypt.hashSync(AUTH.password, 8)}\n` });
+authRegistry.pushAuth = AUTH;
+let daemon: Awaited<ReturnType<typeof TestDaemon.create>> | undefined;
 let code = 1;
 try {
-  for (const img of await labImages()) for (const tag of img.tags) await registry.push(img.repo, tag, img.image);
+  const images = await labImages();
+  for (const img of images) for (const tag of img.tags) await registry.push(img.repo, tag, img.image);
+  await authRegistry.push("private/busybox", "1", images[0]!.image);
   const mirror = { mirrors: [registry.url] };
   daemon = await TestDaemon.create({
     config: {
       log_level: process.env.SKIFF_LAB_LOG_LEVEL ?? "info",
-      registries: { "registry.k8s.io": mirror, "gcr.io": mirror, [registry.host]: { insecure: true } },
+      registries: { "registry.k8s.io": mirror, "gcr.io": mirror, [registry.host]: { insecure: true }, [authRegistry.host]: { insecure: true } },
       ...(process.env.SKIFF_LAB_HANDLER ? { runtime: { default_handler: process.env.SKIFF_LAB_HANDLER } } : {}),
     },
   });
@@ -39,7 +47,14 @@ try {
   console.error(`with-skiff: daemon pid ${daemon.pid} on ${daemon.socket} (log ${daemon.logFile}); registry ${registry.host}`);
   const child = spawn(argv[0]!, argv.slice(1), {
     stdio: "inherit",
-    env: { ...process.env, SKIFF_SOCKET: daemon.socket, SKIFF_LOG: daemon.logFile, LAB_REGISTRY: registry.host },
+    env: {
+      ...process.env,
+      SKIFF_SOCKET: daemon.socket,
+      SKIFF_LOG: daemon.logFile,
+      LAB_REGISTRY: registry.host,
+      LAB_AUTH_REGISTRY: authRegistry.host,
+      LAB_AUTH_CREDS: `${AUTH.username}:${AUTH.password}`,
+    },
   });
   const stop = () => child.kill("SIGTERM");
   process.on("SIGINT", stop);
@@ -50,6 +65,7 @@ try {
   if (keepLog && daemon) await copyFile(daemon.logFile, keepLog).catch(() => {});
   await daemon?.cleanup();
   await registry.stop();
+  await authRegistry.stop();
   await rm(path.resolve(process.env.SKIFF_LAB_DIR), { recursive: true, force: true });
 }
 process.exit(code);
