@@ -8,7 +8,7 @@ import { watch, type FSWatcher } from "node:fs";
 import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Config } from "../config/config.js";
-import { errorMessage, failedPrecondition, invalidArgument, notFound } from "../errors.js";
+import { deadlineExceeded, errorMessage, failedPrecondition, invalidArgument, notFound } from "../errors.js";
 import type { Images } from "../image-service/images.js";
 import { topChainId } from "../image-service/image-record.js";
 import type { Logger } from "../log.js";
@@ -54,6 +54,9 @@ export interface ContainerFilter {
   state?: ContainerRecord["state"];
   labels?: Record<string, string>;
 }
+
+/** How long ReopenContainerLog waits for conmon to make the log file again. */
+const LOG_REOPEN_WAIT_MS = 5000;
 
 /** Linux dev_t -> major/minor (glibc's gnu_dev_major/minor encoding). Pure. */
 export function splitDevice(dev: bigint): { major: number; minor: number } {
@@ -558,6 +561,13 @@ export class Containers {
     await writeConmonControl(path.join(c.dir, "bundle", "ctl"), 2, 0, 0).catch((err: Error) => {
       throw failedPrecondition(`container ${c.id}: conmon's control FIFO is not available: ${err.message}`);
     });
+    // conmon reopens on its own time; kubelet (and critest) expect the file back when the call returns.
+    if (!c.logPath) return;
+    const deadline = Date.now() + LOG_REOPEN_WAIT_MS;
+    while (!(await stat(c.logPath).then(() => true, () => false))) {
+      if (Date.now() > deadline) throw deadlineExceeded(`container ${c.id}: conmon did not reopen ${c.logPath} within ${LOG_REOPEN_WAIT_MS / 1000} s`);
+      await new Promise((r) => setTimeout(r, 2));
+    }
   }
 
   /** Idempotent: stops a running container first. */

@@ -3,7 +3,7 @@
 
 import { spawnSync } from "node:child_process";
 import { existsSync, readlinkSync } from "node:fs";
-import { mkdir, readFile, readdir, rename, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, rename, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { grpc, grpcError } from "./harness/cri-client.js";
@@ -536,6 +536,8 @@ for (const handler of ["runc", "crun"] as const) describe(`ExecSync, UpdateConta
     const rotated = `${logPath}.1`;
     await rename(logPath, rotated);
     await d.client.runtime.ReopenContainerLog({ container_id: id });
+    // The file is back when the call returns (critest checks right away).
+    expect((await stat(logPath)).isFile()).toBe(true);
     const fresh = await waitFor("lines in the new log file", async () => {
       const text = await readFile(logPath, "utf8").catch(() => "");
       return text.includes("tick") ? text : undefined;
