@@ -5,7 +5,7 @@
 // are put back as they were, and the kubelet is stopped, whatever happens.
 //   npx vite-node hack/lab/with-skiff.ts -- npx vite-node hack/lab/kubelet-scenario.ts -- /path/to/kubelet
 
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import https from "node:https";
@@ -281,6 +281,8 @@ try {
 } finally {
   for (const [k, v] of saved) await writeFile(`/proc/sys/${k}`, v).catch((e: Error) => console.error(`could not restore ${k}: ${e.message}`));
   cri.close();
+  // The kubelet bind-mounts its root dir onto itself (to make it shared) and leaves that behind.
+  spawnSync("umount", ["-R", path.join(dir, "root")], { stdio: "ignore" });
   const keep = process.env.SKIFF_LAB_KEEP_KUBELET_LOG;
   if (keep) await import("node:fs/promises").then((fs) => fs.copyFile(path.join(dir, "kubelet.log"), keep)).catch(() => {});
   await rm(dir, { recursive: true, force: true }).catch(() => {});

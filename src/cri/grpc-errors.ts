@@ -4,6 +4,13 @@
 
 import { status as Status, type ServiceError } from "@grpc/grpc-js";
 import { SkiffError, errorMessage, type ErrorKind } from "../errors.js";
+import { shorten } from "../util/shorten.js";
+
+/**
+ * Longest status message sent: it travels percent-encoded in the trailers,
+ * and clients refuse header lists past a few KiB to 16 KiB.
+ */
+export const MAX_STATUS_MESSAGE = 2048;
 
 const CODES: Record<ErrorKind, Status> = {
   "invalid-argument": Status.INVALID_ARGUMENT,
@@ -19,8 +26,9 @@ const CODES: Record<ErrorKind, Status> = {
 };
 
 export function toServiceError(err: unknown): Partial<ServiceError> & { code: Status } {
-  if (err instanceof SkiffError) return { code: CODES[err.kind], details: err.message, message: err.message };
-  return { code: Status.INTERNAL, details: errorMessage(err), message: errorMessage(err) };
+  const code = err instanceof SkiffError ? CODES[err.kind] : Status.INTERNAL;
+  const message = shorten(errorMessage(err), MAX_STATUS_MESSAGE);
+  return { code, details: message, message };
 }
 
 export function codeName(code: Status): string {

@@ -6,9 +6,10 @@
 import * as grpc from "@grpc/grpc-js";
 import { rpcDuration, rpcRequests } from "../observability/metrics.js";
 import { status as Status } from "@grpc/grpc-js";
-import { SkiffError } from "../errors.js";
+import { errorMessage, SkiffError } from "../errors.js";
+import { shorten } from "../util/shorten.js";
 import type { Logger } from "../log.js";
-import { codeName, toServiceError } from "./grpc-errors.js";
+import { codeName, MAX_STATUS_MESSAGE, toServiceError } from "./grpc-errors.js";
 
 /** What a handler gets besides its request. */
 export interface CallContext {
@@ -40,6 +41,9 @@ export type PromiseHandlers<H> = {
       : never;
 };
 
+/** Ids and references are logged up to this length: a caller may send megabytes. */
+const MAX_LOGGED_ID = 256;
+
 /** Request and response fields worth logging: ids, never payloads or credentials. */
 function idsOf(message: unknown): Record<string, string> {
   const out: Record<string, string> = {};
@@ -47,10 +51,10 @@ function idsOf(message: unknown): Record<string, string> {
   const m = message as Record<string, unknown>;
   for (const key of ["pod_sandbox_id", "container_id", "image_ref", "image_id"]) {
     const v = m[key];
-    if (typeof v === "string" && v) out[key] = v;
+    if (typeof v === "string" && v) out[key] = shorten(v, MAX_LOGGED_ID);
   }
   const image = m.image as { image?: unknown } | null | undefined;
-  if (image && typeof image.image === "string" && image.image) out.image = image.image;
+  if (image && typeof image.image === "string" && image.image) out.image = shorten(image.image, MAX_LOGGED_ID);
   return out;
 }
 
@@ -89,8 +93,8 @@ export function implementService(
       rpcDuration.observe({ method: rpc, code: codeName(code) }, durationMs / 1000);
       const fields = { rpc: method, durationMs: Math.round(durationMs * 1000) / 1000, code: codeName(code), ...idsOf(req), ...idsOf(res) };
       if (code === Status.OK) logger.debug(fields, "rpc");
-      else if (code === Status.INTERNAL || code === Status.UNKNOWN) logger.error({ ...fields, err }, "rpc failed");
-      else logger.info({ ...fields, error: (err as Error | undefined)?.message }, "rpc failed");
+      else if (code === Status.INTERNAL || code === Status.UNKNOWN) logger.error({ ...fields, err: shorten((err instanceof Error && err.stack) || errorMessage(err), 4 * MAX_STATUS_MESSAGE) }, "rpc failed");
+      else logger.info({ ...fields, error: shorten(errorMessage(err), MAX_STATUS_MESSAGE) }, "rpc failed");
     };
     const notBuilt = new SkiffError("unimplemented", `skiff does not implement ${rpc} yet`);
 

@@ -595,6 +595,7 @@ export class Containers {
     await unmountRootfs(c.rootfs);
     await this.unmountImageVolumes(c.dir);
     await rm(c.dir, { recursive: true, force: true });
+    await rm(path.join(this.socketDir, c.id), { force: true }); // conmon's link to the attach socket's dir
   }
 
   /**
@@ -604,6 +605,10 @@ export class Containers {
    * container id that no record knows. Nothing else is touched.
    */
   private async sweepUnrecorded(): Promise<void> {
+    // conmon's attach-socket links of containers no record knows (removed while an older skiff left them).
+    for (const name of await readdir(this.socketDir).catch(() => [])) {
+      if (isId(name) && !this.store.get(name)) await rm(path.join(this.socketDir, name), { force: true });
+    }
     const root = path.join(this.deps.config.root, "containers");
     for (const name of await readdir(root).catch(() => [])) {
       if (!isId(name) || this.store.get(name)) continue;

@@ -4,6 +4,7 @@
 // up and applies the pod's sysctls. No process is started (this was `unshare`,
 // `sh` and `ip`: a sixth of a pod's start time).
 
+import { invalidArgument } from "../errors.js";
 import { rm } from "node:fs/promises";
 import path from "node:path";
 import { createPodNamespaces } from "../native/index.js";
@@ -37,7 +38,12 @@ export async function createNamespaces(dir: string, req: NamespaceRequest): Prom
   const paths = namespacePaths(dir, req);
   if (Object.keys(paths).length === 0) return paths;
   const sysctls = [...(req.net ? req.sysctls.net : []), ...(req.ipc ? req.sysctls.ipc : [])].map(([k, v]): [string, string] => [sysctlPath(k), v]);
-  await createPodNamespaces({ ...paths, ...(req.uts && req.hostname ? { hostname: req.hostname } : {}), sysctls }).catch((err: Error) => {
+  await createPodNamespaces({ ...paths, ...(req.uts && req.hostname ? { hostname: req.hostname } : {}), sysctls }).catch((err: NodeJS.ErrnoException) => {
+    // The kernel refusing a sysctl's value is the caller's to fix, not ours.
+    const refused = /^write \/proc\/sys\/(\S+):/.exec(err.message);
+    if (refused && (err.code === "EINVAL" || err.code === "ERANGE")) {
+      throw invalidArgument(`RunPodSandbox: sysctl ${refused[1]!.replaceAll("/", ".")}: the kernel refused its value (${err.message.slice(refused[0].length).trim()})`);
+    }
     throw new Error(`cannot create the pod's namespaces: ${err.message}`, { cause: err });
   });
   return paths;

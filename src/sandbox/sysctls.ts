@@ -6,6 +6,9 @@ import { invalidArgument } from "../errors.js";
 
 const IPC_SYSCTLS = new Set(["kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"]);
 
+/** A sysctl write is one page at most. */
+const MAX_SYSCTL_VALUE = 4095;
+
 export interface SysctlPlan {
   net: [string, string][];
   ipc: [string, string][];
@@ -18,6 +21,7 @@ export function planSysctls(sysctls: Record<string, string>, opts: { hostNetwork
     const key = rawKey.replaceAll("/", ".");
     if (!/^[a-z0-9_]+(\.[A-Za-z0-9_-]+)+$/.test(key)) throw invalidArgument(`sysctl "${rawKey}" is not a valid sysctl name`);
     if (/[\n\0]/.test(value)) throw invalidArgument(`sysctl "${rawKey}" has an invalid value`);
+    if (value.length > MAX_SYSCTL_VALUE) throw invalidArgument(`sysctl "${rawKey}" has a value of ${value.length} bytes; the kernel takes at most ${MAX_SYSCTL_VALUE}`);
     if (key.startsWith("net.")) {
       if (opts.hostNetwork) throw invalidArgument(`sysctl "${rawKey}" cannot be set in a pod that uses the host network`);
       plan.net.push([key, value]);

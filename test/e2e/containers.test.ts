@@ -578,6 +578,8 @@ for (const handler of ["runc", "crun"] as const) describe(`containers across dae
       expect((await d.client.runtime.ListContainers({})).containers).toEqual([]);
       expect(await mountsUnder(d.dir)).toEqual([]);
       expect(await readdir(path.join(d.state, "runc")).catch(() => [])).toEqual([]);
+      // conmon's attach-socket links go with their containers.
+      expect(await readdir(path.join(d.state, "attach")).catch(() => [])).toEqual([]);
     } finally {
       await d.cleanup();
       await reg.stop();

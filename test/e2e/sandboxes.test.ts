@@ -171,6 +171,15 @@ for (const handler of ["runc", "crun"] as const) {
       const err = await grpcError(d.client.runtime.RunPodSandbox({ config: podConfig("unsafe", { linux: { sysctls: { "kernel.pid_max": "4096" } } }) }));
       expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
       expect(err.details).toContain('sysctl "kernel.pid_max" is not namespaced');
+      // Values the kernel cannot take are the caller's error, named, and leave nothing behind.
+      const huge = await grpcError(d.client.runtime.RunPodSandbox({ config: podConfig("huge", { linux: { sysctls: { "net.ipv4.ping_group_range": "1 ".repeat(512 * 1024) } } }) }));
+      expect(huge.code).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(huge.details).toMatch(/net\.ipv4\.ping_group_range.*at most 4095/);
+      const refused = await grpcError(d.client.runtime.RunPodSandbox({ config: podConfig("refused", { linux: { sysctls: { "net.ipv4.ping_group_range": "ten twenty" } } }) }));
+      expect(refused.code).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(refused.details).toContain("sysctl net.ipv4.ping_group_range: the kernel refused its value");
+      const names = (await d.client.runtime.ListPodSandbox({})).items.map((i) => i.metadata?.name);
+      expect(names).not.toContain("refused");
     });
 
     it("reserves names, validates configs, and makes Stop and Remove idempotent", async () => {
