@@ -10,6 +10,7 @@ import { errorMessage, SkiffError } from "../errors.js";
 import { shorten } from "../util/shorten.js";
 import type { Logger } from "../log.js";
 import { codeName, MAX_STATUS_MESSAGE, toServiceError } from "./grpc-errors.js";
+import { checkRequestLimits } from "./limits.js";
 
 /** What a handler gets besides its request. */
 export interface CallContext {
@@ -97,6 +98,15 @@ export function implementService(
       else logger.info({ ...fields, error: shorten(errorMessage(err), MAX_STATUS_MESSAGE) }, "rpc failed");
     };
     const notBuilt = new SkiffError("unimplemented", `skiff does not implement ${rpc} yet`);
+    // Every request is bounded before its handler sees it (limits.ts).
+    const guarded = <T>(request: unknown, run: () => Promise<T>): Promise<T> => {
+      try {
+        checkRequestLimits(method, request);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      return run();
+    };
 
     if (!def.responseStream) {
       impl[method] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
@@ -109,7 +119,7 @@ export function implementService(
         }
         const deadline = deadlineOf(call);
         const abort = abortSignalFor(call, deadline);
-        (handler as UnaryFn<unknown, unknown>)(call.request, { signal: abort.signal, deadline, log: logger })
+        guarded(call.request, () => (handler as UnaryFn<unknown, unknown>)(call.request, { signal: abort.signal, deadline, log: logger }))
           .then((res) => {
             finish(start, call.request, res, Status.OK);
             callback(null, res);
@@ -140,7 +150,7 @@ export function implementService(
               else call.once("drain", () => resolve());
             }),
         };
-        (handler as StreamFn<unknown, unknown>)(call.request, sink, { signal: abort.signal, deadline, log: logger })
+        guarded(call.request, () => (handler as StreamFn<unknown, unknown>)(call.request, sink, { signal: abort.signal, deadline, log: logger }))
           .then(() => {
             finish(start, call.request, undefined, Status.OK);
             call.end();

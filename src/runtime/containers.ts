@@ -331,9 +331,11 @@ export class Containers {
       const pid = await timed(ociRuntimeDuration, { handler: runtime.handler, operation: "create" }, () => conmon.release());
       step("conmon+create");
       await recorded;
-      step("record");
       const created = { ...record, state: "created" as const, pid };
-      this.store.remember(created); // the pid reaches the disk with the next write (StartContainer's)
+      // Durable before the OK: a restart must tell a container kubelet holds
+      // (kept, whatever became of it) from one cut short in creation (undone).
+      await this.store.put(created);
+      step("record");
       log.info({ name: record.name, pid, steps }, "container created");
       this.publish("created", id, pod.id);
       return created;

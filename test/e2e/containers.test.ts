@@ -14,6 +14,7 @@ import { podConfig, removeAllPods } from "./harness/pods.js";
 import { waitFor } from "./harness/processes.js";
 import { TestRegistry } from "./harness/registry.js";
 import { fixtureDir } from "./harness/run-dir.js";
+import { execCommand } from "../../src/util/exec.js";
 
 const CRI_LINE = /^(\S+) (stdout|stderr) ([PF]) (.*)$/;
 
@@ -580,6 +581,33 @@ for (const handler of ["runc", "crun"] as const) describe(`containers across dae
       expect(await readdir(path.join(d.state, "runc")).catch(() => [])).toEqual([]);
       // conmon's attach-socket links go with their containers.
       expect(await readdir(path.join(d.state, "attach")).catch(() => [])).toEqual([]);
+    } finally {
+      await d.cleanup();
+      await reg.stop();
+    }
+  });
+});
+
+for (const handler of ["runc", "crun"] as const) describe(`an acknowledged container and a crash during StartContainer (${handler})`, () => {
+  it("keeps a container whose CreateContainer returned OK, even if it started and ended while the daemon was down", async () => {
+    const reg = await TestRegistry.start();
+    const d = await TestDaemon.start({ config: { runtime: { default_handler: handler } } });
+    try {
+      const image = await busyboxImage(reg, d);
+      const pod = await startPod(d, "acked");
+      const { container_id: quick } = await d.client.runtime.CreateContainer({ pod_sandbox_id: pod.id, config: containerConfig("quick", image, { command: ["sh", "-c", "exit 3"] }), sandbox_config: pod.config });
+      const { container_id: idle } = await d.client.runtime.CreateContainer({ pod_sandbox_id: pod.id, config: containerConfig("idle", image, { command: ["sleep", "1000"] }), sandbox_config: pod.config });
+      // The daemon dies as StartContainer began: the runtime's start went through, skiff's record of it did not.
+      await d.kill();
+      const start = await execCommand(handler, ["--root", path.join(d.state, handler), "start", quick]);
+      expect(start.code, start.stderr).toBe(0);
+      await waitFor("the quick container's monitor to record its exit and leave", async () => ((await readFile(path.join(d.state, "exits", quick), "utf8").catch(() => "")) ? true : undefined));
+      await d.start();
+      expect((await d.client.runtime.ContainerStatus({ container_id: quick })).status).toMatchObject({ state: "CONTAINER_EXITED", exit_code: 3 });
+      expect((await d.client.runtime.ContainerStatus({ container_id: idle })).status!.state).toBe("CONTAINER_CREATED");
+      await d.client.runtime.StartContainer({ container_id: idle });
+      expect((await d.client.runtime.ContainerStatus({ container_id: idle })).status!.state).toBe("CONTAINER_RUNNING");
+      await d.client.runtime.RemovePodSandbox({ pod_sandbox_id: pod.id });
     } finally {
       await d.cleanup();
       await reg.stop();
