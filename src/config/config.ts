@@ -21,6 +21,8 @@ export interface CniConfig {
   bridge: string;
   /** Subnet of the built-in network when kubelet has not sent one. */
   podCidr: string;
+  /** A plugin still running after this long is killed and the operation fails. */
+  timeoutSeconds: number;
 }
 
 export interface RegistryConfig {
@@ -71,6 +73,8 @@ export interface Config {
   grpcMaxMessageBytes: number;
   conmonPath: string;
   defaultRuntimeHandler: string;
+  /** An OCI runtime call (create through conmon, start, kill, delete, update, state) still running after this long is killed. */
+  runtimeTimeoutSeconds: number;
   runtimeHandlers: Record<string, RuntimeHandlerConfig>;
   cni: CniConfig;
   /** Per registry host ("docker.io", "127.0.0.1:5000"). */

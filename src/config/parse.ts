@@ -179,6 +179,7 @@ export function buildConfig(file: Table, flags: ConfigFlags = {}): Config {
   const defaultRuntimeHandler = runtime.string("default_handler", "runc", (v) =>
     runtimeHandlers[v] ? undefined : `"${v}" is not a configured handler (known: ${Object.keys(runtimeHandlers).join(", ")})`,
   );
+  const runtimeTimeoutSeconds = runtime.int("timeout", 60, 1, 3600);
   runtime.finish();
 
   const cniTable = top.table("cni");
@@ -188,6 +189,7 @@ export function buildConfig(file: Table, flags: ConfigFlags = {}): Config {
     builtinNetwork: cniTable.bool("builtin_network", true),
     bridge: cniTable.string("bridge", "skiff0", (v) => (IFNAME.test(v) ? undefined : `"${v}" is not a valid interface name (1-15 of A-Z a-z 0-9 _ . -)`)),
     podCidr: cniTable.string("pod_cidr", "10.85.0.0/16", (v) => (parseCidr(v) ? undefined : `"${v}" is not a CIDR such as 10.85.0.0/16`)),
+    timeoutSeconds: cniTable.int("timeout", 60, 1, 3600),
   };
   cniTable.finish();
 
@@ -236,6 +238,7 @@ export function buildConfig(file: Table, flags: ConfigFlags = {}): Config {
     grpcMaxMessageBytes,
     conmonPath,
     defaultRuntimeHandler,
+    runtimeTimeoutSeconds,
     runtimeHandlers,
     cni,
     registries,

@@ -16,9 +16,10 @@ export function renderConfig(c: Config): string {
     conmon: c.conmonPath,
     runtime: {
       default_handler: c.defaultRuntimeHandler,
+      timeout: c.runtimeTimeoutSeconds,
       handlers: Object.fromEntries(Object.entries(c.runtimeHandlers).map(([name, h]) => [name, { path: h.path, root: h.root }])),
     },
-    cni: { conf_dir: c.cni.confDir, bin_dirs: c.cni.binDirs, builtin_network: c.cni.builtinNetwork, bridge: c.cni.bridge, pod_cidr: c.cni.podCidr },
+    cni: { conf_dir: c.cni.confDir, bin_dirs: c.cni.binDirs, builtin_network: c.cni.builtinNetwork, bridge: c.cni.bridge, pod_cidr: c.cni.podCidr, timeout: c.cni.timeoutSeconds },
     registries: Object.fromEntries(Object.entries(c.registries).map(([host, r]) => [host, { mirrors: r.mirrors, insecure: r.insecure }])),
     image: {
       request_timeout: c.image.requestTimeoutSeconds,

@@ -7,6 +7,7 @@ import { closeSync, constants, openSync } from "node:fs";
 import { open, readFile } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
+import { killTree, waitGone } from "../util/process-tree.js";
 import { spawnProcess } from "../util/spawn.js";
 import type { OciRuntime } from "./oci-runtime.js";
 
@@ -134,13 +135,17 @@ export function startConmon(l: ConmonLaunch): HeldConmon {
     async release() {
       start.end("0");
       let timer: NodeJS.Timeout | undefined;
-      const message = await Promise.race([
-        sync.next(),
-        new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error("conmon did not report within 60 s")), 60_000))),
-      ]).finally(() => {
-        clearTimeout(timer);
+      const deadline = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), l.runtime.timeoutMs)));
+      const message = await Promise.race([sync.next(), deadline]).finally(() => clearTimeout(timer));
+      if (message === "late") {
+        // conmon has daemonised: its pid file names it. It goes with the runtime it waits for, before any undo.
+        const pid = Number((await readFile(path.join(l.bundle, "conmon.pid"), "utf8").catch(() => "")).trim());
+        await Promise.all([pid > 0 ? killTree(pid) : undefined, killTree(child.pid)]);
+        if (pid > 0) await waitGone(pid, 5000);
         close();
-      });
+        throw l.runtime.deadlineError("create", l.id);
+      }
+      close();
       if (message === undefined) {
         throw new Error(`conmon exited without reporting: ${(await readFile(outFile, "utf8").catch(() => "")).trim().split("\n").slice(-3).join(" | ")}`);
       }

@@ -258,7 +258,7 @@ export class Containers {
         const madeLog = !logExisted;
         const conmon = startConmon({
           conmonPath,
-          runtime: new OciRuntime(runtime.handler, runtimePath, runtime.root),
+          runtime: new OciRuntime(runtime.handler, runtimePath, runtime.root, runtime.timeoutMs),
           id,
           name: record.name,
           bundle,
@@ -431,7 +431,7 @@ export class Containers {
     const runtime = this.runtime(c);
     const runtimePath = await this.executable(runtime.path);
     return timed(ociRuntimeDuration, { handler: runtime.handler, operation: "exec" }, () =>
-      execSync(new OciRuntime(runtime.handler, runtimePath, runtime.root), c.id, path.join(c.dir, "bundle"), cmd, timeoutMs),
+      execSync(new OciRuntime(runtime.handler, runtimePath, runtime.root, runtime.timeoutMs), c.id, path.join(c.dir, "bundle"), cmd, timeoutMs),
     );
   }
 
@@ -448,7 +448,7 @@ export class Containers {
     return runExecSession(
       {
         conmonPath: await this.executable(this.deps.config.conmonPath),
-        runtime: new OciRuntime(runtime.handler, await this.executable(runtime.path), runtime.root),
+        runtime: new OciRuntime(runtime.handler, await this.executable(runtime.path), runtime.root, runtime.timeoutMs),
         containerId: c.id,
         sessionId,
         containerProcess: spec.process,

@@ -4,7 +4,9 @@ import { closeSync, openSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { ociRuntimeDuration, timed } from "../observability/metrics.js";
-import { execCommand } from "../util/exec.js";
+import { deadlineExceeded } from "../errors.js";
+import { execCommand, type ExecResult } from "../util/exec.js";
+import { killTree } from "../util/process-tree.js";
 import { spawnProcess } from "../util/spawn.js";
 
 export interface OciState {
@@ -19,10 +21,24 @@ export class OciRuntime {
     readonly handler: string,
     readonly path: string,
     readonly root: string,
+    /** Each call's deadline (config runtime.timeout): past it the runtime and its children are killed. */
+    readonly timeoutMs = 60_000,
   ) {}
 
   private args(rest: string[]): string[] {
     return ["--root", this.root, ...rest];
+  }
+
+  /** The error of a call that passed its deadline. */
+  deadlineError(operation: string, id: string): Error {
+    return deadlineExceeded(`${this.handler} ${operation} ${id} did not finish within ${this.timeoutMs / 1000} s and was killed (runtime.timeout)`);
+  }
+
+  /** Runs `<runtime> --root R <rest>`, timed and bounded; a passed deadline is DEADLINE_EXCEEDED. */
+  private async call(operation: string, id: string, rest: string[]): Promise<ExecResult> {
+    const r = await this.timed(operation, () => execCommand(this.path, this.args(rest), { timeoutMs: this.timeoutMs }));
+    if (r.timedOut) throw this.deadlineError(operation, id);
+    return r;
   }
 
   private timed<T>(operation: string, fn: () => Promise<T>): Promise<T> {
@@ -50,9 +66,14 @@ export class OciRuntime {
       } catch (err) {
         throw new Error(`cannot run ${this.path}: ${(err as Error).message}`);
       }
-      const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        void killTree(child.pid);
+      }, this.timeoutMs);
       code = (await child.exited).code;
       clearTimeout(timer);
+      if (timedOut) throw this.deadlineError("run", id);
     } finally {
       closeSync(fd);
     }
@@ -64,24 +85,24 @@ export class OciRuntime {
 
   /** The container's state, or undefined if the runtime does not know it. */
   async state(id: string): Promise<OciState | undefined> {
-    const r = await this.timed("state", () => execCommand(this.path, this.args(["state", id]), { timeoutMs: 30_000 }));
+    const r = await this.call("state", id, ["state", id]);
     if (r.code !== 0) return undefined;
     return JSON.parse(r.stdout) as OciState;
   }
 
   async start(id: string): Promise<void> {
-    const r = await this.timed("start", () => execCommand(this.path, this.args(["start", id]), { timeoutMs: 60_000 }));
+    const r = await this.call("start", id, ["start", id]);
     if (r.code !== 0) throw new Error(`${this.handler} start ${id} failed: ${r.stderr.trim()}`);
   }
 
   /** Applies new cgroup limits (an OCI LinuxResources document) to a running container. */
   async update(id: string, resourcesFile: string): Promise<void> {
-    const r = await this.timed("update", () => execCommand(this.path, this.args(["update", "--resources", resourcesFile, id]), { timeoutMs: 30_000 }));
+    const r = await this.call("update", id, ["update", "--resources", resourcesFile, id]);
     if (r.code !== 0) throw new Error(`${this.handler} update ${id} failed: ${r.stderr.trim()}`);
   }
 
   async kill(id: string, signal: string, all = false): Promise<void> {
-    const r = await this.timed("kill", () => execCommand(this.path, this.args(["kill", ...(all ? ["--all"] : []), id, signal]), { timeoutMs: 30_000 }));
+    const r = await this.call("kill", id, ["kill", ...(all ? ["--all"] : []), id, signal]);
     // Already gone is fine: the caller wants it dead.
     if (r.code !== 0 && !/not running|does not exist|not found|container .* is stopped/i.test(r.stderr)) {
       throw new Error(`${this.handler} kill ${id} failed: ${r.stderr.trim()}`);
@@ -89,7 +110,7 @@ export class OciRuntime {
   }
 
   async delete(id: string): Promise<void> {
-    const r = await this.timed("delete", () => execCommand(this.path, this.args(["delete", "--force", id]), { timeoutMs: 30_000 }));
+    const r = await this.call("delete", id, ["delete", "--force", id]);
     if (r.code !== 0 && !/does not exist|not found|no such file/i.test(r.stderr)) {
       throw new Error(`${this.handler} delete ${id} failed: ${r.stderr.trim()}`);
     }

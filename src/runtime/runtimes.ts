@@ -30,7 +30,7 @@ export class Runtimes {
     const h = this.config.runtimeHandlers[name]!;
     const problem = runtimeUnusableReason(h.path, this.cgroups);
     if (problem) throw failedPrecondition(`runtime handler "${name}": ${problem}`);
-    return new OciRuntime(name, h.path, h.root);
+    return new OciRuntime(name, h.path, h.root, this.config.runtimeTimeoutSeconds * 1000);
   }
 
   /** handler -> problem, for Status verbose info. */

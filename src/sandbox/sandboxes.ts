@@ -231,6 +231,7 @@ export class Sandboxes {
         portMappings: r.spec.portMappings.map((p) => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, hostIP: p.hostIp })),
         ...(r.spec.dns ? { dns: r.spec.dns } : {}),
       },
+      timeoutMs: this.deps.config.cni.timeoutSeconds * 1000,
     };
   }
 

@@ -2,6 +2,7 @@
 // and errors that name the command and carry its stderr.
 
 import type { Readable } from "node:stream";
+import { killTree } from "./process-tree.js";
 import { spawnProcess } from "./spawn.js";
 
 export interface ExecOptions {
@@ -15,6 +16,8 @@ export interface ExecResult {
   code: number | null;
   stdout: string;
   stderr: string;
+  /** The timeout passed and the command (with everything it started) was killed. */
+  timedOut?: boolean;
 }
 
 export class CommandError extends Error {
@@ -50,10 +53,13 @@ export async function execCommand(file: string, args: string[], opts: ExecOption
   let stderr = "";
   out!.on("data", (d: Buffer) => (stdout += d.toString()));
   err!.on("data", (d: Buffer) => (stderr += d.toString()));
+  let timedOut = false;
   const timer = opts.timeoutMs
     ? setTimeout(() => {
+        timedOut = true;
         stderr += `\n(killed after ${opts.timeoutMs} ms)`;
-        child.kill("SIGKILL");
+        // Its children too (runc init, iptables under a CNI plugin): they would hold its pipes open.
+        void killTree(child.pid);
       }, opts.timeoutMs)
     : undefined;
   stdin!.on("error", () => {});
@@ -61,7 +67,7 @@ export async function execCommand(file: string, args: string[], opts: ExecOption
   try {
     // Like child_process's 'close': the exit and the end of both outputs.
     const [status] = await Promise.all([child.exited, drained(out), drained(err)]);
-    return { code: status.code, stdout, stderr };
+    return { code: status.code, stdout, stderr, ...(timedOut ? { timedOut } : {}) };
   } finally {
     clearTimeout(timer);
     for (const s of child.stdio) s?.destroy();

@@ -23,6 +23,16 @@ export async function descendants(pid: number): Promise<number[]> {
   return found;
 }
 
+/** Resolves once pid no longer exists (or is a zombie), or after timeoutMs. */
+export async function waitGone(pid: number, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
+    if (!stat || / Z /.test(stat.slice(stat.lastIndexOf(")")))) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 /** SIGKILLs pid and its descendants (the descendants first listed, then killed together with pid). */
 export async function killTree(pid: number): Promise<void> {
   const all = [pid, ...(await descendants(pid))];

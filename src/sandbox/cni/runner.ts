@@ -15,11 +15,13 @@ export interface CniInvocation {
   args: [string, string][];
   /** Values for plugins that declare the capability (portMappings, dns, ...). */
   capabilities: Record<string, unknown>;
+  /** A plugin still running after this long is killed, with what it started (config cni.timeout). */
+  timeoutMs?: number;
 }
 
 export class CniError extends Error {}
 
-const TIMEOUT_MS = 60_000;
+const DEFAULT_TIMEOUT_MS = 60_000;
 
 function pluginConfig(net: CniNetworkList, plugin: CniNetworkList["plugins"][number], inv: CniInvocation, prevResult: unknown) {
   const conf: Record<string, unknown> = { ...plugin, cniVersion: net.cniVersion, name: net.name };
@@ -42,7 +44,9 @@ async function exec(command: "ADD" | "DEL", pluginPath: string, binDirs: string[
     CNI_ARGS: ["IgnoreUnknown=1", ...inv.args.map(([k, v]) => `${k}=${v}`)].join(";"),
     CNI_PATH: binDirs.join(":"),
   };
-  const r = await execCommand(pluginPath, [], { input: JSON.stringify(conf), env, timeoutMs: TIMEOUT_MS });
+  const timeoutMs = inv.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const r = await execCommand(pluginPath, [], { input: JSON.stringify(conf), env, timeoutMs });
+  if (r.timedOut) throw new CniError(`CNI ${command} of plugin ${pluginPath.split("/").pop()} did not finish within ${timeoutMs / 1000} s and was killed (cni.timeout)`);
   if (r.code !== 0) {
     let msg = r.stderr.trim() || r.stdout.trim();
     try {
