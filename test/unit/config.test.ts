@@ -22,6 +22,7 @@ describe("config", () => {
     expect(c.logLevel).toBe("info");
     expect(c.grpcMaxMessageBytes).toBeGreaterThanOrEqual(16 * 1024 * 1024);
     expect(c.defaultRuntimeHandler).toBe("runc");
+    expect(c.runtimeTimeoutSeconds).toBe(60);
     expect(c.runtimeHandlers.runc).toEqual({ path: "runc", root: "/run/skiff/runc" });
     expect(c.runtimeHandlers.crun).toEqual({ path: "crun", root: "/run/skiff/crun" });
     expect(c.cni).toEqual({
@@ -30,6 +31,7 @@ describe("config", () => {
       builtinNetwork: true,
       bridge: "skiff0",
       podCidr: "10.85.0.0/16",
+      timeoutSeconds: 60,
     });
   });
 
@@ -66,6 +68,8 @@ describe("config", () => {
     [`[cni]\nbridge = "a-bridge-name-too-long"`, "bad ifname", "cni.bridge"],
     [`[cni]\nbin_dirs = "/usr/lib/cni"`, "not a list", "cni.bin_dirs"],
     [`[runtime]\ndefault_handler = "nope"`, "unknown handler", "runtime.default_handler"],
+    [`[runtime]\ntimeout = 0`, "runtime deadline below 1 s", "runtime.timeout"],
+    [`[cni]\ntimeout = 99999`, "CNI deadline over an hour", "cni.timeout"],
     [`cni = 3`, "scalar for a table", "cni"],
   ])("rejects %j (%s) naming the key", (toml, _why, key) => {
     const err = configError(() => parse(toml));
