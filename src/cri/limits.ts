@@ -17,9 +17,13 @@ export const MAX_ARGV_BYTES = 1 * MiB;
 export const MAX_TEXT = 64 * KiB;
 export const MAX_LIST_ITEMS = 65_536;
 
-/** Ids and id prefixes: up to 64 lowercase hex characters (empty is the handlers' to judge). */
+/**
+ * Ids and id prefixes: at most 64 characters (an id is 64 hex). Shorter
+ * strings that are no id are left to the lookups, which answer NOT_FOUND (or
+ * an empty list for a filter), as containerd and CRI-O do and crictl expects.
+ */
 const ID_FIELDS = new Set(["container_id", "pod_sandbox_id", "target_id", "id"]);
-const ID = /^[0-9a-f]{0,64}$/;
+const MAX_ID = 64;
 
 const LONGEST: Record<string, number> = {
   // paths
@@ -83,13 +87,10 @@ function tooLong(rpc: string, field: string, size: number, max: number): never {
 }
 
 function checkString(rpc: string, field: string, key: string, s: string): void {
-  if (ID_FIELDS.has(key)) {
-    if (!ID.test(s)) {
-      throw invalidArgument(`${rpc}: ${field} must be an id or a prefix of one: at most 64 lowercase hexadecimal characters (got ${s.length} characters)`);
-    }
-    return;
+  if (ID_FIELDS.has(key) && s.length > MAX_ID) {
+    throw invalidArgument(`${rpc}: ${field} is ${s.length} characters long; an id or a prefix of one has at most ${MAX_ID}`);
   }
-  const max = LONGEST[key] ?? MAX_TEXT;
+  const max = ID_FIELDS.has(key) ? MAX_ID : (LONGEST[key] ?? MAX_TEXT);
   if (s.length > max) tooLong(rpc, field, Buffer.byteLength(s), max);
   if (s.includes("\0")) throw invalidArgument(`${rpc}: ${field} contains a NUL byte`);
 }

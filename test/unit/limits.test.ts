@@ -11,13 +11,14 @@ const fails = (req: unknown) => {
 };
 
 describe("checkRequestLimits", () => {
-  it("takes ids and prefixes of up to 64 lowercase hex characters, and empty ones", () => {
+  it("takes ids and prefixes of up to 64 characters, leaving unknown ones to the lookups", () => {
     expect(fails({ container_id: "a".repeat(64) })).toBeUndefined();
     expect(fails({ container_id: "" })).toBeUndefined();
     expect(fails({ filter: { id: "0123abc" } })).toBeUndefined();
-    expect(fails({ container_id: "a".repeat(65) })).toMatch(/^Rpc: container_id must be an id or a prefix of one.*got 65 characters/);
-    expect(fails({ pod_sandbox_id: "ABC" })).toMatch(/pod_sandbox_id must be an id/);
-    expect(fails({ config: { linux: { security_context: { namespace_options: { target_id: "../x" } } } } })).toMatch(/config\.linux\.security_context\.namespace_options\.target_id/);
+    expect(fails({ pod_sandbox_id: "nothing" })).toBeUndefined(); // NOT_FOUND, from the store
+    expect(fails({ container_id: "a".repeat(65) })).toBe("Rpc: container_id is 65 characters long; an id or a prefix of one has at most 64");
+    expect(fails({ config: { linux: { security_context: { namespace_options: { target_id: "x".repeat(100) } } } } })).toMatch(/^Rpc: config\.linux\.security_context\.namespace_options\.target_id is 100/);
+    expect(fails({ container_id: "ab\0cd" })).toMatch(/NUL/);
   });
 
   it("bounds paths at PATH_MAX and names at Kubernetes' 253, at the limit and one past it", () => {
