@@ -323,6 +323,31 @@ describe("sandbox recovery", () => {
     }
   });
 
+  it("retries once an ADD that hit the bridge plugin's MAC race", async () => {
+    // A bridge that fails its first ADD the way bridge 1.1 sometimes does, then is the real one.
+    const bin = await fixtureDir("flakycni");
+    const marker = path.join(bin, "failed-once");
+    await writeFile(
+      path.join(bin, "flaky-bridge"),
+      `#!/bin/sh\nif [ "$CNI_COMMAND" = ADD ] && [ ! -e ${marker} ]; then touch ${marker}; echo '{"cniVersion":"1.0.0","code":999,"msg":"failed to set bridge addr: could not set bridge'"'"'s mac: invalid argument"}'; exit 1; fi\nexec /usr/lib/cni/bridge\n`,
+      { mode: 0o755 },
+    );
+    const d = await TestDaemon.create({ config: { cni: { bin_dirs: [bin, "/usr/lib/cni"] } } });
+    await writeFile(
+      path.join(d.cniConfDir, "10-flaky.conflist"),
+      JSON.stringify({ cniVersion: "1.0.0", name: "flaky", plugins: [{ type: "flaky-bridge", bridge: d.bridge, isGateway: true, ipMasq: true, ipam: { type: "host-local", dataDir: path.join(d.dir, "ipam"), ranges: [[{ subnet: d.podCidr }]] } }] }),
+    );
+    await d.start();
+    try {
+      const { pod_sandbox_id } = await d.client.runtime.RunPodSandbox({ config: podConfig("flaky") });
+      expect((await d.client.runtime.PodSandboxStatus({ pod_sandbox_id })).status!.network!.ip).toMatch(/^10\.231\./);
+      expect(existsSync(marker)).toBe(true);
+      await d.client.runtime.RemovePodSandbox({ pod_sandbox_id });
+    } finally {
+      await d.cleanup();
+    }
+  });
+
   it("refuses pods while the network is not ready, naming why", async () => {
     const emptyBin = path.join(await fixtureDir("bin"), "none");
     await mkdir(emptyBin);

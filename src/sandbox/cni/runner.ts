@@ -65,8 +65,21 @@ async function exec(command: "ADD" | "DEL", pluginPath: string, binDirs: string[
   }
 }
 
+/**
+ * The bridge plugin (1.1) now and then fails the first ADD on a bridge with
+ * "could not set bridge's mac: invalid argument" (containerd/nerdctl#4283);
+ * the same ADD after a DEL goes through. Retried once, for that error only.
+ */
+const BRIDGE_MAC_RACE = /could not set bridge's mac: invalid argument/;
+
 export function cniAdd(net: CniNetworkList, plugins: Record<string, string>, binDirs: string[], inv: CniInvocation): Promise<unknown> {
-  return timed(cniDuration, { operation: "add" }, () => addAll(net, plugins, binDirs, inv));
+  return timed(cniDuration, { operation: "add" }, () =>
+    addAll(net, plugins, binDirs, inv).catch(async (err: Error) => {
+      if (!BRIDGE_MAC_RACE.test(err.message)) throw err;
+      await delAll(net, plugins, binDirs, inv, undefined).catch(() => {});
+      return addAll(net, plugins, binDirs, inv);
+    }),
+  );
 }
 
 async function addAll(net: CniNetworkList, plugins: Record<string, string>, binDirs: string[], inv: CniInvocation): Promise<unknown> {
