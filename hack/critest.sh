@@ -7,21 +7,11 @@
 # Prints critest's report; exits with critest's status. Skips when no binary is given.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-critest=${1:-}
-if [[ -z "$critest" ]]; then
-  echo "critest.sh: skipped: give the path of a critest binary (cri-tools' cmd/critest, built outside this project)" >&2
-  exit 0
-fi
+source hack/lab/prepare.sh
+lab_prepare "critest (cri-tools' cmd/critest)" "${1:-}" "$@"
 shift
-if [[ $(id -u) -ne 0 ]]; then exec sudo -E "$0" "$critest" "$@"; fi
-[[ -x "$critest" ]] || { echo "critest.sh: $critest is not an executable file" >&2; exit 2; }
-critest=$(readlink -f "$critest")
-
-hack/install-deps.sh --test >/dev/null
-[[ -d node_modules ]] || hack/npm-install.sh
-npm run build --silent >/dev/null
 
 # The one spec that pulls a pinned upstream digest cannot pass offline.
 exec npx vite-node hack/lab/with-skiff.ts -- sh -c '
   exec "$0" --runtime-endpoint "unix://$SKIFF_SOCKET" --image-endpoint "unix://$SKIFF_SOCKET" \
-    --ginkgo.skip "public image with digest should be pulled and removed" --ginkgo.no-color "$@"' "$critest" "$@"
+    --ginkgo.skip "public image with digest should be pulled and removed" --ginkgo.no-color "$@"' "$lab_binary" "$@"
