@@ -42,7 +42,7 @@ export async function runDaemon(config: Config, logger: Logger, reload?: () => P
     const runtimes = await Runtimes.detect(config);
     for (const [handler, problem] of Object.entries(runtimes.problems())) logger.warn({ handler }, problem);
     const sandboxes = new Sandboxes({ config, podNetwork, runtimes, log: logger.child({ module: "sandboxes" }) });
-    await sandboxes.init();
+    await sandboxes.load();
     const containers = new Containers({ config, images, sandboxes, runtimes, log: logger.child({ module: "containers" }) });
     await containers.init();
     streaming = await StreamingServer.start(
@@ -66,7 +66,15 @@ export async function runDaemon(config: Config, logger: Logger, reload?: () => P
     const metricsAt = parseHostPort(config.metrics.address);
     if (metricsAt) metricsServer = await startMetricsServer(metricsAt.host, metricsAt.port, logger.child({ module: "metrics" }));
     const endpoints = { streaming: streaming.address, metrics: metricsServer?.address };
-    server = await startCriServer({ config, podNetwork, images, runtimes, sandboxes, containers, streaming, stats, endpoints }, logger);
+    // Recovery (a runtime and CNI check per object) runs once the socket answers: kubelet's Version and
+    // Status need none of it; every call that reads or changes pods and containers waits for it.
+    const startedRecovery = Date.now();
+    const recovered = (async () => {
+      await sandboxes.recover();
+      await containers.recover();
+      logger.info({ ms: Date.now() - startedRecovery, sandboxes: sandboxes.list({}).length, containers: containers.list({}).length }, "recovery done");
+    })().catch((err: Error) => logger.error({ err: err.message }, "recovery failed; serving what was recovered"));
+    server = await startCriServer({ config, podNetwork, images, runtimes, sandboxes, containers, streaming, stats, endpoints }, logger, recovered);
   } catch (err) {
     await streaming?.close();
     await metricsServer?.close();

@@ -20,7 +20,11 @@ export interface CriServer {
 
 type AnyHandlers = Parameters<typeof implementService>[2];
 
-export async function startCriServer(deps: CriDeps, logger: Logger): Promise<CriServer> {
+/** RuntimeService calls answered before recovery is done: kubelet's liveness and config checks. */
+const ANSWERED_DURING_RECOVERY = new Set(["Version", "Status", "RuntimeConfig"]);
+
+/** `recovered`: resolves once pods and containers are reconciled; other RuntimeService calls wait for it. */
+export async function startCriServer(deps: CriDeps, logger: Logger, recovered: Promise<void> = Promise.resolve()): Promise<CriServer> {
   const cri = loadCri().runtime.v1;
   const maxBytes = deps.config.grpcMaxMessageBytes;
   const server = new grpc.Server({
@@ -30,7 +34,7 @@ export async function startCriServer(deps: CriDeps, logger: Logger): Promise<Cri
   installFastSerializers(cri.RuntimeService.service);
   server.addService(
     cri.RuntimeService.service,
-    implementService("RuntimeService", cri.RuntimeService.service, runtimeServiceHandlers(deps) as AnyHandlers, logger),
+    implementService("RuntimeService", cri.RuntimeService.service, runtimeServiceHandlers(deps) as AnyHandlers, logger, { ready: recovered, open: ANSWERED_DURING_RECOVERY }),
   );
   server.addService(
     cri.ImageService.service,

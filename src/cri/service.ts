@@ -81,8 +81,15 @@ export function implementService(
   definition: grpc.ServiceDefinition,
   handlers: Record<string, UnaryFn<unknown, unknown> | StreamFn<unknown, unknown> | undefined>,
   logger: Logger,
+  /** Calls other than `open` wait for `ready` (the daemon's recovery). */
+  gate?: { ready: Promise<void>; open: Set<string> },
 ): grpc.UntypedServiceImplementation {
   const impl: grpc.UntypedServiceImplementation = {};
+  let gateOpen = !gate;
+  gate?.ready.then(
+    () => (gateOpen = true),
+    () => (gateOpen = true),
+  );
   for (const [method, def] of Object.entries(definition)) {
     const rpc = `${serviceName}/${method}`;
     const handler = handlers[method];
@@ -98,14 +105,15 @@ export function implementService(
       else logger.info({ ...fields, error: shorten(errorMessage(err), MAX_STATUS_MESSAGE) }, "rpc failed");
     };
     const notBuilt = new SkiffError("unimplemented", `skiff does not implement ${rpc} yet`);
-    // Every request is bounded before its handler sees it (limits.ts).
+    // Every request is bounded before its handler sees it (limits.ts), and waits for recovery unless it need not.
+    const waits = !!gate && !gate.open.has(method);
     const guarded = <T>(request: unknown, run: () => Promise<T>): Promise<T> => {
       try {
         checkRequestLimits(method, request);
       } catch (err) {
         return Promise.reject(err);
       }
-      return run();
+      return waits && !gateOpen ? gate!.ready.then(run) : run();
     };
 
     if (!def.responseStream) {

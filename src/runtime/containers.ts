@@ -138,7 +138,6 @@ export class Containers {
     this.watcher = watch(this.exitDir, (_event, file) => {
       if (file) void this.noticeExit(file.toString());
     });
-    await this.recover();
     this.deps.images.setSnapshotUsers(() => this.store.all().flatMap((c) => [c.chainId, ...(c.imageVolumeChains ?? [])]));
     this.deps.sandboxes.hooks = {
       stopAll: async (sandboxId) => {
@@ -634,7 +633,8 @@ export class Containers {
   }
 
   /** After a restart: undo half-created containers; record exits that happened meanwhile. */
-  private async recover(): Promise<void> {
+  /** Reconciles the records with the runtime and conmon after a restart (the daemon runs it after listening). */
+  async recover(): Promise<void> {
     for (const c of this.store.all()) {
       try {
         if (c.state === "creating") {

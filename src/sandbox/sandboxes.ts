@@ -65,9 +65,9 @@ export class Sandboxes {
     this.filesRoot = path.join(deps.config.root, "sandbox-files");
   }
 
-  async init(): Promise<void> {
+  /** Reads the records; recover() then reconciles them with the host (the daemon does that after listening). */
+  async load(): Promise<void> {
     await this.store.load();
-    await this.recover();
   }
 
   private log(id: string) {
@@ -315,7 +315,7 @@ export class Sandboxes {
   }
 
   /** After a restart: undo half-created sandboxes, and mark broken ready ones NOTREADY. */
-  private async recover(): Promise<void> {
+  async recover(): Promise<void> {
     for (const r of this.store.all()) {
       const log = this.log(r.id);
       try {

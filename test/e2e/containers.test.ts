@@ -615,6 +615,37 @@ for (const handler of ["runc", "crun"] as const) describe(`an acknowledged conta
   });
 });
 
+describe("restart with recovery still running", () => {
+  it("answers Version at once, and calls about containers only once they are recovered", async () => {
+    // A runtime whose `state` takes 3 s makes the recovery slow enough to watch.
+    const dir = await fixtureDir("slowstate");
+    const slow = path.join(dir, "slow-state-runtime");
+    await writeFile(slow, '#!/bin/sh\nfor a in "$@"; do if [ "$a" = state ]; then sleep 3; fi; done\nexec runc "$@"\n', { mode: 0o755 });
+    const reg = await TestRegistry.start();
+    const d = await TestDaemon.start({ config: { runtime: { handlers: { slowstate: { path: slow } } } } });
+    try {
+      const image = await busyboxImage(reg, d);
+      const config = podConfig("recovering");
+      const { pod_sandbox_id: pod } = await d.client.runtime.RunPodSandbox({ config, runtime_handler: "slowstate" });
+      const id = await runContainer(d, { id: pod, config }, containerConfig("c", image, { command: ["sleep", "1000"] }));
+      await d.kill();
+      await d.start(); // waits for Version
+      const log = async () => readFile(d.logFile, "utf8");
+      const restarts = (await log()).split("skiff daemon started").length - 1;
+      const lastStart = async () => (await log()).split("skiff daemon started").at(-1)!;
+      expect(restarts).toBe(2);
+      expect(await lastStart()).not.toContain("recovery done");
+      const listed = (await d.client.runtime.ListContainers({})).containers;
+      expect(await lastStart()).toContain("recovery done");
+      expect(listed.map((c) => [c.id, c.state])).toEqual([[id, "CONTAINER_RUNNING"]]);
+      await d.client.runtime.RemovePodSandbox({ pod_sandbox_id: pod });
+    } finally {
+      await d.cleanup();
+      await reg.stop();
+    }
+  });
+});
+
 describe("creations cut short by a daemon crash", () => {
   it("a restart removes what they left before their records were written, and nothing else", async () => {
     const d = await TestDaemon.start();
