@@ -39,6 +39,7 @@ try {
   daemon = await TestDaemon.create({
     config: {
       log_level: process.env.SKIFF_LAB_LOG_LEVEL ?? "info",
+      metrics: { address: "127.0.0.1:0" },
       registries: { "registry.k8s.io": mirror, "gcr.io": mirror, [registry.host]: { insecure: true }, [authRegistry.host]: { insecure: true } },
       ...(process.env.SKIFF_LAB_HANDLER ? { runtime: { default_handler: process.env.SKIFF_LAB_HANDLER } } : {}),
     },

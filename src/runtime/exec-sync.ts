@@ -10,7 +10,7 @@ import path from "node:path";
 import { deadlineExceeded } from "../errors.js";
 import { drained } from "../util/exec.js";
 import { killTree } from "../util/process-tree.js";
-import { spawnProcess } from "../util/spawn.js";
+import { spawnProcess, spawnTurn } from "../util/spawn.js";
 import { execProcessSpec } from "./exec-session.js";
 import type { OciRuntime } from "./oci-runtime.js";
 
@@ -52,6 +52,7 @@ export async function execSync(runtime: OciRuntime, id: string, bundle: string, 
   const pidFile = path.join(bundle, `exec-${tag}.pid`);
   await writeFile(processFile, JSON.stringify(execProcessSpec(spec.process, cmd, false)));
   try {
+    await spawnTurn();
     const child = spawnProcess(runtime.path, ["--root", runtime.root, "exec", "--process", processFile, "--pid-file", pidFile, id], { stdio: ["ignore", "pipe", "pipe"] });
     const [, out, err] = child.stdio;
     const stdout = new Capped();

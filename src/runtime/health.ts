@@ -10,7 +10,18 @@ export interface RuntimeHealth {
   message?: string;
 }
 
-export async function checkRuntimeHealth(config: Config): Promise<RuntimeHealth> {
+/** A check is reused this long: Status comes every 5 s from kubelet, and in bursts from other clients. */
+const HEALTH_TTL_MS = 1000;
+let lastCheck: { at: number; health: Promise<RuntimeHealth> } | undefined;
+
+/** The runtime's health, checked at most once a second (concurrent callers share one check). */
+export function checkRuntimeHealth(config: Config): Promise<RuntimeHealth> {
+  const now = Date.now();
+  if (!lastCheck || now - lastCheck.at > HEALTH_TTL_MS) lastCheck = { at: now, health: lookForBinaries(config) };
+  return lastCheck.health;
+}
+
+async function lookForBinaries(config: Config): Promise<RuntimeHealth> {
   const handler = config.runtimeHandlers[config.defaultRuntimeHandler]!;
   const missing: string[] = [];
   if (!(await findExecutable(config.conmonPath))) missing.push(`conmon ("${config.conmonPath}")`);

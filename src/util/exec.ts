@@ -3,7 +3,7 @@
 
 import type { Readable } from "node:stream";
 import { killTree } from "./process-tree.js";
-import { spawnProcess } from "./spawn.js";
+import { spawnProcess, spawnTurn } from "./spawn.js";
 
 export interface ExecOptions {
   input?: string;
@@ -42,6 +42,7 @@ export function drained(s: Readable | null | undefined): Promise<void> {
 
 /** Runs a command and resolves with its output whatever the exit code. */
 export async function execCommand(file: string, args: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+  await spawnTurn();
   let child;
   try {
     child = spawnProcess(file, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ["pipe", "pipe", "pipe"] });

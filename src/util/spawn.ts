@@ -8,6 +8,20 @@ import net from "node:net";
 import os from "node:os";
 import { native } from "../native/index.js";
 
+let lastTurn: Promise<void> = Promise.resolve();
+
+/**
+ * Resolves when the caller may spawn: at most one spawn per turn of the event
+ * loop. Each spawn holds the loop while the child is set up and execs (a few
+ * ms on a loaded machine); twenty in one turn (a burst of ExecSync calls) would
+ * add up to one long stall for every other call.
+ */
+export function spawnTurn(): Promise<void> {
+  const mine = lastTurn.then(() => new Promise<void>((resolve) => setImmediate(resolve)));
+  lastTurn = mine;
+  return mine;
+}
+
 /** Per child fd: /dev/null, a new pipe to the parent, or an fd of ours. */
 export type StdioSpec = "ignore" | "pipe" | number;
 
