@@ -3,7 +3,7 @@
 // at runtime.timeout: a clear DEADLINE_EXCEEDED, the runtime, conmon and what
 // they started killed, nothing of the container left, the daemon unharmed.
 
-import { readdir, readFile, writeFile } from "node:fs/promises";
+import { readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { grpc, grpcError } from "./harness/cri-client.js";
@@ -11,18 +11,8 @@ import { busyboxImage, containerConfig, runContainer } from "./harness/container
 import { TestDaemon } from "./harness/daemon.js";
 import { podConfig } from "./harness/pods.js";
 import { TestRegistry } from "./harness/registry.js";
+import { processesMentioning } from "./harness/processes.js";
 import { fixtureDir } from "./harness/run-dir.js";
-
-/** pids whose command line mentions `text`. */
-async function processesMentioning(text: string): Promise<number[]> {
-  const out: number[] = [];
-  for (const pid of await readdir("/proc")) {
-    if (!/^\d+$/.test(pid)) continue;
-    const cmd = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
-    if (cmd.includes(text)) out.push(Number(pid));
-  }
-  return out;
-}
 
 describe("a hung OCI runtime", () => {
   it("fails CreateContainer at runtime.timeout and leaves no process, file or record of the container", async () => {

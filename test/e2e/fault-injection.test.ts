@@ -11,7 +11,7 @@ import { busyboxImage, containerConfig } from "./harness/containers.js";
 import { TestDaemon } from "./harness/daemon.js";
 import { mountsUnder } from "./harness/mounts.js";
 import { podConfig, removeAllPods } from "./harness/pods.js";
-import { waitFor } from "./harness/processes.js";
+import { processesMentioning, waitFor } from "./harness/processes.js";
 import { TestRegistry } from "./harness/registry.js";
 
 const ROUNDS = 12;
@@ -105,15 +105,7 @@ describe("kill -9 during churn", () => {
       expect((await readdir(path.join(d.root, "containers")).catch(() => [])).filter((n) => n !== "records")).toEqual([]);
       expect(await readdir(path.join(d.root, "sandbox-files")).catch(() => [])).toEqual([]);
       // A conmon left waiting by a kill mid-creation ends on its own once it finds no bundle.
-      await waitFor("every conmon of the churn to end", async () => {
-        const left: string[] = [];
-        for (const pid of await readdir("/proc")) {
-          if (!/^\d+$/.test(pid)) continue;
-          const cmd = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
-          if (cmd.startsWith("conmon") && cmd.includes(d.dir)) left.push(pid);
-        }
-        return left.length === 0 ? true : undefined;
-      }, 15_000);
+      await waitFor("every conmon of the churn to end", async () => ((await processesMentioning(d.dir)).some((p) => /^\d+ conmon /.test(p)) ? undefined : true), 15_000);
       const leases = (await readdir(path.join(d.root, "network/ipam/skiff")).catch(() => [] as string[])).filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f));
       expect(leases).toEqual([]);
     } finally {

@@ -10,22 +10,12 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { grpc, grpcError } from "./harness/cri-client.js";
 import { TestDaemon } from "./harness/daemon.js";
 import { podConfig, podInfo, inPod, removeAllPods, spawnInPod } from "./harness/pods.js";
-import { waitFor } from "./harness/processes.js";
+import { processesMentioning, waitFor } from "./harness/processes.js";
 import { freePort } from "./harness/registry.js";
 import { mountsUnder } from "./harness/mounts.js";
 import { fixtureDir } from "./harness/run-dir.js";
 
 const run = promisify(execFile);
-
-async function processesMentioning(text: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const pid of await readdir("/proc")) {
-    if (!/^\d+$/.test(pid)) continue;
-    const cmd = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
-    if (cmd.includes(text)) out.push(`${pid} ${cmd.replaceAll("\0", " ")}`);
-  }
-  return out;
-}
 
 /** Serves `body` on port 8080 inside the pod with busybox httpd; returns a stop function. */
 async function httpServerInPod(netns: string, body: string) {

@@ -3,6 +3,7 @@
 
 import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
 import { openSync, closeSync } from "node:fs";
+import { readdir, readFile } from "node:fs/promises";
 
 export interface Started {
   child: ChildProcess;
@@ -46,4 +47,15 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     await new Promise((r) => setTimeout(r, intervalMs));
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ""}`);
+}
+
+/** "pid command line" of every process whose command line mentions `text`, for leak checks. */
+export async function processesMentioning(text: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const pid of await readdir("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    const cmd = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+    if (cmd.includes(text)) out.push(`${pid} ${cmd.replaceAll("\0", " ")}`);
+  }
+  return out;
 }
