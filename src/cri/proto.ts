@@ -5,12 +5,12 @@
 
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
-import { fileURLToPath } from "node:url";
+import { packageFile } from "../package-root.js";
 import type { ProtoGrpcType } from "./generated/cri-api.js";
 import type { ProtoGrpcType as AdminGrpcType } from "./generated/skiff-admin.js";
 
-export const PROTO_PATH = fileURLToPath(new URL("../../proto/cri-api.proto", import.meta.url));
-export const ADMIN_PROTO_PATH = fileURLToPath(new URL("../../proto/skiff-admin.proto", import.meta.url));
+export const PROTO_PATH = packageFile("proto", "cri-api.proto");
+export const ADMIN_PROTO_PATH = packageFile("proto", "skiff-admin.proto");
 
 export const LOADER_OPTIONS: protoLoader.Options = {
   keepCase: true,

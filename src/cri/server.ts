@@ -51,7 +51,7 @@ export async function startCriServer(deps: CriDeps, logger: Logger, recovered: P
   const listener = await listenCri(socketPath, (conn) => injector.injectConnection(conn), logger.child({ module: "cri-socket" }));
   // kubelet runs as root; group access lets an operator's group use crictl without root.
   await chmod(socketPath, 0o660);
-  logger.info({ socket: socketPath }, "CRI server listening");
+  logger.info({ socket: socketPath, sinceProcessStartMs: Math.round(process.uptime() * 1000) }, "CRI server listening");
 
   return {
     shutdown(timeoutMs) {

@@ -2,9 +2,9 @@
 // A tag names one image: saving an image with a tag moves the tag off any
 // other image.
 
-import { mkdir, readdir, rm } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
-import { readJsonFile, writeFileAtomic } from "../store/atomic-file.js";
+import { loadJsonRecords, writeFileAtomic } from "../store/atomic-file.js";
 import type { ImageRecord } from "./image-record.js";
 import { findImage } from "./image-lookup.js";
 
@@ -18,14 +18,7 @@ export class ImageStore {
 
   async load(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
-    for (const name of await readdir(this.dir)) {
-      if (!name.endsWith(".json")) {
-        await rm(path.join(this.dir, name), { force: true }); // temp file of an interrupted write
-        continue;
-      }
-      const record = await readJsonFile<ImageRecord>(path.join(this.dir, name));
-      if (record) this.byId.set(record.id, record);
-    }
+    for (const record of loadJsonRecords<ImageRecord>(this.dir)) this.byId.set(record.id, record);
   }
 
   all(): ImageRecord[] {

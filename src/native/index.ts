@@ -4,6 +4,7 @@
 
 import { createRequire } from "node:module";
 import net from "node:net";
+import { packageFile } from "../package-root.js";
 
 interface Addon {
   seqpacketBridge(path: string): number;
@@ -39,9 +40,7 @@ export function native(): Addon {
 
 function load(): Addon {
   if (!addon) {
-    const require = createRequire(import.meta.url);
-    // dist/native/index.js and src/native/index.ts are both two levels below the repo root.
-    addon = require("../../build/Release/skiff_native.node") as Addon;
+    addon = createRequire(import.meta.url)(packageFile("build", "Release", "skiff_native.node")) as Addon;
   }
   return addon;
 }

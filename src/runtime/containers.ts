@@ -39,6 +39,7 @@ import { parseLocalhostProfile } from "./spec/seccomp.js";
 import type { ContainerEvent, ContainerRecord, ContainerRequest, DeviceNode } from "./types.js";
 import type { ProcessStdio } from "./stdio.js";
 import { resolveInRoot, resolveUserInRootfs } from "./user.js";
+import { forEachLimited } from "../util/limit.js";
 
 export interface ContainerDeps {
   config: Config;
@@ -57,6 +58,13 @@ export interface ContainerFilter {
 
 /** How long ReopenContainerLog waits for conmon to make the log file again. */
 const LOG_REOPEN_WAIT_MS = 5000;
+
+/**
+ * Objects checked at once after a restart: each check waits on a runtime process
+ * or the kernel, so a few in flight finish sooner than one by one, while the
+ * daemon keeps answering Version and Status.
+ */
+const RECOVERY_CONCURRENCY = 8;
 
 /** Linux dev_t -> major/minor (glibc's gnu_dev_major/minor encoding). Pure. */
 export function splitDevice(dev: bigint): { major: number; minor: number } {
@@ -635,14 +643,14 @@ export class Containers {
   /** After a restart: undo half-created containers; record exits that happened meanwhile. */
   /** Reconciles the records with the runtime and conmon after a restart (the daemon runs it after listening). */
   async recover(): Promise<void> {
-    for (const c of this.store.all()) {
+    await forEachLimited(this.store.all(), RECOVERY_CONCURRENCY, async (c) => {
       try {
         if (c.state === "creating") {
           await this.release(c);
           await this.store.delete(c.id);
-          continue;
+          return;
         }
-        if (c.state === "exited") continue;
+        if (c.state === "exited") return;
         if (c.state === "created" && c.pid === undefined) {
           // Recorded while the runtime was creating it: whether it came to be, the
           // runtime knows; and it is kept only with its monitor (a conmon that
@@ -652,7 +660,7 @@ export class Containers {
             await this.release(c);
             await this.store.delete(c.id);
             this.deps.log.warn({ container_id: c.id }, "container creation was cut short by the restart; undone");
-            continue;
+            return;
           }
           await this.store.put({ ...c, pid: state.pid });
         }
@@ -667,7 +675,7 @@ export class Containers {
       } catch (err) {
         this.deps.log.error({ container_id: c.id, err: errorMessage(err) }, "container recovery failed");
       }
-    }
+    });
     await this.sweepUnrecorded();
   }
 }

@@ -20,7 +20,8 @@ import { isId, newId } from "../store/ids.js";
 import { RecordStore } from "../store/record-store.js";
 import { findInDirs } from "../util/executable.js";
 import { KeyedMutex } from "../util/keyed-mutex.js";
-import { isMountPoint, mountTmpfs, unmountAll } from "../util/mounts.js";
+import { forEachLimited } from "../util/limit.js";
+import { isMountPoint, mountPoints, mountTmpfs, unmountAll } from "../util/mounts.js";
 import { stepTimer } from "../util/step-timer.js";
 import { nowNanos } from "../util/time.js";
 import type { CniNetworkList } from "./cni/network-config.js";
@@ -35,6 +36,13 @@ import { connectPodPort } from "./pod-port.js";
 import type { PodNetwork } from "./pod-network.js";
 import { planSysctls } from "./sysctls.js";
 import { sandboxName, type SandboxRecord, type SandboxSpec } from "./types.js";
+
+/**
+ * Objects checked at once after a restart: each check waits on a runtime process
+ * or the kernel, so a few in flight finish sooner than one by one, while the
+ * daemon keeps answering Version and Status.
+ */
+const RECOVERY_CONCURRENCY = 8;
 
 /** The pod's hostname, hosts and resolv.conf: bind-mounted read-only into its containers, so readable by all. */
 const POD_FILE = { mode: 0o644, durable: false };
@@ -316,17 +324,19 @@ export class Sandboxes {
 
   /** After a restart: undo half-created sandboxes, and mark broken ready ones NOTREADY. */
   async recover(): Promise<void> {
-    for (const r of this.store.all()) {
+    // Nothing else mounts while recovery runs (calls that change pods wait for it): one read of the mount table serves every pod.
+    const mounted = await mountPoints();
+    await forEachLimited(this.store.all(), RECOVERY_CONCURRENCY, async (r) => {
       const log = this.log(r.id);
       try {
         if (r.state === "creating") {
           log.warn("sandbox was being created when the daemon stopped; undoing it");
           await this.release(r);
           await this.store.delete(r.id);
-          continue;
+          return;
         }
-        if (r.state !== "ready") continue;
-        const problem = await this.health(r);
+        if (r.state !== "ready") return;
+        const problem = await this.health(r, mounted);
         if (problem) {
           log.warn({ problem }, "sandbox lost part of its state while the daemon was down; stopping it");
           const after = await this.teardown(r).catch((err) => {
@@ -338,7 +348,7 @@ export class Sandboxes {
       } catch (err) {
         log.error({ err: errorMessage(err) }, "sandbox recovery failed");
       }
-    }
+    });
     await this.sweepUnrecorded();
   }
 
@@ -367,11 +377,11 @@ export class Sandboxes {
   }
 
   /** What is wrong with a READY sandbox, or undefined. */
-  private async health(r: SandboxRecord): Promise<string | undefined> {
+  private async health(r: SandboxRecord, mounted: Set<string>): Promise<string | undefined> {
     for (const [kind, file] of Object.entries(r.namespaces)) {
-      if (file && !(await isMountPoint(file))) return `${kind} namespace file ${file} is gone`;
+      if (file && !mounted.has(file)) return `${kind} namespace file ${file} is gone`;
     }
-    if (r.shm && !(await isMountPoint(r.shm))) return `shm ${r.shm} is not mounted`;
+    if (r.shm && !mounted.has(r.shm)) return `shm ${r.shm} is not mounted`;
     const hosts = path.join(r.filesDir, "hosts");
     if (!(await stat(hosts).then((st) => st.size > 0, () => false))) return `hosts file ${hosts} is missing or empty`;
     if (r.infra) {

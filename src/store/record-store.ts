@@ -2,11 +2,11 @@
 // memory for every read, with id-prefix lookup and unique names. Sandboxes and
 // containers each have one.
 
-import { mkdir, readdir, rm } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { alreadyExists } from "../errors.js";
 import { replaceFile } from "../native/index.js";
-import { readJsonFile } from "./atomic-file.js";
+import { loadJsonRecords } from "./atomic-file.js";
 import { requireId, resolveIdPrefix } from "./ids.js";
 
 export interface StoredRecord {
@@ -27,14 +27,7 @@ export class RecordStore<T extends StoredRecord> {
 
   async load(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
-    for (const file of await readdir(this.dir)) {
-      const full = path.join(this.dir, file);
-      if (!file.endsWith(".json")) {
-        await rm(full, { force: true }); // a temp file from an interrupted write
-        continue;
-      }
-      const record = await readJsonFile<T>(full);
-      if (!record) continue;
+    for (const record of loadJsonRecords<T>(this.dir)) {
       this.byId.set(record.id, record);
       this.byName.set(record.name, record.id);
     }

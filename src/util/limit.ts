@@ -17,3 +17,9 @@ export class Limit {
     }
   }
 }
+
+/** Runs `fn` on every item, at most `max` at a time; resolves when all are done. */
+export async function forEachLimited<T>(items: readonly T[], max: number, fn: (item: T) => Promise<void>): Promise<void> {
+  const limit = new Limit(max);
+  await Promise.all(items.map((item) => limit.run(() => fn(item))));
+}

@@ -71,7 +71,7 @@ function readFileSyncSafe(p: string): string {
 
 export default async function setup(project: TestProject) {
   if (process.getuid?.() !== 0) throw new Error("the e2e suite needs root (namespaces, mounts, runc): run it with sudo");
-  if (!existsSync(new URL("../../dist/main.js", import.meta.url))) throw new Error("dist/ is missing: run `npm run build` first");
+  if (!existsSync(new URL("../../dist/bundle/skiff.mjs", import.meta.url))) throw new Error("dist/ is missing: run `npm run build` first");
   const runDir = await mkdtemp("/tmp/skiff-e2e-");
   project.provide("runDir", runDir);
   // Stays mounted afterwards: it is how crun can work on this host at all.

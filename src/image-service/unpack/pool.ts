@@ -24,13 +24,17 @@ interface Slot {
 /** A worker thread costs memory (its own V8 heap): idle ones are ended after this long. */
 const IDLE_MS = 5000;
 
-const WORKER_URL = new URL("./worker.js", import.meta.url);
+/**
+ * The compiled worker: beside this module after tsc, or beside the bundle
+ * (dist/bundle/unpack-worker.mjs, built from worker.js) when the daemon runs bundled.
+ */
+const WORKER_URL = [new URL("./worker.js", import.meta.url), new URL("./unpack-worker.mjs", import.meta.url)].find((u) => existsSync(fileURLToPath(u)));
 
 export class UnpackPool {
   private readonly slots: Slot[] = [];
   private readonly queue: { job: Omit<UnpackJob, "id">; pending: Pending }[] = [];
   private nextId = 1;
-  private readonly useWorkers = existsSync(fileURLToPath(WORKER_URL));
+  private readonly useWorkers = WORKER_URL !== undefined;
 
   constructor(private readonly size: number) {}
 
@@ -57,7 +61,7 @@ export class UnpackPool {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(WORKER_URL);
+    const worker = new Worker(WORKER_URL!);
     const slot: Slot = { worker, busy: false, jobs: new Map() };
     worker.unref();
     worker.on("message", (msg: { id: number; result?: ExtractResult; error?: { message: string; unsafe: boolean } }) => {
