@@ -61,20 +61,25 @@ export async function runDaemon(config: Config, logger: Logger, reload?: () => P
       sandboxes: () => sandboxes.list({}),
       log: logger.child({ module: "stats" }),
     });
-    stats.start();
     registerStateGauges({ sandboxes: () => sandboxes.list({}), containers: () => containers.list({}) });
     const metricsAt = parseHostPort(config.metrics.address);
     if (metricsAt) metricsServer = await startMetricsServer(metricsAt.host, metricsAt.port, logger.child({ module: "metrics" }));
     const endpoints = { streaming: streaming.address, metrics: metricsServer?.address };
-    // Recovery (a runtime and CNI check per object) runs once the socket answers: kubelet's Version and
+    // Recovery (a runtime and CNI check per object) starts once the socket answers: kubelet's Version and
     // Status need none of it; every call that reads or changes pods and containers waits for it.
-    const startedRecovery = Date.now();
-    const recovered = (async () => {
+    let listening!: () => void;
+    const serving = new Promise<void>((resolve) => (listening = resolve));
+    let startedRecovery = 0;
+    const recovered = serving.then(async () => {
+      startedRecovery = Date.now();
       await sandboxes.recover();
       await containers.recover();
       logger.info({ ms: Date.now() - startedRecovery, sandboxes: sandboxes.list({}).length, containers: containers.list({}).length }, "recovery done");
-    })().catch((err: Error) => logger.error({ err: err.message }, "recovery failed; serving what was recovered"));
+    }).catch((err: Error) => logger.error({ err: err.message }, "recovery failed; serving what was recovered"));
     server = await startCriServer({ config, podNetwork, images, runtimes, sandboxes, containers, streaming, stats, endpoints }, logger, recovered);
+    listening();
+    // CPU baselines for stats: after recovery, which they would only slow down (stats calls wait for it anyway).
+    void recovered.then(() => stats.start());
   } catch (err) {
     await streaming?.close();
     await metricsServer?.close();

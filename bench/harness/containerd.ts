@@ -28,7 +28,10 @@ export class TestContainerd {
   private constructor(readonly dir: string) {
     this.socket = path.join(dir, "containerd.sock");
     this.logFile = path.join(dir, "containerd.log");
+    this.configFile = path.join(dir, "config.toml");
   }
+
+  readonly configFile: string;
 
   static async start(options: ContainerdOptions = {}): Promise<TestContainerd> {
     const c = new TestContainerd(await fixtureDir("ctd"));
@@ -59,15 +62,30 @@ state = "${c.dir}/state"
     snapshotter = "overlayfs"
 ${mirrors}
 `;
-    const configFile = path.join(c.dir, "config.toml");
-    await writeFile(configFile, config);
-    c.proc = startLogged("containerd", ["--config", configFile], c.logFile);
+    await writeFile(c.configFile, config);
+    await c.start();
+    return c;
+  }
+
+  /** Starts containerd on its config and waits until it answers. */
+  async start(): Promise<void> {
+    const proc = this.spawn();
     await waitFor("containerd to answer Version", async () => {
-      if (c.proc!.child.exitCode !== null) throw new Error(`containerd exited; see ${c.logFile}`);
-      await c.client.runtime.Version({}, { timeoutMs: 1000 });
+      if (proc.child.exitCode !== null) throw new Error(`containerd exited; see ${this.logFile}`);
+      await this.client.runtime.Version({}, { timeoutMs: 1000 });
       return true;
     }, 30_000);
-    return c;
+  }
+
+  /** Starts containerd on its config and returns without waiting. */
+  spawn(): Started {
+    this.proc = startLogged("containerd", ["--config", this.configFile], this.logFile);
+    return this.proc;
+  }
+
+  /** SIGKILL, as a crash would; the shims and their containers keep running. */
+  async kill(): Promise<void> {
+    if (this.proc) await stopProcess(this.proc, "SIGKILL");
   }
 
   get client(): CriClient {

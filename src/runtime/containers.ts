@@ -643,6 +643,8 @@ export class Containers {
   /** After a restart: undo half-created containers; record exits that happened meanwhile. */
   /** Reconciles the records with the runtime and conmon after a restart (the daemon runs it after listening). */
   async recover(): Promise<void> {
+    // Taken before any exit file is read: a container the snapshot shows stopped has exited by then, so its monitor's exit file is there to be found.
+    const runtimes = await this.deps.runtimes.snapshot(this.store.all().filter((c) => c.state !== "exited").map((c) => c.runtimeHandler));
     await forEachLimited(this.store.all(), RECOVERY_CONCURRENCY, async (c) => {
       try {
         if (c.state === "creating") {
@@ -666,7 +668,7 @@ export class Containers {
         }
         await this.noticeExit(c.id);
         if (this.store.get(c.id)?.state !== "exited") {
-          const state = await this.runtime(c).state(c.id);
+          const state = await runtimes.state(c.runtimeHandler, c.id);
           if (!state || state.status === "stopped") {
             // No exit file and no container: the monitor was lost with the exit code.
             await this.store.put({ ...c, state: "exited", exitCode: 255, reason: "Unknown", message: "the container's monitor was lost; its exit code is unknown", finishedAt: nowNanos() });

@@ -83,6 +83,15 @@ export class OciRuntime {
     }
   }
 
+  /** Every container the runtime knows under its root, by id. */
+  async list(): Promise<Map<string, OciState>> {
+    const r = await this.call("list", "", ["list", "--format", "json"]);
+    if (r.code !== 0) throw new Error(`${this.handler} list failed: ${r.stderr.trim()}`);
+    // runc prints null, crun [], for an empty root
+    const states = (JSON.parse(r.stdout.trim() || "null") ?? []) as OciState[];
+    return new Map(states.map((s) => [s.id, s]));
+  }
+
   /** The container's state, or undefined if the runtime does not know it. */
   async state(id: string): Promise<OciState | undefined> {
     const r = await this.call("state", id, ["state", id]);

@@ -3,7 +3,7 @@
 import type { Config } from "../config/config.js";
 import { invalidArgument, failedPrecondition } from "../errors.js";
 import { detectCgroupLayout, runtimeUnusableReason, type CgroupLayout } from "./cgroups.js";
-import { OciRuntime } from "./oci-runtime.js";
+import { OciRuntime, type OciState } from "./oci-runtime.js";
 
 export class Runtimes {
   private constructor(
@@ -33,6 +33,24 @@ export class Runtimes {
     return new OciRuntime(name, h.path, h.root, this.config.runtimeTimeoutSeconds * 1000);
   }
 
+  /**
+   * What each handler's runtime knows at this moment, from one `list` per
+   * handler instead of one `state` per container (recovery after a restart:
+   * 100 pods cost 100 runtime processes otherwise). A handler whose list fails
+   * is asked container by container.
+   */
+  async snapshot(handlers: Iterable<string>): Promise<RuntimeSnapshot> {
+    const listed = new Map<string, Map<string, OciState>>();
+    for (const handler of new Set(handlers)) {
+      try {
+        listed.set(handler, await this.get(handler).list());
+      } catch {
+        // left to state() below, which reports its own failure per container
+      }
+    }
+    return { state: (handler, id) => (listed.has(handler) ? Promise.resolve(listed.get(handler)!.get(id)) : this.get(handler).state(id)) };
+  }
+
   /** handler -> problem, for Status verbose info. */
   problems(): Record<string, string> {
     const out: Record<string, string> = {};
@@ -42,4 +60,9 @@ export class Runtimes {
     }
     return out;
   }
+}
+
+export interface RuntimeSnapshot {
+  /** The container's state as the runtime saw it when the snapshot was taken; undefined if unknown to it. */
+  state(handler: string, id: string): Promise<OciState | undefined>;
 }

@@ -15,7 +15,7 @@ import { errorMessage, failedPrecondition } from "../errors.js";
 import type { Logger } from "../log.js";
 import { replaceFile } from "../native/index.js";
 import { removeCgroupIfEmpty } from "../runtime/cgroups.js";
-import type { Runtimes } from "../runtime/runtimes.js";
+import type { Runtimes, RuntimeSnapshot } from "../runtime/runtimes.js";
 import { isId, newId } from "../store/ids.js";
 import { RecordStore } from "../store/record-store.js";
 import { findInDirs } from "../util/executable.js";
@@ -326,6 +326,7 @@ export class Sandboxes {
   async recover(): Promise<void> {
     // Nothing else mounts while recovery runs (calls that change pods wait for it): one read of the mount table serves every pod.
     const mounted = await mountPoints();
+    const runtimes = await this.deps.runtimes.snapshot(this.store.all().flatMap((r) => (r.infra ? [r.runtimeHandler] : [])));
     await forEachLimited(this.store.all(), RECOVERY_CONCURRENCY, async (r) => {
       const log = this.log(r.id);
       try {
@@ -336,7 +337,7 @@ export class Sandboxes {
           return;
         }
         if (r.state !== "ready") return;
-        const problem = await this.health(r, mounted);
+        const problem = await this.health(r, mounted, runtimes);
         if (problem) {
           log.warn({ problem }, "sandbox lost part of its state while the daemon was down; stopping it");
           const after = await this.teardown(r).catch((err) => {
@@ -377,7 +378,7 @@ export class Sandboxes {
   }
 
   /** What is wrong with a READY sandbox, or undefined. */
-  private async health(r: SandboxRecord, mounted: Set<string>): Promise<string | undefined> {
+  private async health(r: SandboxRecord, mounted: Set<string>, runtimes: RuntimeSnapshot): Promise<string | undefined> {
     for (const [kind, file] of Object.entries(r.namespaces)) {
       if (file && !mounted.has(file)) return `${kind} namespace file ${file} is gone`;
     }
@@ -385,7 +386,7 @@ export class Sandboxes {
     const hosts = path.join(r.filesDir, "hosts");
     if (!(await stat(hosts).then((st) => st.size > 0, () => false))) return `hosts file ${hosts} is missing or empty`;
     if (r.infra) {
-      const state = await this.deps.runtimes.get(r.runtimeHandler).state(r.infra.containerId);
+      const state = await runtimes.state(r.runtimeHandler, r.infra.containerId);
       if (state?.status !== "running") return `infra process is ${state?.status ?? "gone"}`;
     }
     return undefined;

@@ -617,10 +617,10 @@ for (const handler of ["runc", "crun"] as const) describe(`an acknowledged conta
 
 describe("restart with recovery still running", () => {
   it("answers Version at once, and calls about containers only once they are recovered", async () => {
-    // A runtime whose `state` takes 3 s makes the recovery slow enough to watch.
+    // A runtime whose `state` and `list` take 3 s makes the recovery slow enough to watch.
     const dir = await fixtureDir("slowstate");
     const slow = path.join(dir, "slow-state-runtime");
-    await writeFile(slow, '#!/bin/sh\nfor a in "$@"; do if [ "$a" = state ]; then sleep 3; fi; done\nexec runc "$@"\n', { mode: 0o755 });
+    await writeFile(slow, '#!/bin/sh\nfor a in "$@"; do case "$a" in state|list) sleep 3 ;; esac; done\nexec runc "$@"\n', { mode: 0o755 });
     const reg = await TestRegistry.start();
     const d = await TestDaemon.start({ config: { runtime: { handlers: { slowstate: { path: slow } } } } });
     try {

@@ -1,12 +1,14 @@
 import * as protoLoader from "@grpc/proto-loader";
 import { describe, expect, it } from "vitest";
 import { installFastSerializers } from "../../src/cri/fast-serialize.js";
-import { LOADER_OPTIONS, PROTO_PATH } from "../../src/cri/proto.js";
+import { packageDefinition, PROTO_PATH, protoRoot } from "../../src/cri/proto.js";
+
+const LOADER_OPTIONS = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true };
 
 describe("fast list serializers", () => {
   it("produce replies that decode exactly like proto-loader's own", () => {
     const reference = protoLoader.loadSync(PROTO_PATH, LOADER_OPTIONS)["runtime.v1.RuntimeService"] as Record<string, protoLoader.MethodDefinition<object, object>>;
-    const patched = protoLoader.loadSync(PROTO_PATH, LOADER_OPTIONS)["runtime.v1.RuntimeService"] as Record<string, protoLoader.MethodDefinition<object, object>>;
+    const patched = packageDefinition(protoRoot(PROTO_PATH))["runtime.v1.RuntimeService"]!;
     installFastSerializers(patched as never);
     const containers = {
       containers: [

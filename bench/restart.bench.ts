@@ -1,0 +1,135 @@
+// Restart after a crash, skiff vs containerd, in one run on the same machine:
+// each runtime holds the same number of pods with a running container, its
+// daemon is killed with SIGKILL and started again, and a fresh connection asks
+// for Version every few milliseconds (kubelet's first call after a runtime
+// restart) until it is answered; then ListContainers, which on skiff waits for
+// recovery, shows how long until the node's containers are known again. The
+// runtimes take turns, and every container must still be running afterwards.
+
+import path from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { loadCri } from "../src/cri/proto.js";
+import { buildImage } from "../test/support/oci-image.js";
+import type { CriClient } from "../test/e2e/harness/cri-client.js";
+import { TestDaemon } from "../test/e2e/harness/daemon.js";
+import { podConfig } from "../test/e2e/harness/pods.js";
+import { TestRegistry } from "../test/e2e/harness/registry.js";
+import { fixtureDir } from "../test/e2e/harness/run-dir.js";
+import { buildPauseImage, TestContainerd, writeBridgeConflist } from "./harness/containerd.js";
+import { report } from "./harness/report.js";
+import { ratio, summary } from "./harness/stats.js";
+
+const PODS = Number(process.env.BENCH_RESTART_PODS ?? 100);
+const ROUNDS = Number(process.env.BENCH_RESTART_ROUNDS ?? 3);
+
+let reg: TestRegistry;
+let busybox: string;
+let pauseRef: string;
+
+beforeAll(async () => {
+  reg = await TestRegistry.start();
+  busybox = await reg.push("bench/busybox", "1", await buildImage());
+  pauseRef = await reg.push("bench/pause", "3.10", await buildPauseImage());
+});
+
+afterAll(async () => {
+  await reg?.stop();
+});
+
+async function startPods(client: CriClient, label: string, logDir: string): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < PODS; i += 10) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(10, PODS - i) }, async (_, j) => {
+        const config = podConfig(`${label}-r${i + j}`, { log_directory: path.join(logDir, `${label}-r${i + j}`) });
+        const { pod_sandbox_id } = await client.runtime.RunPodSandbox({ config });
+        const { container_id } = await client.runtime.CreateContainer({
+          pod_sandbox_id,
+          config: { metadata: { name: "main", attempt: 0 }, image: { image: busybox }, command: ["sleep", "100000"], log_path: "main/0.log" },
+          sandbox_config: config,
+        });
+        await client.runtime.StartContainer({ container_id });
+        return pod_sandbox_id;
+      }),
+    );
+    ids.push(...batch);
+  }
+  return ids;
+}
+
+/** Ms from `t0` until a new connection (no shared subchannel, so no reconnect backoff) gets Version answered. */
+async function firstVersion(socket: string, t0: number): Promise<number> {
+  const RuntimeService = loadCri().runtime.v1.RuntimeService;
+  for (;;) {
+    const client = new RuntimeService(`unix://${socket}`, grpc.credentials.createInsecure(), { "grpc.use_local_subchannel_pool": 1 });
+    const ok = await new Promise<boolean>((resolve) => client.Version({}, { deadline: Date.now() + 500 }, (err) => resolve(!err)));
+    client.close();
+    if (ok) return performance.now() - t0;
+    if (performance.now() - t0 > 60_000) throw new Error(`no Version answer on ${socket} within 60 s of the restart`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+interface Side {
+  label: string;
+  socket: string;
+  client: () => CriClient;
+  kill: () => Promise<void>;
+  start: () => Promise<void>;
+}
+
+async function restartOnce(side: Side) {
+  await side.kill();
+  const t0 = performance.now();
+  const started = side.start();
+  const version = await firstVersion(side.socket, t0);
+  await started;
+  const { containers } = await side.client().runtime.ListContainers({});
+  const list = performance.now() - t0;
+  expect(containers.filter((c) => c.state === "CONTAINER_RUNNING").length, `${side.label}: running containers after the restart`).toBe(PODS);
+  return { version, list };
+}
+
+it(`restart with ${PODS} pods: skiff vs containerd`, async () => {
+  const cniDir = await fixtureDir("ctdcni");
+  await writeBridgeConflist(cniDir, "skt248", "10.231.248.0/24");
+  const d = await TestDaemon.start({ config: { log_level: "warn" } });
+  let c: TestContainerd | undefined;
+  const pods = new Map<string, string[]>();
+  try {
+    await d.client.image.PullImage({ image: { image: busybox } });
+    c = await TestContainerd.start({ registries: [reg.host], cniConfDir: cniDir, sandboxImage: pauseRef });
+    await c.client.image.PullImage({ image: { image: pauseRef } });
+    await c.client.image.PullImage({ image: { image: busybox } });
+    const ctd = c;
+    const sk: Side = { label: "skiff", socket: d.socket, client: () => d.client, kill: () => d.kill(), start: () => d.start() };
+    const ct: Side = { label: "containerd", socket: ctd.socket, client: () => ctd.client, kill: () => ctd.kill(), start: () => ctd.start() };
+    pods.set("skiff", await startPods(d.client, "sk", await fixtureDir("sklogs")));
+    pods.set("containerd", await startPods(ctd.client, "ct", await fixtureDir("ctlogs")));
+    const samples = new Map<string, { version: number[]; list: number[] }>([["skiff", { version: [], list: [] }], ["containerd", { version: [], list: [] }]]);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const side of round % 2 ? [ct, sk] : [sk, ct]) {
+        const r = await restartOnce(side);
+        samples.get(side.label)!.version.push(r.version);
+        samples.get(side.label)!.list.push(r.list);
+      }
+    }
+    const skiff = { version: summary(samples.get("skiff")!.version), list: summary(samples.get("skiff")!.list) };
+    const containerd = { version: summary(samples.get("containerd")!.version), list: summary(samples.get("containerd")!.list) };
+    const ratios = { versionP50: Number(ratio(skiff.version.p50, containerd.version.p50)), listP50: Number(ratio(skiff.list.p50, containerd.list.p50)) };
+    await report("restart", { pods: PODS, rounds: ROUNDS, skiff, containerd, ratios }, [
+      `Version after SIGKILL + start, ${PODS} pods: skiff p50 ${skiff.version.p50.toFixed(0)} ms (max ${skiff.version.max.toFixed(0)}), containerd ${containerd.version.p50.toFixed(0)} ms -> ${ratios.versionP50}`,
+      `ListContainers (all ${PODS} running) after the start: skiff p50 ${skiff.list.p50.toFixed(0)} ms, containerd ${containerd.list.p50.toFixed(0)} ms -> ${ratios.listP50}`,
+    ]);
+  } finally {
+    for (const [client, ids] of [[c?.client, pods.get("containerd")], [d.client, pods.get("skiff")]] as const) {
+      for (const id of ids ?? []) {
+        await client?.runtime.StopPodSandbox({ pod_sandbox_id: id }).catch(() => {});
+        await client?.runtime.RemovePodSandbox({ pod_sandbox_id: id }).catch(() => {});
+      }
+    }
+    await c?.stop();
+    await d.cleanup();
+  }
+});
