@@ -41,6 +41,8 @@ export async function runDaemon(config: Config, logger: Logger, reload?: () => P
     await images.init();
     const runtimes = await Runtimes.detect(config);
     for (const [handler, problem] of Object.entries(runtimes.problems())) logger.warn({ handler }, problem);
+    if (runtimes.fallbackReason) logger.warn({ handler: config.defaultRuntimeHandler }, runtimes.fallbackReason);
+    else logger.info({ handler: config.defaultRuntimeHandler }, "default runtime handler");
     const sandboxes = new Sandboxes({ config, podNetwork, runtimes, log: logger.child({ module: "sandboxes" }) });
     await sandboxes.load();
     const containers = new Containers({ config, images, sandboxes, runtimes, log: logger.child({ module: "containers" }) });

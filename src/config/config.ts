@@ -72,7 +72,14 @@ export interface Config {
   /** gRPC send/receive size limit in bytes (kubelet uses 16 MiB). */
   grpcMaxMessageBytes: number;
   conmonPath: string;
+  /**
+   * The handler of pods that name none. crun unless configured: where crun
+   * cannot run on the host, skiff falls back to runc at start (Runtimes.detect)
+   * and says why; a handler named in the config is never replaced.
+   */
   defaultRuntimeHandler: string;
+  /** Whether default_handler was set in the config (then no fallback). */
+  defaultRuntimeHandlerPinned: boolean;
   /** An OCI runtime call (create through conmon, start, kill, delete, update, state) still running after this long is killed. */
   runtimeTimeoutSeconds: number;
   runtimeHandlers: Record<string, RuntimeHandlerConfig>;

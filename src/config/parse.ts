@@ -99,6 +99,11 @@ class TableReader {
     return new TableReader(v, this.key(name));
   }
 
+  /** Whether the key is set at all. */
+  has(name: string): boolean {
+    return this.values[name] !== undefined;
+  }
+
   /** Names of the sub-tables of a table whose keys are free-form (e.g. handler names). */
   entries(): string[] {
     for (const k of Object.keys(this.values)) this.used.add(k);
@@ -176,7 +181,8 @@ export function buildConfig(file: Table, flags: ConfigFlags = {}): Config {
   for (const name of ["runc", "crun"]) {
     runtimeHandlers[name] ??= { path: name, root: path.join(state, name) };
   }
-  const defaultRuntimeHandler = runtime.string("default_handler", "runc", (v) =>
+  const defaultRuntimeHandlerPinned = runtime.has("default_handler");
+  const defaultRuntimeHandler = runtime.string("default_handler", "crun", (v) =>
     runtimeHandlers[v] ? undefined : `"${v}" is not a configured handler (known: ${Object.keys(runtimeHandlers).join(", ")})`,
   );
   const runtimeTimeoutSeconds = runtime.int("timeout", 60, 1, 3600);
@@ -238,6 +244,7 @@ export function buildConfig(file: Table, flags: ConfigFlags = {}): Config {
     grpcMaxMessageBytes,
     conmonPath,
     defaultRuntimeHandler,
+    defaultRuntimeHandlerPinned,
     runtimeTimeoutSeconds,
     runtimeHandlers,
     cni,

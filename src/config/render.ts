@@ -15,7 +15,8 @@ export function renderConfig(c: Config): string {
     grpc_max_message_size: c.grpcMaxMessageBytes,
     conmon: c.conmonPath,
     runtime: {
-      default_handler: c.defaultRuntimeHandler,
+      // Left out unless set: an unset default may fall back to runc where crun cannot run.
+      ...(c.defaultRuntimeHandlerPinned ? { default_handler: c.defaultRuntimeHandler } : {}),
       timeout: c.runtimeTimeoutSeconds,
       handlers: Object.fromEntries(Object.entries(c.runtimeHandlers).map(([name, h]) => [name, { path: h.path, root: h.root }])),
     },

@@ -33,7 +33,7 @@ import { runExecSession } from "./exec-session.js";
 import { checkMountPropagation } from "./mount-propagation.js";
 import { OciRuntime } from "./oci-runtime.js";
 import { mountImageReadonly, mountRootfs, unmountRootfs } from "./rootfs.js";
-import type { Runtimes } from "./runtimes.js";
+import type { Runtimes, RuntimeSnapshot } from "./runtimes.js";
 import { buildContainerSpec, capabilitiesOfMask, DEFAULT_CGROUP_PARENT, ociResources } from "./spec/container-spec.js";
 import { parseLocalhostProfile } from "./spec/seccomp.js";
 import type { ContainerEvent, ContainerRecord, ContainerRequest, DeviceNode } from "./types.js";
@@ -115,6 +115,15 @@ export class Containers {
   private readonly socketDir: string;
   private readonly execDir: string;
   private readonly exitWaiters = new Map<string, (() => void)[]>();
+  /**
+   * Exited containers whose runtime state (and with it their cgroup) is being
+   * or has been deleted since their exit, as a shim does at a task's exit:
+   * `runc delete` costs ~20 ms, mostly the kernel removing cgroups, which
+   * neither StopContainer nor RemoveContainer then waits for.
+   */
+  private readonly runtimeReleases = new Map<string, Promise<void>>();
+  /** Removed containers whose leftovers are being removed (see remove()). */
+  private readonly cleanups = new Map<string, { record: ContainerRecord; done: Promise<void> }>();
   private watcher?: FSWatcher;
   private oomFloor = 0;
   /** Resolved once: PATH lookups on every create would cost a few stats each. */
@@ -146,13 +155,17 @@ export class Containers {
     this.watcher = watch(this.exitDir, (_event, file) => {
       if (file) void this.noticeExit(file.toString());
     });
-    this.deps.images.setSnapshotUsers(() => this.store.all().flatMap((c) => [c.chainId, ...(c.imageVolumeChains ?? [])]));
+    // A removed container's rootfs stays mounted on its snapshots until its clean-up is done.
+    const records = () => [...this.store.all(), ...[...this.cleanups.values()].map((p) => p.record)];
+    this.deps.images.setSnapshotUsers(() => records().flatMap((c) => [c.chainId, ...(c.imageVolumeChains ?? [])]));
     this.deps.sandboxes.hooks = {
       stopAll: async (sandboxId) => {
         for (const c of this.inSandbox(sandboxId)) await this.stop(c.id, 0);
       },
       removeAll: async (sandboxId) => {
         for (const c of this.inSandbox(sandboxId)) await this.remove(c.id);
+        // The pod's cgroup, mounts and files go only after its containers' are gone.
+        await Promise.all([...this.cleanups.values()].filter((p) => p.record.sandboxId === sandboxId).map((p) => p.done));
       },
     };
   }
@@ -391,7 +404,7 @@ export class Containers {
     }
     await runtime.kill(c.id, "KILL", true);
     await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-    await this.noticeExit(c.id);
+    if (this.store.get(c.id)?.state !== "exited") await this.noticeExit(c.id);
   }
 
   private waitForExit(id: string): Promise<void> {
@@ -409,10 +422,12 @@ export class Containers {
     const file = path.join(this.exitDir, id);
     const text = await readFile(file, "utf8").catch(() => undefined);
     if (text === undefined) return;
+    let recorded = false;
     // The container's own lock: an exit noticed while StartContainer runs is applied after it, never lost under it.
     await this.locks.run(id, async () => {
       const c = this.store.get(id);
       if (!c || c.state === "exited" || c.state === "creating") return;
+      recorded = true;
       const code = Number.parseInt(text.trim(), 10);
       const written = await stat(file, { bigint: true }).then((s) => s.mtimeNs.toString(), () => nowNanos());
       const oom = await stat(path.join(c.dir, "bundle", "oom")).then(() => true, () => false);
@@ -428,6 +443,18 @@ export class Containers {
     });
     for (const resolve of this.exitWaiters.get(id) ?? []) resolve();
     this.exitWaiters.delete(id);
+    const c = this.store.get(id);
+    if (recorded && c && !this.runtimeReleases.has(id)) this.runtimeReleases.set(id, this.releaseRuntime(c));
+  }
+
+  /** Deletes an exited container's runtime state; never rejects (a failure leaves it to release()). */
+  private async releaseRuntime(c: ContainerRecord): Promise<void> {
+    try {
+      await this.releaseRuntimeNow(c);
+    } catch (err) {
+      this.runtimeReleases.delete(c.id);
+      this.deps.log.warn({ container_id: c.id, err: errorMessage(err) }, "cannot delete an exited container's runtime state (its RemoveContainer, or else skiff's next start, retries)");
+    }
   }
 
   /** Runs a command to completion in a running container; timeoutMs > 0 bounds it. */
@@ -587,20 +614,42 @@ export class Containers {
     await this.locks.run(found.id, async () => {
       const c = this.store.get(found.id);
       if (!c) return;
-      await this.release(c);
+      // The record goes first, durably: from here on the container is gone for every caller. What is
+      // left of it (runtime state, mounts, files) goes right after, off the call's path, as containerd's
+      // garbage collection does; after a crash, the next start's sweeps remove it.
       await this.store.delete(c.id);
       await rm(path.join(this.exitDir, c.id), { force: true });
       this.deps.log.info({ container_id: c.id }, "container removed");
       this.publish("deleted", c.id, c.sandboxId);
+      this.cleanups.set(c.id, { record: c, done: this.cleanUpAfter(c) });
     });
-    // Its snapshots may have been kept only for it (its image already removed).
-    await this.deps.images.collectGarbage();
   }
 
-  private async release(c: ContainerRecord): Promise<void> {
+  private async cleanUpAfter(c: ContainerRecord): Promise<void> {
+    try {
+      await this.release(c);
+      this.cleanups.delete(c.id);
+      // Its snapshots may have been kept only for it (its image already removed).
+      await this.deps.images.collectGarbage();
+    } catch (err) {
+      this.deps.log.error({ container_id: c.id, err: errorMessage(err) }, "cannot remove what is left of a removed container; skiff's next start retries");
+    } finally {
+      this.cleanups.delete(c.id);
+    }
+  }
+
+  private async releaseRuntimeNow(c: ContainerRecord): Promise<void> {
     await this.runtime(c).delete(c.id);
     // runc removed the container's cgroup; skiff's default parent goes once empty.
     await removeCgroupIfEmpty(DEFAULT_CGROUP_PARENT, this.deps.runtimes.cgroups);
+  }
+
+  /** Everything of a container but its record; a runtime state deletion started at its exit is waited for. */
+  private async release(c: ContainerRecord): Promise<void> {
+    await this.runtimeReleases.get(c.id);
+    // None started at its exit, or that one failed (and left the map): now.
+    if (!this.runtimeReleases.has(c.id)) await this.releaseRuntimeNow(c);
+    this.runtimeReleases.delete(c.id);
     await unmountRootfs(c.rootfs);
     await this.unmountImageVolumes(c.dir);
     await rm(c.dir, { recursive: true, force: true });
@@ -644,7 +693,7 @@ export class Containers {
   /** Reconciles the records with the runtime and conmon after a restart (the daemon runs it after listening). */
   async recover(): Promise<void> {
     // Taken before any exit file is read: a container the snapshot shows stopped has exited by then, so its monitor's exit file is there to be found.
-    const runtimes = await this.deps.runtimes.snapshot(this.store.all().filter((c) => c.state !== "exited").map((c) => c.runtimeHandler));
+    const runtimes = await this.deps.runtimes.snapshot(Object.keys(this.deps.config.runtimeHandlers));
     await forEachLimited(this.store.all(), RECOVERY_CONCURRENCY, async (c) => {
       try {
         if (c.state === "creating") {
@@ -679,5 +728,26 @@ export class Containers {
       }
     });
     await this.sweepUnrecorded();
+    await this.sweepRuntimeState(runtimes);
+  }
+
+  /**
+   * Deletes what a runtime knows under skiff's root that no record does: the
+   * state of a container removed while its deletion still ran (see release()).
+   * Pod infra processes have their sandbox's record.
+   */
+  private async sweepRuntimeState(runtimes: RuntimeSnapshot): Promise<void> {
+    const known = new Set(this.store.all().map((c) => c.id));
+    for (const s of this.deps.sandboxes.records()) if (s.infra) known.add(s.infra.containerId);
+    for (const [handler, state] of runtimes.entries()) {
+      if (known.has(state.id) || !isId(state.id)) continue;
+      await this.deps.runtimes
+        .get(handler)
+        .delete(state.id)
+        .then(
+          () => this.deps.log.warn({ container_id: state.id, handler }, "deleted runtime state that no container record knows"),
+          (err) => this.deps.log.error({ container_id: state.id, handler, err: errorMessage(err) }, "cannot delete runtime state that no container record knows"),
+        );
+    }
   }
 }

@@ -2,17 +2,45 @@
 
 import type { Config } from "../config/config.js";
 import { invalidArgument, failedPrecondition } from "../errors.js";
+import { findExecutable } from "../util/executable.js";
 import { detectCgroupLayout, runtimeUnusableReason, type CgroupLayout } from "./cgroups.js";
 import { OciRuntime, type OciState } from "./oci-runtime.js";
 
+/** The handler pods get when the default (crun) cannot run here and the config did not name one. */
+export const FALLBACK_HANDLER = "runc";
+
 export class Runtimes {
+  /** Why the default handler is FALLBACK_HANDLER rather than the configured default, if it is. */
+  fallbackReason?: string;
+
   private constructor(
     private readonly config: Config,
     readonly cgroups: CgroupLayout,
   ) {}
 
+  /**
+   * Reads the host's cgroup layout and settles the default handler: crun where
+   * it can run, else runc (config.defaultRuntimeHandler is updated, so that
+   * everything after sees the handler in use).
+   */
   static async detect(config: Config): Promise<Runtimes> {
-    return new Runtimes(config, await detectCgroupLayout());
+    const runtimes = new Runtimes(config, await detectCgroupLayout());
+    const wanted = config.defaultRuntimeHandler;
+    if (!config.defaultRuntimeHandlerPinned && wanted !== FALLBACK_HANDLER && config.runtimeHandlers[FALLBACK_HANDLER]) {
+      const problem = await runtimes.unusable(wanted);
+      if (problem) {
+        runtimes.fallbackReason = `default handler ${wanted} cannot run here (${problem}); pods without a runtime handler use ${FALLBACK_HANDLER}. Set runtime.default_handler to choose one.`;
+        config.defaultRuntimeHandler = FALLBACK_HANDLER;
+      }
+    }
+    return runtimes;
+  }
+
+  /** Why a handler cannot run containers on this host (its binary missing, or refused cgroups), or undefined. */
+  private async unusable(handler: string): Promise<string | undefined> {
+    const h = this.config.runtimeHandlers[handler]!;
+    if (!(await findExecutable(h.path))) return `"${h.path}" not found`;
+    return runtimeUnusableReason(h.path, this.cgroups);
   }
 
   /** "" means the default handler. Unknown handlers are INVALID_ARGUMENT. */
@@ -48,7 +76,10 @@ export class Runtimes {
         // left to state() below, which reports its own failure per container
       }
     }
-    return { state: (handler, id) => (listed.has(handler) ? Promise.resolve(listed.get(handler)!.get(id)) : this.get(handler).state(id)) };
+    return {
+      state: (handler, id) => (listed.has(handler) ? Promise.resolve(listed.get(handler)!.get(id)) : this.get(handler).state(id)),
+      entries: () => [...listed].flatMap(([handler, states]) => [...states.values()].map((s) => [handler, s] as [string, OciState])),
+    };
   }
 
   /** handler -> problem, for Status verbose info. */
@@ -65,4 +96,6 @@ export class Runtimes {
 export interface RuntimeSnapshot {
   /** The container's state as the runtime saw it when the snapshot was taken; undefined if unknown to it. */
   state(handler: string, id: string): Promise<OciState | undefined>;
+  /** Every container of the handlers whose list succeeded, with its handler. */
+  entries(): [string, OciState][];
 }

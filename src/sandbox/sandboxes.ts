@@ -82,6 +82,11 @@ export class Sandboxes {
     return this.deps.log.child({ pod_sandbox_id: id });
   }
 
+  /** Every record, those of sandboxes still being created included. */
+  records(): SandboxRecord[] {
+    return this.store.all();
+  }
+
   list(filter: SandboxFilter): SandboxRecord[] {
     return filterSandboxes(this.store.all(), filter);
   }

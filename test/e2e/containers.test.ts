@@ -106,7 +106,21 @@ for (const handler of ["runc", "crun"] as const) {
       expect(await ids({})).toEqual([]);
       const err = await grpcError(f.d.client.runtime.ContainerStatus({ container_id: id }));
       expect(err.code).toBe(grpc.status.NOT_FOUND);
-      expect(await readdir(path.join(f.d.root, "containers"))).toEqual(["records"]);
+      // What is left of a removed container goes right after the call, off its path.
+      await waitFor("the removed containers' directories to go", async () => ((await readdir(path.join(f.d.root, "containers"))).join() === "records" ? true : undefined), 5000);
+    });
+
+    it("stops with the config's stop_signal and reports the signal in the status (KEP-4960)", async () => {
+      const pod = await startPod(f.d, "stopsig");
+      // Handles only USR1: a TERM would be ignored by PID 1 and the stop would need the 10 s timeout and SIGKILL.
+      const custom = await runContainer(f.d, pod, containerConfig("usr1", f.image, { command: ["sh", "-c", "trap 'exit 42' USR1; while true; do sleep 0.1; done"], stop_signal: "SIGUSR1" }));
+      const plain = await runContainer(f.d, pod, containerConfig("plain", f.image, { command: ["sleep", "100"] }));
+      expect((await f.d.client.runtime.ContainerStatus({ container_id: custom })).status!.stop_signal).toBe("SIGUSR1");
+      expect((await f.d.client.runtime.ContainerStatus({ container_id: plain })).status!.stop_signal).toBe("SIGTERM");
+      const t0 = Date.now();
+      await f.d.client.runtime.StopContainer({ container_id: custom, timeout: "10" });
+      expect(Date.now() - t0).toBeLessThan(5000);
+      expect((await f.d.client.runtime.ContainerStatus({ container_id: custom })).status).toMatchObject({ state: "CONTAINER_EXITED", exit_code: 42 });
     });
 
     it("starts runc's cgroup attach early from the daemon's own cgroup, leaving the daemon where it was", async () => {
@@ -342,7 +356,7 @@ int main(void) {
     await f.d.client.image.RemoveImage({ image: { image: volume } });
     expect(await readdir(path.join(f.d.root, "snapshots"))).toEqual(before);
     await f.d.client.runtime.RemoveContainer({ container_id: id });
-    expect((await readdir(path.join(f.d.root, "snapshots"))).length).toBe(before.length - 2);
+    await waitFor("the volume image's layers to go with the container", async () => ((await readdir(path.join(f.d.root, "snapshots"))).length === before.length - 2 ? true : undefined), 5000);
   });
 
   it("shares the host's PID, IPC and network namespaces when asked, and a target container's PID namespace", async () => {
@@ -398,7 +412,8 @@ int main(void) {
     const r = await f.d.client.runtime.ExecSync({ container_id: id, cmd: ["cat", "/own"], timeout: "10" });
     expect(Buffer.from(r.stdout).toString()).toBe("mine");
     await f.d.client.runtime.RemoveContainer({ container_id: id });
-    // the layer only this image had is gone; the busybox layer other images share stays
+    // the layer only this image had goes (right after the call); the busybox layer other images share stays
+    await waitFor("the image's own layer to go with the container", async () => ((await readdir(path.join(f.d.root, "snapshots"))).length <= before.length - 1 ? true : undefined), 5000);
     expect((await readdir(path.join(f.d.root, "snapshots"))).length).toBe(before.length - 1);
   });
 

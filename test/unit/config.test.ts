@@ -21,7 +21,7 @@ describe("config", () => {
     expect(c.state).toBe("/run/skiff");
     expect(c.logLevel).toBe("info");
     expect(c.grpcMaxMessageBytes).toBeGreaterThanOrEqual(16 * 1024 * 1024);
-    expect(c.defaultRuntimeHandler).toBe("runc");
+    expect(c.defaultRuntimeHandler).toBe("crun");
     expect(c.runtimeTimeoutSeconds).toBe(60);
     expect(c.runtimeHandlers.runc).toEqual({ path: "runc", root: "/run/skiff/runc" });
     expect(c.runtimeHandlers.crun).toEqual({ path: "crun", root: "/run/skiff/crun" });
@@ -49,9 +49,16 @@ describe("config", () => {
     expect(c.runtimeHandlers.runc!.root).toBe("/a/state/runc");
   });
 
+  it("defaults to crun, not pinned (so that a host where crun cannot run falls back to runc)", () => {
+    const c = parse("");
+    expect([c.defaultRuntimeHandler, c.defaultRuntimeHandlerPinned]).toEqual(["crun", false]);
+    expect(parse(`[runtime]\ndefault_handler = "crun"\n`).defaultRuntimeHandlerPinned).toBe(true);
+  });
+
   it("accepts extra runtime handlers and a default handler among them", () => {
     const c = parse(`[runtime]\ndefault_handler = "kata"\n[runtime.handlers.kata]\npath = "/opt/kata/runtime"\n`);
     expect(c.defaultRuntimeHandler).toBe("kata");
+    expect(c.defaultRuntimeHandlerPinned).toBe(true);
     expect(c.runtimeHandlers.kata).toEqual({ path: "/opt/kata/runtime", root: "/run/skiff/kata" });
   });
 

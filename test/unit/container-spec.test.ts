@@ -2,6 +2,7 @@ import { mkdtemp, mkdir, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { stopSignalName } from "../../src/cri/mappers/container.js";
 import { parseSyncMessage } from "../../src/runtime/conmon.js";
 import { buildContainerSpec, capabilities, capabilitiesOfMask, DEFAULT_CAPABILITIES, processArgs, processEnv } from "../../src/runtime/spec/container-spec.js";
 import type { ContainerRequest } from "../../src/runtime/types.js";
@@ -226,5 +227,20 @@ describe("mount propagation", () => {
     expect(mountOf(table, "/tmp/a/x")!.mountPoint).toBe("/tmp/a");
     expect(mountOf(table, "/tmp/ab")!.mountPoint).toBe("/");
     expect(mountOf(table, "/tmp/a/sub dir/f")!.optional).toEqual(["master:7"]);
+  });
+});
+
+describe("stop signal names (ContainerStatus.stop_signal)", () => {
+  it.each([
+    ["SIGTERM", "SIGTERM"],
+    ["SIGQUIT", "SIGQUIT"],
+    ["quit", "SIGQUIT"],
+    ["3", "SIGQUIT"],
+    ["SIGRTMIN+2", "SIGRTMINPLUS2"],
+    ["SIGRTMAX-1", "SIGRTMAXMINUS1"],
+    ["SIGNOPE", "RUNTIME_DEFAULT"],
+    ["999", "RUNTIME_DEFAULT"],
+  ])("%s -> %s", (signal, name) => {
+    expect(stopSignalName(signal)).toBe(name);
   });
 });

@@ -27,7 +27,12 @@ export function makeStatus(deps: CriDeps) {
           skipped: network.skipped,
         }),
         lastCNILoadStatus: network.ready ? "OK" : (network.message ?? "not ready"),
-        runtimeHandlers: JSON.stringify({ cgroups: deps.runtimes.cgroups, unusable: deps.runtimes.problems() }),
+        runtimeHandlers: JSON.stringify({
+          default: deps.config.defaultRuntimeHandler,
+          ...(deps.runtimes.fallbackReason ? { defaultFallback: deps.runtimes.fallbackReason } : {}),
+          cgroups: deps.runtimes.cgroups,
+          unusable: deps.runtimes.problems(),
+        }),
         eventSubscribers: String(deps.containers.events.subscriberCount),
         streamingServer: deps.endpoints.streaming,
         metricsServer: deps.endpoints.metrics ?? "",

@@ -1,11 +1,13 @@
 // ContainerConfig <-> ContainerRequest/ContainerRecord.
 
+import { constants as osConstants } from "node:os";
 import { invalidArgument } from "../../errors.js";
 import type { ImageRecord } from "../../image-service/image-record.js";
 import type { ContainerRecord, ContainerRequest, MountRequest } from "../../runtime/types.js";
 import type { Container } from "../generated/runtime/v1/Container.js";
 import type { ContainerConfig__Output } from "../generated/runtime/v1/ContainerConfig.js";
 import type { ContainerStatus } from "../generated/runtime/v1/ContainerStatus.js";
+import { Signal } from "../generated/runtime/v1/Signal.js";
 import type { SecurityProfile__Output } from "../generated/runtime/v1/SecurityProfile.js";
 import type { SeccompRequest } from "../../runtime/spec/seccomp.js";
 import type { LinuxContainerResources__Output } from "../generated/runtime/v1/LinuxContainerResources.js";
@@ -158,6 +160,7 @@ export function toCriContainerStatus(c: ContainerRecord, image: ImageRecord | un
       propagation: m.propagation === "private" ? "PROPAGATION_PRIVATE" : m.propagation === "host-to-container" ? "PROPAGATION_HOST_TO_CONTAINER" : "PROPAGATION_BIDIRECTIONAL",
     })),
     log_path: c.logPath,
+    stop_signal: stopSignalName(c.stopSignal),
     resources: {
       linux: {
         cpu_period: String(c.request.resources.cpuPeriod ?? 0),
@@ -174,3 +177,17 @@ export function toCriContainerStatus(c: ContainerRecord, image: ImageRecord | un
     },
   };
 }
+
+/**
+ * The CRI Signal enum name of the signal StopContainer sends (KEP-4960): from
+ * the request, else the image's StopSignal ("SIGQUIT", "3", "SIGRTMIN+2"),
+ * else SIGTERM. A signal the enum cannot name is RUNTIME_DEFAULT.
+ */
+export function stopSignalName(signal: string): keyof typeof Signal {
+  let name = /^\d+$/.test(signal) ? (Object.entries(osConstants.signals).find(([, n]) => n === Number(signal))?.[0] ?? "") : signal.toUpperCase();
+  if (!name.startsWith("SIG")) name = `SIG${name}`;
+  name = name.replace(/^SIGRTMIN\+(\d+)$/, "SIGRTMINPLUS$1").replace(/^SIGRTMAX-(\d+)$/, "SIGRTMAXMINUS$1");
+  return SIGNAL_NAMES.has(name) ? (name as keyof typeof Signal) : "RUNTIME_DEFAULT";
+}
+
+const SIGNAL_NAMES = new Set<string>(Object.keys(Signal));

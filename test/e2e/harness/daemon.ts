@@ -77,6 +77,8 @@ export class TestDaemon {
       root: this.root,
       state: this.state,
       log_level: "debug",
+      // Tests name the handler they run on (the default selection has tests of its own: runtime-default.test.ts).
+      runtime: { default_handler: "runc" },
       cni: { conf_dir: this.cniConfDir, bridge: this.bridge, pod_cidr: this.podCidr },
     };
   }
@@ -87,6 +89,8 @@ export class TestDaemon {
       const base = merged[k];
       merged[k] = isTable(base) && isTable(v) ? { ...base, ...v } : v;
     }
+    // An override of undefined removes the harness default (e.g. runtime.default_handler).
+    for (const v of Object.values(merged)) if (isTable(v)) for (const [k, x] of Object.entries(v)) if (x === undefined) delete v[k];
     await writeFile(this.configFile, stringify(merged));
   }
 
