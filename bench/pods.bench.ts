@@ -9,12 +9,12 @@ import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { buildImage } from "../test/support/oci-image.js";
 import type { CriClient } from "../test/e2e/harness/cri-client.js";
-import { TestDaemon } from "../test/e2e/harness/daemon.js";
 import { podConfig } from "../test/e2e/harness/pods.js";
 import { TestRegistry } from "../test/e2e/harness/registry.js";
 import { fixtureDir } from "../test/e2e/harness/run-dir.js";
 import { buildPauseImage, TestContainerd, writeBridgeConflist } from "./harness/containerd.js";
 import { report } from "./harness/report.js";
+import { startSkiff } from "./harness/skiff.js";
 import { rssOf, rssOfMatching } from "./harness/rss.js";
 import { ratio, summary, timed } from "./harness/stats.js";
 
@@ -134,7 +134,7 @@ async function atScale(side: Side) {
 it("pods with a container: skiff vs containerd", async () => {
   const cniDir = await fixtureDir("ctdcni");
   await writeBridgeConflist(cniDir, "skt249", "10.231.249.0/24");
-  const d = await TestDaemon.start({ config: { log_level: "warn" } });
+  const { d, handler: skiffHandler } = await startSkiff();
   let c: TestContainerd | undefined;
   try {
     await d.client.image.PullImage({ image: { image: busybox } });
@@ -155,7 +155,7 @@ it("pods with a container: skiff vs containerd", async () => {
     const ctScale = await atScale(ct);
     const skiff = { ...lat.get("sk")!, ...skScale, daemonRssMB: { idle: idle.sk, with100Pods: skScale.with100PodsRssMB } };
     const containerd = { ...lat.get("ct")!, ...ctScale, daemonRssMB: { idle: idle.ct, with100Pods: ctScale.with100PodsRssMB } };
-    await reportRatios(skiff, containerd);
+    await reportRatios(skiffHandler, skiff, containerd);
   } finally {
     await c?.stop();
     await d.cleanup();
@@ -172,7 +172,7 @@ type Measured = {
   helpers: { processes: number; totalMB: number; perPodMB: number };
 };
 
-async function reportRatios(skiff: Measured, containerd: Measured) {
+async function reportRatios(skiffHandler: string, skiff: Measured, containerd: Measured) {
   const r = (a: number, b: number) => Number(ratio(a, b));
   const ratios = {
     startSequentialP50: r(skiff.start.sequential.p50, containerd.start.sequential.p50),
@@ -185,7 +185,8 @@ async function reportRatios(skiff: Measured, containerd: Measured) {
     daemonRssWith100Pods: r(skiff.daemonRssMB.with100Pods, containerd.daemonRssMB.with100Pods),
     helperMemoryPerPod: r(skiff.helpers.perPodMB, containerd.helpers.perPodMB),
   };
-  await report("pods", { skiff, containerd, ratios }, [
+  await report("pods", { skiffHandler, skiff, containerd, ratios }, [
+    `skiff's runtime handler: ${skiffHandler}; containerd's: runc`,
     `pod start (sandbox+create+start) x${SEQUENTIAL}: skiff p50 ${skiff.start.sequential.p50.toFixed(0)} ms, containerd ${containerd.start.sequential.p50.toFixed(0)} ms -> ${ratios.startSequentialP50} (p95 ${ratios.startSequentialP95})`,
     `pod start x${PARALLEL} parallel: p50 ratio ${ratios.startParallelP50}`,
     `stop+remove pod: p50 ratio ${ratios.teardownP50}`,

@@ -5,10 +5,10 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { buildImage, type LayerEntry } from "../test/support/oci-image.js";
-import { TestDaemon } from "../test/e2e/harness/daemon.js";
 import { TestRegistry } from "../test/e2e/harness/registry.js";
 import { TestContainerd } from "./harness/containerd.js";
 import { report } from "./harness/report.js";
+import { startSkiff } from "./harness/skiff.js";
 import { ratio, summary, timed } from "./harness/stats.js";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -43,7 +43,7 @@ it("pulls a ~100 MB many-file image: skiff vs containerd", async () => {
   const skiff: number[] = [];
   const containerd: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
-    const d = await TestDaemon.start({ config: { log_level: "warn" } });
+    const { d } = await startSkiff();
     try {
       const { ms, value } = await timed(() => d.client.image.PullImage({ image: { image: ref } }));
       expect(value.image_ref).toMatch(/^sha256:/);

@@ -12,12 +12,12 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { loadCri } from "../src/cri/proto.js";
 import { buildImage } from "../test/support/oci-image.js";
 import type { CriClient } from "../test/e2e/harness/cri-client.js";
-import { TestDaemon } from "../test/e2e/harness/daemon.js";
 import { podConfig } from "../test/e2e/harness/pods.js";
 import { TestRegistry } from "../test/e2e/harness/registry.js";
 import { fixtureDir } from "../test/e2e/harness/run-dir.js";
 import { buildPauseImage, TestContainerd, writeBridgeConflist } from "./harness/containerd.js";
 import { report } from "./harness/report.js";
+import { startSkiff } from "./harness/skiff.js";
 import { ratio, summary } from "./harness/stats.js";
 
 const PODS = Number(process.env.BENCH_RESTART_PODS ?? 100);
@@ -94,7 +94,7 @@ async function restartOnce(side: Side) {
 it(`restart with ${PODS} pods: skiff vs containerd`, async () => {
   const cniDir = await fixtureDir("ctdcni");
   await writeBridgeConflist(cniDir, "skt248", "10.231.248.0/24");
-  const d = await TestDaemon.start({ config: { log_level: "warn" } });
+  const { d, handler: skiffHandler } = await startSkiff();
   let c: TestContainerd | undefined;
   const pods = new Map<string, string[]>();
   try {
@@ -118,7 +118,8 @@ it(`restart with ${PODS} pods: skiff vs containerd`, async () => {
     const skiff = { version: summary(samples.get("skiff")!.version), list: summary(samples.get("skiff")!.list) };
     const containerd = { version: summary(samples.get("containerd")!.version), list: summary(samples.get("containerd")!.list) };
     const ratios = { versionP50: Number(ratio(skiff.version.p50, containerd.version.p50)), listP50: Number(ratio(skiff.list.p50, containerd.list.p50)) };
-    await report("restart", { pods: PODS, rounds: ROUNDS, skiff, containerd, ratios }, [
+    await report("restart", { pods: PODS, rounds: ROUNDS, skiffHandler, skiff, containerd, ratios }, [
+      `skiff's runtime handler: ${skiffHandler}; containerd's: runc`,
       `Version after SIGKILL + start, ${PODS} pods: skiff p50 ${skiff.version.p50.toFixed(0)} ms (max ${skiff.version.max.toFixed(0)}), containerd ${containerd.version.p50.toFixed(0)} ms -> ${ratios.versionP50}`,
       `ListContainers (all ${PODS} running) after the start: skiff p50 ${skiff.list.p50.toFixed(0)} ms, containerd ${containerd.list.p50.toFixed(0)} ms -> ${ratios.listP50}`,
     ]);

@@ -8,12 +8,12 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { CriClient } from "../test/e2e/harness/cri-client.js";
-import { TestDaemon } from "../test/e2e/harness/daemon.js";
 import { podConfig } from "../test/e2e/harness/pods.js";
 import { TestRegistry } from "../test/e2e/harness/registry.js";
 import { fixtureDir } from "../test/e2e/harness/run-dir.js";
 import { buildPauseImage, TestContainerd, writeBridgeConflist } from "./harness/containerd.js";
 import { report } from "./harness/report.js";
+import { startSkiff } from "./harness/skiff.js";
 import { ratio, summary, timed } from "./harness/stats.js";
 
 const SEQUENTIAL = Number(process.env.BENCH_PODS ?? 20);
@@ -61,7 +61,7 @@ async function measure(client: CriClient, label: string, runtimeHandler = "") {
 }
 
 it("RunPodSandbox: skiff vs containerd", async () => {
-  const d = await TestDaemon.start({ config: { log_level: "warn" } });
+  const { d } = await startSkiff();
   let skiff;
   try {
     // one warm-up pod creates the bridge, as the first pod of a node does

@@ -689,11 +689,15 @@ export class Containers {
     }
   }
 
-  /** After a restart: undo half-created containers; record exits that happened meanwhile. */
-  /** Reconciles the records with the runtime and conmon after a restart (the daemon runs it after listening). */
+  /**
+   * Reconciles the records with the runtime and conmon after a restart (the
+   * daemon runs it after listening): undoes half-created containers, records
+   * exits that happened meanwhile, and removes what removed containers left.
+   */
   async recover(): Promise<void> {
     // Taken before any exit file is read: a container the snapshot shows stopped has exited by then, so its monitor's exit file is there to be found.
     const runtimes = await this.deps.runtimes.snapshot(Object.keys(this.deps.config.runtimeHandlers));
+    const recorded = new Set(this.store.all().map((c) => c.id));
     await forEachLimited(this.store.all(), RECOVERY_CONCURRENCY, async (c) => {
       try {
         if (c.state === "creating") {
@@ -728,16 +732,16 @@ export class Containers {
       }
     });
     await this.sweepUnrecorded();
-    await this.sweepRuntimeState(runtimes);
+    await this.sweepRuntimeState(runtimes, recorded);
   }
 
   /**
-   * Deletes what a runtime knows under skiff's root that no record does: the
-   * state of a container removed while its deletion still ran (see release()).
-   * Pod infra processes have their sandbox's record.
+   * Deletes what a runtime knows under skiff's root that no record knew when
+   * recovery began: the state of a container removed while its deletion still
+   * ran (see remove()). Pod infra processes have their sandbox's record.
    */
-  private async sweepRuntimeState(runtimes: RuntimeSnapshot): Promise<void> {
-    const known = new Set(this.store.all().map((c) => c.id));
+  private async sweepRuntimeState(runtimes: RuntimeSnapshot, recorded: Set<string>): Promise<void> {
+    const known = new Set(recorded);
     for (const s of this.deps.sandboxes.records()) if (s.infra) known.add(s.infra.containerId);
     for (const [handler, state] of runtimes.entries()) {
       if (known.has(state.id) || !isId(state.id)) continue;

@@ -3,7 +3,7 @@
 
 import { spawnSync } from "node:child_process";
 import { existsSync, readlinkSync } from "node:fs";
-import { mkdir, readFile, readdir, rename, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { grpc, grpcError } from "./harness/cri-client.js";
@@ -744,6 +744,33 @@ describe("creations cut short by a daemon crash", () => {
       }
       expect(spawnSync("runc", ["--root", path.join(d.state, "runc"), "state", orphan]).status).not.toBe(0);
       await waitFor("the lost container's conmon to end", async () => ((await conmonsNamed("lost_")).length === 0 ? true : undefined), 10_000);
+    } finally {
+      await d.cleanup();
+      await reg.stop();
+    }
+  });
+
+  it("remove on restart what a container removed just before a crash left: runtime state, mounts, files", async () => {
+    const reg = await TestRegistry.start();
+    const d = await TestDaemon.start();
+    try {
+      const image = await busyboxImage(reg, d);
+      const pod = await startPod(d, "removed-crash");
+      const kept = await runContainer(d, pod, containerConfig("kept", image, { command: ["sleep", "1000"] }));
+      // Created, never started: its runtime state and its conmon exist until the runtime deletes it.
+      const { container_id: gone } = await d.client.runtime.CreateContainer({ pod_sandbox_id: pod.id, config: containerConfig("gone", image, { command: ["sleep", "1000"] }), sandbox_config: pod.config });
+      await d.stop();
+      // What RemoveContainer leaves when the daemon dies right after the record went: everything else.
+      await rm(path.join(d.root, "containers", "records", `${gone}.json`));
+      expect(spawnSync("runc", ["--root", path.join(d.state, "runc"), "state", gone]).status).toBe(0);
+      await d.start();
+      expect((await d.client.runtime.ListContainers({})).containers.map((c) => [c.id, c.state])).toEqual([[kept, "CONTAINER_RUNNING"]]);
+      expect(spawnSync("runc", ["--root", path.join(d.state, "runc"), "state", gone]).status).not.toBe(0);
+      expect(existsSync(path.join(d.root, "containers", gone))).toBe(false);
+      expect(await mountsUnder(path.join(d.root, "containers", gone))).toEqual([]);
+      expect(await readFile(d.logFile, "utf8")).toContain("deleted runtime state that no container record knows");
+      await waitFor("the removed container's conmon to end", async () => ((await conmonsNamed("gone_")).length === 0 ? true : undefined), 10_000);
+      await d.client.runtime.RemovePodSandbox({ pod_sandbox_id: pod.id });
     } finally {
       await d.cleanup();
       await reg.stop();
