@@ -11,7 +11,7 @@ import os from "node:os";
 import type { Socket } from "node:net";
 import path from "node:path";
 import type { Config } from "../config/config.js";
-import { errorMessage, failedPrecondition } from "../errors.js";
+import { errorMessage, failedPrecondition, notFound } from "../errors.js";
 import type { Logger } from "../log.js";
 import { replaceFile } from "../native/index.js";
 import { removeCgroupIfEmpty } from "../runtime/cgroups.js";
@@ -33,6 +33,7 @@ import { DEFAULT_CGROUP_PARENT, ensureInfraRootfs, startInfra, stopInfra } from 
 import { createNamespaces, namespacePaths, releaseNamespaces } from "./namespaces.js";
 import { hostsFile, resolvConf } from "./pod-files.js";
 import { connectPodPort } from "./pod-port.js";
+import { applyPodResources, withOverhead, type PodResources } from "./pod-resources.js";
 import type { PodNetwork } from "./pod-network.js";
 import { planSysctls } from "./sysctls.js";
 import { sandboxName, type SandboxRecord, type SandboxSpec } from "./types.js";
@@ -303,6 +304,28 @@ export class Sandboxes {
     await this.locks.run(found.id, async () => {
       const r = this.store.get(found.id);
       if (r) await fn(r);
+    });
+  }
+
+  /**
+   * In-place pod resize: the pod's new limits (plus its overhead) go into its
+   * cgroup, the one kubelet named in cgroup_parent, and into its record.
+   */
+  async updateResources(query: string, resources: PodResources, overhead: PodResources): Promise<void> {
+    const id = this.get(query).id;
+    await this.locks.run(id, async () => {
+      const r = this.store.get(id);
+      if (!r) throw notFound(`sandbox ${id} was removed`);
+      if (r.state !== "ready") throw failedPrecondition(`sandbox ${id} is ${r.state}, not ready: its resources cannot change`);
+      if (!r.spec.cgroupParent) throw failedPrecondition(`sandbox ${id} has no cgroup of its own (its config had no cgroup_parent): there is no pod-level cgroup to resize`);
+      const limits = withOverhead(resources, overhead);
+      try {
+        await applyPodResources(r.spec.cgroupParent, limits, this.deps.runtimes.cgroups);
+      } catch (err) {
+        throw failedPrecondition(errorMessage(err));
+      }
+      await this.store.put({ ...r, resources: limits });
+      this.log(id).info({ resources: limits }, "pod resources updated");
     });
   }
 

@@ -1,5 +1,7 @@
 // Pod sandboxes in skiff's own terms (the CRI edge converts to and from these).
 
+import type { PodResources } from "./pod-resources.js";
+
 export type NamespaceMode = "POD" | "CONTAINER" | "NODE" | "TARGET";
 
 export interface PortMapping {
@@ -73,6 +75,8 @@ export interface SandboxRecord {
   network?: SandboxNetwork;
   /** The infra (PID 1) process of a pod with a shared PID namespace. */
   infra?: { containerId: string; pid: number; bundle: string };
+  /** The pod cgroup's limits of the last in-place resize (UpdatePodSandboxResources), overhead included. */
+  resources?: PodResources;
 }
 
 /**

@@ -4,10 +4,12 @@
 
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { readdir, rmdir, writeFile } from "node:fs/promises";
+import { readdir, readFile, rmdir, writeFile } from "node:fs/promises";
 import http from "node:http";
 import { describe, expect, it } from "vitest";
 import { containerConfig, runContainer, startPod, useContainerDaemon } from "./harness/containers.js";
+import { grpc, grpcError } from "./harness/cri-client.js";
+import { removeAllPods } from "./harness/pods.js";
 import { waitFor } from "./harness/processes.js";
 
 const MiB = 1024 * 1024;
@@ -146,6 +148,55 @@ describe("pod stats from the pod's cgroup", () => {
       await new Promise((r) => holder.once("exit", r));
       await f.d.client.runtime.RemovePodSandbox({ pod_sandbox_id: pod.id });
       // The pod cgroup is kubelet's to remove; this test made it, so it removes it.
+      await rmdir(`/sys/fs/cgroup${parent}`).catch(() => {});
+      for (const c of await readdir("/sys/fs/cgroup")) await rmdir(`/sys/fs/cgroup/${c}${parent}`).catch(() => {});
+    }
+  });
+});
+
+describe("in-place pod resize (UpdatePodSandboxResources)", () => {
+  const f = useContainerDaemon();
+
+  it("writes the pod's new limits plus overhead to its cgroup, shows them in its stats, and lets containers be updated too", async () => {
+    const parent = `/skiff-e2e-resize${process.pid}`;
+    const pod = await startPod(f.d, "resize", { linux: { cgroup_parent: parent } });
+    try {
+      // runc makes the pod cgroup with the first container (kubelet makes it before the pod).
+      const id = await runContainer(f.d, pod, containerConfig("app", f.image, { command: ["sleep", "3600"] }));
+      await f.d.client.runtime.UpdatePodSandboxResources({
+        pod_sandbox_id: pod.id,
+        resources: { memory_limit_in_bytes: String(256 * MiB), cpu_period: "100000", cpu_quota: "50000", cpu_shares: "512" },
+        overhead: { memory_limit_in_bytes: String(16 * MiB), cpu_quota: "10000", cpu_shares: "8" },
+      });
+      const unified = existsSync("/sys/fs/cgroup/cgroup.controllers");
+      const read = (file: string) => readFile(`/sys/fs/cgroup${unified ? "" : `/${file.split(".")[0]}`}${parent}/${file}`, "utf8").then((s) => s.trim());
+      if (unified) {
+        expect(await read("memory.max")).toBe(String(272 * MiB));
+        expect(await read("cpu.max")).toBe("60000 100000");
+      } else {
+        expect(await read("memory.limit_in_bytes")).toBe(String(272 * MiB));
+        expect(await read("cpu.cfs_quota_us")).toBe("60000");
+        expect(await read("cpu.shares")).toBe("520");
+      }
+      // The pod's stats measure against the new limit.
+      const mem = (await f.d.client.runtime.PodSandboxStats({ pod_sandbox_id: pod.id })).stats!.linux!.memory!;
+      expect(n(mem.available_bytes)).toBe(272 * MiB - n(mem.working_set_bytes));
+      // Kept in the record, shown in the verbose status.
+      const info = JSON.parse((await f.d.client.runtime.PodSandboxStatus({ pod_sandbox_id: pod.id, verbose: true })).info.info!);
+      expect(info.resources).toMatchObject({ memoryLimit: 272 * MiB, cpuQuota: 60000, cpuShares: 520, cpuPeriod: 100000 });
+      // A container of the pod is resized within it.
+      await f.d.client.runtime.UpdateContainerResources({ container_id: id, linux: { memory_limit_in_bytes: String(128 * MiB) } });
+      expect((await f.d.client.runtime.ContainerStatus({ container_id: id })).status!.resources!.linux!.memory_limit_in_bytes).toBe(String(128 * MiB));
+
+      const code = async (req: object) => (await grpcError(f.d.client.runtime.UpdatePodSandboxResources(req as never))).code;
+      expect(await code({ pod_sandbox_id: "f".repeat(64), resources: {} })).toBe(grpc.status.NOT_FOUND);
+      expect(await code({ pod_sandbox_id: pod.id })).toBe(grpc.status.INVALID_ARGUMENT);
+      const plain = await startPod(f.d, "resize-plain");
+      expect(await code({ pod_sandbox_id: plain.id, resources: { memory_limit_in_bytes: String(64 * MiB) } })).toBe(grpc.status.FAILED_PRECONDITION);
+      await f.d.client.runtime.StopPodSandbox({ pod_sandbox_id: pod.id });
+      expect(await code({ pod_sandbox_id: pod.id, resources: { memory_limit_in_bytes: String(64 * MiB) } })).toBe(grpc.status.FAILED_PRECONDITION);
+    } finally {
+      await removeAllPods(f.d);
       await rmdir(`/sys/fs/cgroup${parent}`).catch(() => {});
       for (const c of await readdir("/sys/fs/cgroup")) await rmdir(`/sys/fs/cgroup/${c}${parent}`).catch(() => {});
     }

@@ -1,3 +1,4 @@
+import { podCgroupWrites, withOverhead } from "../../src/sandbox/pod-resources.js";
 import { describe, expect, it } from "vitest";
 import { toSandboxSpec } from "../../src/cri/mappers/sandbox.js";
 import type { PodSandboxConfig__Output } from "../../src/cri/generated/runtime/v1/PodSandboxConfig.js";
@@ -137,5 +138,37 @@ describe("infra spec", () => {
     expect(spec.root.readonly).toBe(true);
     expect(spec.linux.namespaces).toEqual([{ type: "pid" }, { type: "mount" }, { type: "network", path: "/ns/net" }, { type: "uts", path: "/ns/uts" }]);
     expect(spec.linux.cgroupsPath).toBe("/kubepods/pod1/sandbox-x");
+  });
+});
+
+describe("pod resize (pod-resources.ts)", () => {
+  it("adds the overhead to the pod's limits, a quota only with the same period", () => {
+    expect(withOverhead({ memoryLimit: 100, cpuShares: 512, cpuQuota: 50_000, cpuPeriod: 100_000 }, { memoryLimit: 10, cpuShares: 8, cpuQuota: 5_000 })).toEqual({
+      memoryLimit: 110,
+      cpuShares: 520,
+      cpuQuota: 55_000,
+      cpuPeriod: 100_000,
+    });
+    expect(withOverhead({ cpuQuota: 50_000, cpuPeriod: 50_000 }, { cpuQuota: 5_000, cpuPeriod: 100_000 }).cpuQuota).toBe(50_000);
+    // unset stays unset: an overhead alone is no limit
+    expect(withOverhead({}, { memoryLimit: 10 })).toEqual({});
+  });
+
+  it("writes the period before the quota on cgroup v1, and v2's files from the same limits", () => {
+    const r = { cpuShares: 1024, cpuPeriod: 100_000, cpuQuota: 50_000, memoryLimit: 1 << 28, cpusetCpus: "0" };
+    expect(podCgroupWrites(r, 1)).toEqual([
+      ["cpuset", "cpuset.cpus", "0"],
+      ["cpu", "cpu.shares", "1024"],
+      ["cpu", "cpu.cfs_period_us", "100000"],
+      ["cpu", "cpu.cfs_quota_us", "50000"],
+      ["memory", "memory.limit_in_bytes", String(1 << 28)],
+    ]);
+    expect(podCgroupWrites(r, 2)).toEqual([
+      ["", "cpuset.cpus", "0"],
+      ["", "cpu.weight", "39"],
+      ["", "cpu.max", "50000 100000"],
+      ["", "memory.max", String(1 << 28)],
+    ]);
+    expect(podCgroupWrites({ cpuPeriod: 100_000 }, 2)).toEqual([["", "cpu.max", "max 100000"]]);
   });
 });

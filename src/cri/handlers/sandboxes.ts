@@ -13,8 +13,12 @@ import type { RunPodSandboxResponse } from "../generated/runtime/v1/RunPodSandbo
 import type { StopPodSandboxRequest__Output } from "../generated/runtime/v1/StopPodSandboxRequest.js";
 import type { StreamPodSandboxesRequest__Output } from "../generated/runtime/v1/StreamPodSandboxesRequest.js";
 import type { StreamPodSandboxesResponse } from "../generated/runtime/v1/StreamPodSandboxesResponse.js";
+import type { UpdatePodSandboxResourcesRequest__Output } from "../generated/runtime/v1/UpdatePodSandboxResourcesRequest.js";
+import type { UpdatePodSandboxResourcesResponse } from "../generated/runtime/v1/UpdatePodSandboxResourcesResponse.js";
+import { toResources } from "../mappers/container.js";
 import { toCriPodSandbox, toCriSandboxStatus, toSandboxSpec } from "../mappers/sandbox.js";
 import type { StreamSink } from "../service.js";
+import { invalidArgument } from "../../errors.js";
 import { requireField } from "../validate.js";
 
 const requireId = (id: string, rpc: string) => requireField(id, rpc, "pod_sandbox_id");
@@ -38,6 +42,12 @@ export function sandboxHandlers(deps: CriDeps) {
       await deps.sandboxes.stop(requireId(req.pod_sandbox_id, "StopPodSandbox"));
       return {};
     },
+    async UpdatePodSandboxResources(req: UpdatePodSandboxResourcesRequest__Output): Promise<UpdatePodSandboxResourcesResponse> {
+      const id = requireId(req.pod_sandbox_id, "UpdatePodSandboxResources");
+      if (!req.resources) throw invalidArgument("UpdatePodSandboxResources: resources is required");
+      await deps.sandboxes.updateResources(id, toResources(req.resources), toResources(req.overhead));
+      return {};
+    },
     async RemovePodSandbox(req: RemovePodSandboxRequest__Output) {
       await deps.sandboxes.remove(requireId(req.pod_sandbox_id, "RemovePodSandbox"));
       return {};
@@ -56,6 +66,7 @@ export function sandboxHandlers(deps: CriDeps) {
             cniResult: r.network?.result ?? null,
             cniNetwork: (r.network?.config as { name?: string } | undefined)?.name ?? "",
             runtimeHandler: r.runtimeHandler,
+            resources: r.resources ?? null,
             config: r.spec,
           }),
         };
