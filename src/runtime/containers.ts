@@ -38,7 +38,7 @@ import { buildContainerSpec, capabilitiesOfMask, DEFAULT_CGROUP_PARENT, ociResou
 import { parseLocalhostProfile } from "./spec/seccomp.js";
 import type { ContainerEvent, ContainerRecord, ContainerRequest, DeviceNode } from "./types.js";
 import type { ProcessStdio } from "./stdio.js";
-import { resolveInRoot, resolveUserInRootfs } from "./user.js";
+import { parseProcessIdentity, resolveInRoot, resolveUserInRootfs, type ProcessIdentity } from "./user.js";
 import { forEachLimited } from "../util/limit.js";
 
 export interface ContainerDeps {
@@ -301,7 +301,9 @@ export class Containers {
         runAsUsername: request.security.runAsUsername,
         runAsGroup: request.security.runAsGroup,
         supplementalGroups: request.security.supplementalGroups,
+        supplementalGroupsPolicy: request.security.supplementalGroupsPolicy,
       });
+      record.user = { uid: user.uid, gid: user.gid, groups: [...new Set([user.gid, ...user.additionalGids])].sort((a, b) => a - b) };
       const seccomp = request.security.seccomp;
       const localhostSeccomp =
         seccomp.kind === "localhost"
@@ -455,6 +457,18 @@ export class Containers {
       this.runtimeReleases.delete(c.id);
       this.deps.log.warn({ container_id: c.id, err: errorMessage(err) }, "cannot delete an exited container's runtime state (its RemoveContainer, or else skiff's next start, retries)");
     }
+  }
+
+  /**
+   * The identity of the container's process (ContainerStatus.user): read from
+   * the running process, else what it was given at creation.
+   */
+  async identity(c: ContainerRecord): Promise<ProcessIdentity | undefined> {
+    if (c.state === "running" && c.pid) {
+      const live = parseProcessIdentity(await readFile(`/proc/${c.pid}/status`, "utf8").catch(() => ""));
+      if (live) return live;
+    }
+    return c.user;
   }
 
   /** Runs a command to completion in a running container; timeoutMs > 0 bounds it. */

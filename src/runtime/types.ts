@@ -57,6 +57,8 @@ export interface ContainerRequest {
     runAsGroup?: number;
     runAsUsername?: string;
     supplementalGroups: number[];
+    /** KEP-3619: "strict" adds no groups from the image's /etc/group; "merge" (the default) does. */
+    supplementalGroupsPolicy?: "merge" | "strict";
     capAdd: string[];
     capDrop: string[];
     noNewPrivs: boolean;
@@ -110,6 +112,8 @@ export interface ContainerRecord {
   dir: string;
   rootfs: string;
   stopSignal: string;
+  /** The identity its process was given (uid, gid, supplemental groups), resolved at creation. */
+  user?: { uid: number; gid: number; groups: number[] };
 }
 
 export type ContainerEventType = "created" | "started" | "stopped" | "deleted";

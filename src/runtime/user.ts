@@ -41,6 +41,7 @@ export interface UserRequest {
   runAsUsername?: string;
   runAsGroup?: number;
   supplementalGroups: number[];
+  supplementalGroupsPolicy?: "merge" | "strict";
 }
 
 /** Pure: resolves against the image's passwd/group contents. */
@@ -79,7 +80,7 @@ export function resolveUser(req: UserRequest, passwd: PasswdEntry[], groups: Gro
   }
   if (req.runAsGroup !== undefined) gid = req.runAsGroup;
   const additional = new Set<number>();
-  if (name) for (const g of groups) if (g.members.includes(name) && g.gid !== gid) additional.add(g.gid);
+  if (name && req.supplementalGroupsPolicy !== "strict") for (const g of groups) if (g.members.includes(name) && g.gid !== gid) additional.add(g.gid);
   for (const g of req.supplementalGroups) if (g !== gid) additional.add(g);
   return { uid, gid, additionalGids: [...additional] };
 }
@@ -123,4 +124,21 @@ export async function readFileInRoot(root: string, file: string): Promise<string
 export async function resolveUserInRootfs(rootfs: string, req: UserRequest): Promise<ResolvedUser> {
   const [passwd, group] = await Promise.all([readFileInRoot(rootfs, "/etc/passwd"), readFileInRoot(rootfs, "/etc/group")]);
   return resolveUser(req, parsePasswd(passwd), parseGroup(group));
+}
+
+export interface ProcessIdentity {
+  uid: number;
+  gid: number;
+  /** Supplemental groups, the primary group among them (as `id -G` lists them). */
+  groups: number[];
+}
+
+/** The effective uid, gid and groups in /proc/<pid>/status. Pure; undefined if the lines are missing. */
+export function parseProcessIdentity(status: string): ProcessIdentity | undefined {
+  const field = (name: string) => new RegExp(`^${name}:\\s*(.*)$`, "m").exec(status)?.[1]?.trim().split(/\s+/).filter(Boolean).map(Number);
+  const uids = field("Uid");
+  const gids = field("Gid");
+  if (!uids?.length || !gids?.length) return undefined;
+  const gid = gids[1] ?? gids[0]!;
+  return { uid: uids[1] ?? uids[0]!, gid, groups: [...new Set([gid, ...(field("Groups") ?? [])])].sort((a, b) => a - b) };
 }

@@ -186,6 +186,26 @@ for (const handler of ["runc", "crun"] as const) describe(`containers: security,
     expect((await runScript(pod, "group", "id -g", { linux: { security_context: { run_as_user: { value: "1000" }, run_as_group: { value: "4242" } } } })).out).toEqual(["4242"]);
   });
 
+  it("adds the image's groups of the user with supplemental_groups_policy Merge, not with Strict, and reports the identity (KEP-3619)", async () => {
+    expect((await f.d.client.runtime.Status({})).features!.supplemental_groups_policy).toBe(true);
+    const pod = await startPod(f.d, "groups-policy");
+    // alice (1000) is a member of devs (2000) in the image's /etc/group.
+    for (const [policy, groups] of [["Merge", ["1000", "1234", "2000"]], ["Strict", ["1000", "1234"]]] as const) {
+      const security = { run_as_user: { value: "1000" }, supplemental_groups: ["1234"], supplemental_groups_policy: policy };
+      const id = await runContainer(f.d, pod, containerConfig(`g-${policy.toLowerCase()}`, f.image, { command: ["sh", "-c", "id -G; sleep 100"], linux: { security_context: security } }));
+      const status = (await f.d.client.runtime.ContainerStatus({ container_id: id })).status!;
+      expect(status.user!.linux).toEqual({ uid: "1000", gid: "1000", supplemental_groups: [...groups] });
+      const exec = await f.d.client.runtime.ExecSync({ container_id: id, cmd: ["id", "-G"], timeout: "10" });
+      expect(Buffer.from(exec.stdout).toString().trim().split(" ").sort()).toEqual([...groups]);
+      await waitFor(`${policy}: the first process's id -G in the log`, async () => ((await readFile(status.log_path, "utf8").catch(() => "")).includes("stdout F") ? true : undefined), 5000);
+      const logged = CRI_LINE.exec((await readFile(status.log_path, "utf8")).split("\n")[0]!)![4]!;
+      expect(logged.split(" ").sort()).toEqual([...groups]);
+      // After the exit, the identity it was given.
+      await f.d.client.runtime.StopContainer({ container_id: id, timeout: "0" });
+      expect((await f.d.client.runtime.ContainerStatus({ container_id: id })).status!.user!.linux!.supplemental_groups).toEqual([...groups]);
+    }
+  });
+
   it("enforces readonly_rootfs and dropped capabilities, and lets privileged containers see host devices", async () => {
     const pod = await startPod(f.d, "sec");
     expect((await runScript(pod, "ro", "touch /newfile", { linux: { security_context: { readonly_rootfs: true } } })).code).not.toBe(0);

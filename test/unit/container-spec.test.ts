@@ -6,7 +6,7 @@ import { stopSignalName } from "../../src/cri/mappers/container.js";
 import { parseSyncMessage } from "../../src/runtime/conmon.js";
 import { buildContainerSpec, capabilities, capabilitiesOfMask, DEFAULT_CAPABILITIES, processArgs, processEnv } from "../../src/runtime/spec/container-spec.js";
 import type { ContainerRequest } from "../../src/runtime/types.js";
-import { parseGroup, parsePasswd, readFileInRoot, resolveUser } from "../../src/runtime/user.js";
+import { parseGroup, parsePasswd, parseProcessIdentity, readFileInRoot, resolveUser } from "../../src/runtime/user.js";
 
 function request(over: Partial<ContainerRequest> = {}): ContainerRequest {
   return {
@@ -109,8 +109,17 @@ describe("users", () => {
     [{ imageUser: "1000:devs" }, { uid: 1000, gid: 2000, additionalGids: [] }],
     [{ imageUser: "alice", runAsUser: 5 }, { uid: 5, gid: 0, additionalGids: [] }],
     [{ imageUser: "", runAsUsername: "alice", runAsGroup: 7, supplementalGroups: [9] }, { uid: 1000, gid: 7, additionalGids: [2000, 9] }],
+    // Strict (KEP-3619): the request's groups only, none from the image's /etc/group
+    [{ imageUser: "alice", supplementalGroups: [9], supplementalGroupsPolicy: "strict" as const }, { uid: 1000, gid: 1000, additionalGids: [9] }],
+    [{ imageUser: "alice", supplementalGroups: [9], supplementalGroupsPolicy: "merge" as const }, { uid: 1000, gid: 1000, additionalGids: [2000, 9] }],
   ])("resolves %j", (req, expected) => {
     expect(resolveUser({ supplementalGroups: [], ...req }, passwd, groups)).toEqual(expected);
+  });
+  it("reads a process's identity from /proc/<pid>/status, its primary group among its groups", () => {
+    const status = "Name:\tsh\nUid:\t1000\t1000\t1000\t1000\nGid:\t1000\t1000\t1000\t1000\nFDSize:\t64\nGroups:\t2000 1234 \n";
+    expect(parseProcessIdentity(status)).toEqual({ uid: 1000, gid: 1000, groups: [1000, 1234, 2000] });
+    expect(parseProcessIdentity("Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nGroups:\t\n")).toEqual({ uid: 0, gid: 0, groups: [0] });
+    expect(parseProcessIdentity("Name:\tgone\n")).toBeUndefined();
   });
   it("refuses unknown names", () => {
     expect(() => resolveUser({ imageUser: "nobody-here", supplementalGroups: [] }, passwd, groups)).toThrow(/not in the image's \/etc\/passwd/);

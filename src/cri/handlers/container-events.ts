@@ -25,7 +25,7 @@ export function makeGetContainerEvents(deps: CriDeps) {
           container_event_type: TYPES[e.type],
           created_at: e.at,
           pod_sandbox_status: e.sandbox ? toCriSandboxStatus(e.sandbox) : null,
-          containers_statuses: e.containers.map((c) => toCriContainerStatus(c, deps.images.store.get(c.imageId))),
+          containers_statuses: e.containers.map((c) => toCriContainerStatus(c, deps.images.store.get(c.imageId), c.user)),
         });
       }
     } catch (err) {

@@ -70,7 +70,7 @@ export function containerHandlers(deps: CriDeps) {
     },
     async ContainerStatus(req: ContainerStatusRequest__Output): Promise<ContainerStatusResponse> {
       const c = deps.containers.get(requireId(req.container_id, "ContainerStatus"));
-      const res: ContainerStatusResponse = { status: toCriContainerStatus(c, deps.images.store.get(c.imageId)), info: {} };
+      const res: ContainerStatusResponse = { status: toCriContainerStatus(c, deps.images.store.get(c.imageId), await deps.containers.identity(c)), info: {} };
       if (req.verbose) {
         const spec = await readFile(`${c.dir}/bundle/config.json`, "utf8").then(JSON.parse, () => null);
         res.info = { info: JSON.stringify({ sandboxID: c.sandboxId, pid: c.pid ?? 0, runtimeType: c.runtimeHandler, rootfs: c.rootfs, runtimeSpec: spec, config: c.request }) };

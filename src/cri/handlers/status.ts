@@ -15,7 +15,7 @@ export function makeStatus(deps: CriDeps) {
     const res: StatusResponse = {
       status: { conditions },
       runtime_handlers: runtimeHandlerInfo(deps.config),
-      features: { supplemental_groups_policy: false, user_namespaces_host_network: false },
+      features: { supplemental_groups_policy: true, user_namespaces_host_network: false },
     };
     if (req.verbose) {
       res.info = {

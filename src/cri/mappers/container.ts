@@ -4,6 +4,7 @@ import { constants as osConstants } from "node:os";
 import { invalidArgument } from "../../errors.js";
 import type { ImageRecord } from "../../image-service/image-record.js";
 import type { ContainerRecord, ContainerRequest, MountRequest } from "../../runtime/types.js";
+import type { ProcessIdentity } from "../../runtime/user.js";
 import type { Container } from "../generated/runtime/v1/Container.js";
 import type { ContainerConfig__Output } from "../generated/runtime/v1/ContainerConfig.js";
 import type { ContainerStatus } from "../generated/runtime/v1/ContainerStatus.js";
@@ -105,6 +106,7 @@ export function toContainerRequest(config: ContainerConfig__Output | null): Cont
       runAsGroup: sec?.run_as_group ? Number(sec.run_as_group.value) : undefined,
       runAsUsername: sec?.run_as_username || undefined,
       supplementalGroups: (sec?.supplemental_groups ?? []).map(Number),
+      supplementalGroupsPolicy: String(sec?.supplemental_groups_policy ?? "Merge") === "Strict" ? "strict" : "merge",
       capAdd: sec?.capabilities?.add_capabilities ?? [],
       capDrop: sec?.capabilities?.drop_capabilities ?? [],
       noNewPrivs: sec?.no_new_privs ?? false,
@@ -136,7 +138,7 @@ export function toCriContainer(c: ContainerRecord, image: ImageRecord | undefine
   };
 }
 
-export function toCriContainerStatus(c: ContainerRecord, image: ImageRecord | undefined): ContainerStatus {
+export function toCriContainerStatus(c: ContainerRecord, image: ImageRecord | undefined, user?: ProcessIdentity): ContainerStatus {
   return {
     id: c.id,
     metadata: c.request.metadata,
@@ -161,6 +163,7 @@ export function toCriContainerStatus(c: ContainerRecord, image: ImageRecord | un
     })),
     log_path: c.logPath,
     stop_signal: stopSignalName(c.stopSignal),
+    ...(user ? { user: { linux: { uid: String(user.uid), gid: String(user.gid), supplemental_groups: user.groups.map(String) } } } : {}),
     resources: {
       linux: {
         cpu_period: String(c.request.resources.cpuPeriod ?? 0),
