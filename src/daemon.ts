@@ -3,7 +3,6 @@
 // their monitors and are recovered by the next start.
 
 import { mkdir } from "node:fs/promises";
-import path from "node:path";
 import type { Config } from "./config/config.js";
 import { parseHostPort } from "./config/parse.js";
 import { startCriServer } from "./cri/server.js";
@@ -58,7 +57,7 @@ export async function runDaemon(config: Config, logger: Logger, reload?: () => P
     );
     const stats = new Stats({
       layout: runtimes.cgroups,
-      containersDir: path.join(config.root, "containers"),
+      containersDir: config.containerRoot,
       containers: () => containers.list({}),
       sandboxes: () => sandboxes.list({}),
       log: logger.child({ module: "stats" }),

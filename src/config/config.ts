@@ -64,6 +64,11 @@ export interface Config {
   listen: string;
   /** Durable state: images, records, container layers. */
   root: string;
+  /**
+   * Where containers' writable layers and bundles live (default <root>/containers).
+   * On another filesystem than root, ImageFsInfo reports the two apart (KEP-4191).
+   */
+  containerRoot: string;
   /** Volatile state (tmpfs): namespaces, runtime state, conmon files. */
   state: string;
   logLevel: LogLevel;

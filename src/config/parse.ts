@@ -157,6 +157,7 @@ export function buildConfig(file: Table, flags: ConfigFlags = {}): Config {
   const listen = setting("listen", flags.listen, "/run/skiff/skiff.sock", absolutePath);
   const root = setting("root", flags.root, "/var/lib/skiff", absolutePath);
   const state = setting("state", flags.state, "/run/skiff", absolutePath);
+  const containerRoot = top.string("container_root", path.join(root, "containers"), absolutePath);
   const logLevel = setting("log_level", flags.logLevel, "info", isLevel) as LogLevel;
   const shutdownTimeoutSeconds = top.int("shutdown_timeout", 10, 0, 3600);
   const grpcMaxMessageBytes = top.int("grpc_max_message_size", 64 * 1024 * 1024, 16 * 1024 * 1024, 2 ** 31 - 1);
@@ -238,6 +239,7 @@ export function buildConfig(file: Table, flags: ConfigFlags = {}): Config {
   return {
     listen,
     root,
+    containerRoot,
     state,
     logLevel,
     shutdownTimeoutSeconds,

@@ -9,6 +9,7 @@ export function renderConfig(c: Config): string {
   const doc = {
     listen: c.listen,
     root: c.root,
+    container_root: c.containerRoot,
     state: c.state,
     log_level: c.logLevel,
     shutdown_timeout: c.shutdownTimeoutSeconds,

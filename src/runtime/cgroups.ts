@@ -49,3 +49,14 @@ export async function cgroupDirs(cgroupPath: string, layout: CgroupLayout): Prom
 export async function removeCgroupIfEmpty(cgroupPath: string, layout: CgroupLayout): Promise<void> {
   for (const dir of await cgroupDirs(cgroupPath, layout)) await rmdir(dir).catch(() => {});
 }
+
+/**
+ * Whether a runtime can make a bind mount read-only in every submount (the OCI
+ * option "rro"): runc (1.1+) and crun (1.8+, Debian's versions, checked here)
+ * do it with mount_setattr(2), which needs Linux 5.12. Other runtimes: not
+ * known, so not offered. Pure.
+ */
+export function supportsRecursiveReadOnly(runtimePath: string, kernelRelease: string): boolean {
+  const [major = 0, minor = 0] = kernelRelease.split(/[.-]/).map(Number);
+  return /(^|\/)(runc|crun)$/.test(runtimePath) && (major > 5 || (major === 5 && minor >= 12));
+}

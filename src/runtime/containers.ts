@@ -6,6 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { watch, type FSWatcher } from "node:fs";
 import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import type { Config } from "../config/config.js";
 import { deadlineExceeded, errorMessage, failedPrecondition, invalidArgument, notFound } from "../errors.js";
@@ -26,7 +27,7 @@ import { stepTimer } from "../util/step-timer.js";
 import { laterNanos, nowNanos } from "../util/time.js";
 import { relayStdio } from "./attach-socket.js";
 import { AttachPrimer } from "./attach-primer.js";
-import { removeCgroupIfEmpty } from "./cgroups.js";
+import { removeCgroupIfEmpty, supportsRecursiveReadOnly } from "./cgroups.js";
 import { monitorAlive, startConmon, writeConmonControl, type HeldConmon } from "./conmon.js";
 import { execSync, type ExecResult } from "./exec-sync.js";
 import { runExecSession } from "./exec-session.js";
@@ -222,6 +223,10 @@ export class Containers {
     const chainId = topChainId(image);
     if (!chainId) throw failedPrecondition(`image ${image.id} has no layers`);
     this.checkResources(request.resources);
+    const rro = request.mounts.find((m) => m.recursiveReadOnly);
+    if (rro && !supportsRecursiveReadOnly(config.runtimeHandlers[this.deps.runtimes.resolveName(pod.runtimeHandler)]!.path, os.release())) {
+      throw invalidArgument(`the mount at ${rro.containerPath} asks to be read-only recursively, which runtime handler "${pod.runtimeHandler}" cannot do here (it needs runc or crun and Linux 5.12)`);
+    }
     const pidTargetPid = this.pidTarget(request, pod.id);
     // Image volumes need their images here already (kubelet pulls them first).
     const volumeImages = request.mounts.flatMap((m) => {
@@ -234,7 +239,7 @@ export class Containers {
     });
     const pm = pod.spec.metadata;
     const id = newId();
-    const dir = path.join(config.root, "containers", id);
+    const dir = path.join(config.containerRoot, id);
     const logPath = pod.spec.logDirectory && request.logPath ? path.join(pod.spec.logDirectory, request.logPath) : "";
     if (logPath && path.relative(pod.spec.logDirectory, logPath).startsWith("..")) {
       throw invalidArgument(`log_path "${request.logPath}" leaves the pod's log_directory ${pod.spec.logDirectory}: give a path inside it, such as "${request.metadata.name}/0.log"`);
@@ -681,7 +686,7 @@ export class Containers {
     for (const name of await readdir(this.socketDir).catch(() => [])) {
       if (isId(name) && !this.store.get(name)) await rm(path.join(this.socketDir, name), { force: true });
     }
-    const root = path.join(this.deps.config.root, "containers");
+    const root = this.deps.config.containerRoot;
     for (const name of await readdir(root).catch(() => [])) {
       if (!isId(name) || this.store.get(name)) continue;
       const dir = path.join(root, name);

@@ -10,6 +10,8 @@ export interface MountRequest {
   /** "" for an image volume. */
   hostPath: string;
   readonly: boolean;
+  /** Read-only in every submount too (OCI option "rro": mount_setattr with AT_RECURSIVE). */
+  recursiveReadOnly?: boolean;
   propagation: "private" | "host-to-container" | "bidirectional";
   /** An image volume (CRI Mount.image): the image's filesystem, read-only, or one directory of it. */
   image?: { ref: string; subPath: string };

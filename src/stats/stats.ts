@@ -101,6 +101,12 @@ export class Stats {
     for (const id of this.disk.keys()) if (!keys.has(id)) this.disk.delete(id);
   }
 
+  /** The disk use of every container's writable layer (ImageFsInfo's container filesystem). */
+  async writableLayers(): Promise<DiskUsage> {
+    const layers = await Promise.all(this.deps.containers().map((c) => this.writableLayer(c).catch(() => ({ usedBytes: 0, inodesUsed: 0 }))));
+    return layers.reduce((a, b) => ({ usedBytes: a.usedBytes + b.usedBytes, inodesUsed: a.inodesUsed + b.inodesUsed }), { usedBytes: 0, inodesUsed: 0 });
+  }
+
   private async writableLayer(c: ContainerRecord): Promise<DiskUsage> {
     const cached = this.disk.get(c.id);
     if (cached?.pending) return cached.pending;

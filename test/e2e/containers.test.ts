@@ -325,13 +325,43 @@ int main(void) {
       );
       expect(err.code).toBe(grpc.status.FAILED_PRECONDITION);
       expect(err.details).toMatch(/not shared/);
-      const rro = await grpcError(
-        f.d.client.runtime.CreateContainer({ pod_sandbox_id: pod.id, config: containerConfig("rro", f.image, { mounts: [{ container_path: "/mnt", host_path: plain, readonly: true, recursive_read_only: true }] }), sandbox_config: pod.config }),
-      );
-      expect(rro.code).toBe(grpc.status.INVALID_ARGUMENT);
     } finally {
       await removeAllPods(f.d);
       for (const m of mounted.reverse()) spawnSync("umount", ["-l", m]);
+    }
+  });
+
+  it("makes a read-only mount read-only in its submounts with recursive_read_only, and refuses it where the CRI says to", async () => {
+    const host = await fixtureDir("rro");
+    await mkdir(path.join(host, "tmpfs"));
+    spawnSync("mount", ["-t", "tmpfs", "tmpfs", path.join(host, "tmpfs")]);
+    try {
+      const handlers = (await f.d.client.runtime.Status({})).runtime_handlers;
+      expect(handlers.find((h) => h.name === "")!.features!.recursive_read_only_mounts).toBe(true);
+      const pod = await startPod(f.d, "rro");
+      const mount = (extra: object) => ({ command: ["sleep", "3600"], mounts: [{ container_path: "/mnt", host_path: host, readonly: true, ...extra }] });
+      const plainRo = await runContainer(f.d, pod, containerConfig("ro", f.image, mount({})));
+      const rro = await runContainer(f.d, pod, containerConfig("rro", f.image, mount({ recursive_read_only: true })));
+      const touch = async (id: string, file: string) => {
+        const r = await f.d.client.runtime.ExecSync({ container_id: id, cmd: ["touch", file], timeout: 10 });
+        return r.exit_code === 0 ? "ok" : Buffer.from(r.stderr).toString();
+      };
+      // read-only at the top either way; the submount only with recursive_read_only
+      expect(await touch(plainRo, "/mnt/top")).toMatch(/Read-only file system/);
+      expect(await touch(plainRo, "/mnt/tmpfs/file")).toBe("ok");
+      expect(await touch(rro, "/mnt/tmpfs/other")).toMatch(/Read-only file system/);
+      expect(await readdir(path.join(host, "tmpfs"))).toEqual(["file"]);
+      const refused = async (extra: object) => {
+        const err = await grpcError(f.d.client.runtime.CreateContainer({ pod_sandbox_id: pod.id, config: containerConfig("bad-rro", f.image, mount(extra)), sandbox_config: pod.config }));
+        return [err.code, err.details];
+      };
+      expect(await refused({ recursive_read_only: true, readonly: false })).toEqual([grpc.status.INVALID_ARGUMENT, expect.stringMatching(/recursive_read_only needs readonly/)]);
+      for (const propagation of ["PROPAGATION_HOST_TO_CONTAINER", "PROPAGATION_BIDIRECTIONAL"]) {
+        expect(await refused({ recursive_read_only: true, propagation })).toEqual([grpc.status.INVALID_ARGUMENT, expect.stringMatching(/needs propagation PROPAGATION_PRIVATE/)]);
+      }
+    } finally {
+      await removeAllPods(f.d);
+      spawnSync("umount", ["-l", path.join(host, "tmpfs")]);
     }
   });
 

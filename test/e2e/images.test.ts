@@ -217,6 +217,8 @@ describe("image service", () => {
     const fsBefore = await d.client.image.ImageFsInfo({});
     expect(Number(fsBefore.image_filesystems[0]!.used_bytes!.value)).toBeGreaterThan(1_000_000);
     expect(fsBefore.image_filesystems[0]!.fs_id!.mountpoint).toBe(path.join(d.root, "snapshots"));
+    // Containers' writable layers on the same filesystem: no split (KEP-4191), the image filesystem again.
+    expect(fsBefore.container_filesystems).toEqual(fsBefore.image_filesystems);
 
     await d.restart();
     expect((await d.client.image.ListImages({})).images.map((i) => i.id).sort()).toEqual(before);

@@ -2,15 +2,17 @@
 // real containers: CPU rate against a CPU quota, a working set of a known size,
 // writable-layer usage, network counters after real traffic to the pod.
 
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { readdir, readFile, rmdir, writeFile } from "node:fs/promises";
+import { readdir, readFile, rmdir, stat, writeFile } from "node:fs/promises";
 import http from "node:http";
-import { describe, expect, it } from "vitest";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
 import { containerConfig, runContainer, startPod, useContainerDaemon } from "./harness/containers.js";
 import { grpc, grpcError } from "./harness/cri-client.js";
 import { removeAllPods } from "./harness/pods.js";
 import { waitFor } from "./harness/processes.js";
+import { fixtureDir } from "./harness/run-dir.js";
 
 const MiB = 1024 * 1024;
 const n = (v: { value: string } | null | undefined) => Number(v?.value ?? NaN);
@@ -200,6 +202,36 @@ describe("in-place pod resize (UpdatePodSandboxResources)", () => {
       await rmdir(`/sys/fs/cgroup${parent}`).catch(() => {});
       for (const c of await readdir("/sys/fs/cgroup")) await rmdir(`/sys/fs/cgroup/${c}${parent}`).catch(() => {});
     }
+  });
+});
+
+describe("split image filesystem (KEP-4191)", () => {
+  let split = "";
+  // Registered before the daemon's hooks, so that it runs after them (after-hooks run in reverse).
+  afterAll(() => {
+    if (split) spawnSync("umount", ["-l", split]);
+  });
+  const f = useContainerDaemon({}, {}, async () => {
+    split = await fixtureDir("containerfs");
+    const r = spawnSync("mount", ["-t", "tmpfs", "-o", "size=256m", "tmpfs", split]);
+    if (r.status !== 0) throw new Error(`cannot mount a tmpfs for container_root: ${r.stderr}`);
+    return { container_root: split };
+  });
+
+  it("puts writable layers under container_root and reports that filesystem apart in ImageFsInfo", async () => {
+    const before = await f.d.client.image.ImageFsInfo({});
+    expect(before.image_filesystems[0]!.fs_id!.mountpoint).toBe(path.join(f.d.root, "snapshots"));
+    expect(before.container_filesystems.map((c) => c.fs_id!.mountpoint)).toEqual([split]);
+    const pod = await startPod(f.d, "splitfs");
+    const id = await runContainer(f.d, pod, containerConfig("writer", f.image, { command: ["sh", "-c", "dd if=/dev/zero of=/big bs=1M count=8 && sleep 3600"] }));
+    await waitFor("the 8 MiB file in the writable layer", async () => ((await stat(path.join(split, id, "upper", "big")).catch(() => undefined))?.size === 8 * MiB ? true : undefined), 10_000);
+    const after = await f.d.client.image.ImageFsInfo({});
+    expect(n(after.container_filesystems[0]!.used_bytes)).toBeGreaterThanOrEqual(8 * MiB);
+    expect(n(after.container_filesystems[0]!.inodes_used)).toBeGreaterThan(0);
+    // The image filesystem is not charged for it.
+    expect(n(after.image_filesystems[0]!.used_bytes)).toBe(n(before.image_filesystems[0]!.used_bytes));
+    await removeAllPods(f.d);
+    await waitFor("the container's directory on container_root to go", async () => ((await readdir(split)).length === 0 ? true : undefined), 5000);
   });
 });
 

@@ -18,6 +18,8 @@ describe("config", () => {
     const c = parse("");
     expect(c.listen).toBe("/run/skiff/skiff.sock");
     expect(c.root).toBe("/var/lib/skiff");
+    expect(c.containerRoot).toBe("/var/lib/skiff/containers");
+    expect(parse(`container_root = "/srv/containers"`).containerRoot).toBe("/srv/containers");
     expect(c.state).toBe("/run/skiff");
     expect(c.logLevel).toBe("info");
     expect(c.grpcMaxMessageBytes).toBeGreaterThanOrEqual(16 * 1024 * 1024);

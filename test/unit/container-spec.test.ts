@@ -2,7 +2,8 @@ import { mkdtemp, mkdir, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { stopSignalName } from "../../src/cri/mappers/container.js";
+import { stopSignalName, toContainerRequest } from "../../src/cri/mappers/container.js";
+import { supportsRecursiveReadOnly } from "../../src/runtime/cgroups.js";
 import { parseSyncMessage } from "../../src/runtime/conmon.js";
 import { buildContainerSpec, capabilities, capabilitiesOfMask, DEFAULT_CAPABILITIES, processArgs, processEnv } from "../../src/runtime/spec/container-spec.js";
 import type { ContainerRequest } from "../../src/runtime/types.js";
@@ -251,5 +252,20 @@ describe("stop signal names (ContainerStatus.stop_signal)", () => {
     ["999", "RUNTIME_DEFAULT"],
   ])("%s -> %s", (signal, name) => {
     expect(stopSignalName(signal)).toBe(name);
+  });
+});
+
+describe("recursive read-only mounts", () => {
+  it("are offered for runc and crun on Linux 5.12 and later only", () => {
+    expect(supportsRecursiveReadOnly("runc", "6.18.44-fc")).toBe(true);
+    expect(supportsRecursiveReadOnly("/usr/bin/crun", "5.12.0")).toBe(true);
+    expect(supportsRecursiveReadOnly("crun", "5.11.9")).toBe(false);
+    expect(supportsRecursiveReadOnly("/opt/kata/runtime", "6.1.0")).toBe(false);
+  });
+  it("are checked at the CRI edge: read-only and private only", () => {
+    const config = (m: object) => ({ metadata: { name: "c", attempt: 0 }, image: { image: "i" }, mounts: [{ container_path: "/mnt", host_path: "/h", readonly: true, propagation: "PROPAGATION_PRIVATE", ...m }] });
+    expect(toContainerRequest(config({ recursive_read_only: true }) as never).mounts[0]).toMatchObject({ readonly: true, recursiveReadOnly: true });
+    expect(() => toContainerRequest(config({ recursive_read_only: true, readonly: false }) as never)).toThrow(/needs readonly/);
+    expect(() => toContainerRequest(config({ recursive_read_only: true, propagation: "PROPAGATION_HOST_TO_CONTAINER" }) as never)).toThrow(/needs propagation PROPAGATION_PRIVATE/);
   });
 });

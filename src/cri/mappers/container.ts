@@ -68,9 +68,11 @@ export function toContainerRequest(config: ContainerConfig__Output | null): Cont
       return { containerPath: m.container_path, hostPath: "", readonly: true, propagation: "private" as const, image: { ref, subPath: sub } };
     }
     if (!m.host_path.startsWith("/")) throw invalidArgument(`CreateContainer: mounts[${i}].host_path "${m.host_path}" must be absolute`);
-    // Neither runc 1.1 nor crun 1.8 can make a mount read-only recursively (Status says so too).
-    if (m.recursive_read_only) throw invalidArgument(`CreateContainer: mounts[${i}] (${m.container_path}) asks for a recursive read-only mount, which this runtime does not support`);
-    return { containerPath: m.container_path, hostPath: m.host_path, readonly: m.readonly, propagation: PROPAGATION[String(m.propagation)] ?? "private" };
+    const propagation = PROPAGATION[String(m.propagation)] ?? "private";
+    // The CRI's rules for recursive read-only: only on a read-only, private mount (a submount propagated in later could not be made read-only).
+    if (m.recursive_read_only && !m.readonly) throw invalidArgument(`CreateContainer: mounts[${i}] (${m.container_path}): recursive_read_only needs readonly`);
+    if (m.recursive_read_only && propagation !== "private") throw invalidArgument(`CreateContainer: mounts[${i}] (${m.container_path}): recursive_read_only needs propagation PROPAGATION_PRIVATE, not ${String(m.propagation)}`);
+    return { containerPath: m.container_path, hostPath: m.host_path, readonly: m.readonly, propagation, ...(m.recursive_read_only ? { recursiveReadOnly: true } : {}) };
   });
   const devices = (config.devices ?? []).map((dv, i) => {
     if (!dv.container_path.startsWith("/") || !dv.host_path.startsWith("/")) throw invalidArgument(`CreateContainer: devices[${i}] needs absolute container_path and host_path`);

@@ -185,7 +185,7 @@ export function buildContainerSpec(input: SpecInput): object {
   }
   for (const m of request.mounts) {
     if (m.image) continue;
-    mounts.push({ destination: m.containerPath, type: "bind", source: m.hostPath, options: ["rbind", PROPAGATION[m.propagation], m.readonly ? "ro" : "rw"] });
+    mounts.push({ destination: m.containerPath, type: "bind", source: m.hostPath, options: ["rbind", PROPAGATION[m.propagation], m.recursiveReadOnly ? "rro" : m.readonly ? "ro" : "rw"] });
   }
 
   const namespaces: object[] = [{ type: "mount" }];
