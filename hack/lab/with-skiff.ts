@@ -9,7 +9,7 @@
 //   npx vite-node hack/lab/with-skiff.ts -- COMMAND [ARGS...]
 // Env: SKIFF_LAB_HANDLER=crun makes crun the default runtime handler.
 
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { copyFile, mkdtemp, rm } from "node:fs/promises";
 import path from "node:path";
 import bcrypt from "bcryptjs";
@@ -65,6 +65,8 @@ try {
   const keepLog = process.env.SKIFF_LAB_KEEP_LOG;
   if (keepLog && daemon) await copyFile(daemon.logFile, keepLog).catch(() => {});
   await daemon?.cleanup();
+  // The daemon's pod bridge outlives its pods (as cni0 does); the lab made it, so the lab removes it.
+  if (daemon) spawnSync("ip", ["link", "del", daemon.bridge]);
   await registry.stop();
   await authRegistry.stop();
   await rm(path.resolve(process.env.SKIFF_LAB_DIR), { recursive: true, force: true });
