@@ -89,6 +89,8 @@ export interface Config {
   runtimeTimeoutSeconds: number;
   runtimeHandlers: Record<string, RuntimeHandlerConfig>;
   cni: CniConfig;
+  /** Directories of CDI spec files, lowest priority first (a later one's device of the same name wins). */
+  cdiSpecDirs: string[];
   /** Per registry host ("docker.io", "127.0.0.1:5000"). */
   registries: Record<string, RegistryConfig>;
   image: ImageConfig;

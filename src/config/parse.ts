@@ -189,6 +189,10 @@ export function buildConfig(file: Table, flags: ConfigFlags = {}): Config {
   const runtimeTimeoutSeconds = runtime.int("timeout", 60, 1, 3600);
   runtime.finish();
 
+  const cdiTable = top.table("cdi");
+  const cdiSpecDirs = cdiTable.stringList("spec_dirs", ["/etc/cdi", "/var/run/cdi"], absolutePath);
+  cdiTable.finish();
+
   const cniTable = top.table("cni");
   const cni = {
     confDir: cniTable.string("conf_dir", "/etc/cni/net.d", absolutePath),
@@ -247,6 +251,7 @@ export function buildConfig(file: Table, flags: ConfigFlags = {}): Config {
     conmonPath,
     defaultRuntimeHandler,
     defaultRuntimeHandlerPinned,
+    cdiSpecDirs,
     runtimeTimeoutSeconds,
     runtimeHandlers,
     cni,

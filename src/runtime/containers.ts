@@ -27,6 +27,7 @@ import { stepTimer } from "../util/step-timer.js";
 import { laterNanos, nowNanos } from "../util/time.js";
 import { relayStdio } from "./attach-socket.js";
 import { AttachPrimer } from "./attach-primer.js";
+import { loadCdiSpecs, resolveCdiDevices, type CdiDeviceNode, type CdiEdits } from "./cdi.js";
 import { removeCgroupIfEmpty, supportsRecursiveReadOnly } from "./cgroups.js";
 import { monitorAlive, startConmon, writeConmonControl, type HeldConmon } from "./conmon.js";
 import { execSync, type ExecResult } from "./exec-sync.js";
@@ -76,6 +77,25 @@ export function splitDevice(dev: bigint): { major: number; minor: number } {
 }
 
 /** Reads type and numbers of a host device for the spec; a non-device is INVALID_ARGUMENT. */
+/** A CDI device node: its numbers as the spec gives them, else read from the host's node. */
+async function cdiDeviceNode(d: CdiDeviceNode): Promise<DeviceNode> {
+  const hostPath = d.hostPath ?? d.path;
+  if (d.type === "p") throw invalidArgument(`CDI device node ${d.path}: FIFOs are not supported`);
+  const given = d.type === "u" ? "c" : d.type;
+  const st = given && d.major !== undefined && d.minor !== undefined ? undefined : await stat(hostPath).catch(() => undefined);
+  if (st && !(st.isCharacterDevice() || st.isBlockDevice())) throw invalidArgument(`CDI device node ${d.path}: ${hostPath} is not a device on this node`);
+  if (!st && !(given && d.major !== undefined && d.minor !== undefined)) throw invalidArgument(`CDI device node ${d.path}: ${hostPath} does not exist on this node`);
+  const numbers = st ? splitDevice(BigInt(st.rdev)) : { major: d.major!, minor: d.minor! };
+  return {
+    path: d.path,
+    type: given ?? (st!.isCharacterDevice() ? "c" : "b"),
+    major: d.major ?? numbers.major,
+    minor: d.minor ?? numbers.minor,
+    fileMode: d.fileMode ?? (st ? st.mode & 0o777 : 0o666),
+    permissions: d.permissions || "rwm",
+  };
+}
+
 async function hostDevice(d: ContainerRequest["devices"][number]): Promise<DeviceNode> {
   const st = await stat(d.hostPath).catch(() => undefined);
   if (!st || !(st.isCharacterDevice() || st.isBlockDevice())) throw invalidArgument(`device host_path "${d.hostPath}" is not a device on this node`);
@@ -223,6 +243,7 @@ export class Containers {
     const chainId = topChainId(image);
     if (!chainId) throw failedPrecondition(`image ${image.id} has no layers`);
     this.checkResources(request.resources);
+    const cdi = await this.resolveCdi(request.cdiDevices ?? []);
     const rro = request.mounts.find((m) => m.recursiveReadOnly);
     if (rro && !supportsRecursiveReadOnly(config.runtimeHandlers[this.deps.runtimes.resolveName(pod.runtimeHandler)]!.path, os.release())) {
       throw invalidArgument(`the mount at ${rro.containerPath} asks to be read-only recursively, which runtime handler "${pod.runtimeHandler}" cannot do here (it needs runc or crun and Linux 5.12)`);
@@ -308,6 +329,7 @@ export class Containers {
         supplementalGroups: request.security.supplementalGroups,
         supplementalGroupsPolicy: request.security.supplementalGroupsPolicy,
       });
+      if (cdi?.additionalGids.length) user.additionalGids = [...new Set([...user.additionalGids, ...cdi.additionalGids])].filter((g) => g !== user.gid);
       record.user = { uid: user.uid, gid: user.gid, groups: [...new Set([user.gid, ...user.additionalGids])].sort((a, b) => a - b) };
       const seccomp = request.security.seccomp;
       const localhostSeccomp =
@@ -319,7 +341,7 @@ export class Containers {
               seccomp.path,
             )
           : undefined;
-      const devices = await Promise.all(request.devices.map(hostDevice));
+      const devices = [...(await Promise.all(request.devices.map(hostDevice))), ...(await Promise.all((cdi?.deviceNodes ?? []).map(cdiDeviceNode)))];
       await checkMountPropagation(request.mounts.filter((m) => !m.image));
       const imageMounts = await this.mountImageVolumes(volumeImages, dir);
       const imageVolumes = await this.makeImageVolumes(image.config.config?.Volumes ?? {}, request, rootfs, dir);
@@ -341,6 +363,7 @@ export class Containers {
         imageVolumes,
         imageMounts,
         pidTargetPid,
+        cdi,
       });
       step("spec");
       await dirsReady;
@@ -462,6 +485,15 @@ export class Containers {
       this.runtimeReleases.delete(c.id);
       this.deps.log.warn({ container_id: c.id, err: errorMessage(err) }, "cannot delete an exited container's runtime state (its RemoveContainer, or else skiff's next start, retries)");
     }
+  }
+
+  /** The edits of the container's CDI devices, read from the spec directories now (vendors may add specs at any time). */
+  private async resolveCdi(names: string[]): Promise<CdiEdits | undefined> {
+    if (names.length === 0) return undefined;
+    const dirs = this.deps.config.cdiSpecDirs;
+    const { specs, errors } = await loadCdiSpecs(dirs);
+    for (const e of errors) this.deps.log.warn({ err: e }, "CDI spec file left out");
+    return resolveCdiDevices(specs, names, dirs, errors);
   }
 
   /**

@@ -17,6 +17,9 @@ export interface MountRequest {
   image?: { ref: string; subPath: string };
 }
 
+/** CDI device names ("vendor.com/class=name"), from CDI_devices and cdi.k8s.io/* annotations. */
+export type CdiDeviceNames = string[];
+
 export interface DeviceRequest {
   containerPath: string;
   hostPath: string;
@@ -43,6 +46,8 @@ export interface ContainerRequest {
   envs: [string, string][];
   mounts: MountRequest[];
   devices: DeviceRequest[];
+  /** CDI devices to resolve and apply at creation (absent in records made before CDI). */
+  cdiDevices?: CdiDeviceNames;
   labels: Record<string, string>;
   annotations: Record<string, string>;
   /** Relative to the pod's log directory. */

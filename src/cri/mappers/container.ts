@@ -83,6 +83,13 @@ export function toContainerRequest(config: ContainerConfig__Output | null): Cont
   if (sec?.run_as_group && !sec.run_as_user && !sec.run_as_username) {
     throw invalidArgument("CreateContainer: linux.security_context.run_as_group needs run_as_user or run_as_username");
   }
+  // CDI: the CRI field, and the annotations kubelet sent before it (values: comma-separated names).
+  const cdiDevices = [
+    ...(config.CDI_devices ?? []).map((d) => d.name),
+    ...Object.entries(config.annotations ?? {})
+      .filter(([k]) => k.startsWith("cdi.k8s.io/"))
+      .flatMap(([, v]) => v.split(",").map((n) => n.trim())),
+  ].filter(Boolean);
   const stop = String(config.stop_signal ?? "RUNTIME_DEFAULT");
   return {
     metadata: { name: config.metadata.name, attempt: config.metadata.attempt },
@@ -94,6 +101,7 @@ export function toContainerRequest(config: ContainerConfig__Output | null): Cont
     envs: (config.envs ?? []).map((e) => [e.key, Buffer.from(e.value).toString("utf8")]),
     mounts,
     devices,
+    ...(cdiDevices.length ? { cdiDevices: [...new Set(cdiDevices)] } : {}),
     labels: config.labels ?? {},
     annotations: config.annotations ?? {},
     logPath: config.log_path,

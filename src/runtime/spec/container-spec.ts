@@ -7,6 +7,7 @@ import { invalidArgument } from "../../errors.js";
 import type { ImageConfig } from "../../image-service/media-types.js";
 import type { ContainerRequest, DeviceNode } from "../types.js";
 import { runtimeDefaultProfile } from "./seccomp.js";
+import type { CdiEdits } from "../cdi.js";
 
 /** Where containers and infra processes go when the pod has no cgroup parent. */
 export const DEFAULT_CGROUP_PARENT = "/skiff";
@@ -80,6 +81,22 @@ export interface SpecInput {
   pidTargetPid?: number;
   /** Image volumes (CRI Mount.image), mounted read-only by the caller: what to bind where. */
   imageMounts?: { containerPath: string; source: string }[];
+  /** CDI devices' edits other than device nodes and groups (those come in devices and user). */
+  cdi?: Pick<CdiEdits, "env" | "mounts" | "hooks">;
+}
+
+/** KEY=VALUE entries, later ones replacing earlier ones of the same key. Pure. */
+function overrideEnv(base: string[], extra: string[]): string[] {
+  const keys = new Set(extra.map((e) => e.slice(0, e.indexOf("="))));
+  return [...base.filter((e) => !keys.has(e.slice(0, e.indexOf("=")))), ...extra];
+}
+
+/** A CDI mount as an OCI mount: a bind unless it says otherwise. Pure. */
+function cdiMount(m: CdiEdits["mounts"][number]): object {
+  const type = m.type ?? "bind";
+  const options = [...(m.options ?? [])];
+  if (type === "bind" && !options.some((o) => o === "bind" || o === "rbind")) options.unshift("rbind");
+  return { destination: m.containerPath, type, source: m.hostPath, options };
 }
 
 function normaliseCap(c: string): string {
@@ -187,6 +204,7 @@ export function buildContainerSpec(input: SpecInput): object {
     if (m.image) continue;
     mounts.push({ destination: m.containerPath, type: "bind", source: m.hostPath, options: ["rbind", PROPAGATION[m.propagation], m.recursiveReadOnly ? "rro" : m.readonly ? "ro" : "rw"] });
   }
+  for (const m of input.cdi?.mounts ?? []) mounts.push(cdiMount(m));
 
   const namespaces: object[] = [{ type: "mount" }];
   if (pod.namespaces.net) namespaces.push({ type: "network", path: pod.namespaces.net });
@@ -211,16 +229,19 @@ export function buildContainerSpec(input: SpecInput): object {
     terminal: request.tty,
     user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
     args: processArgs(request, image),
-    env: processEnv(request, image, pod.hostname),
+    env: overrideEnv(processEnv(request, image, pod.hostname), input.cdi?.env ?? []),
     cwd: request.workingDir || image.config?.WorkingDir || "/",
     capabilities: { bounding: caps, effective: caps, permitted: caps },
     noNewPrivileges: sec.noNewPrivs,
   };
   if (r.oomScoreAdj !== undefined) process.oomScoreAdj = Math.max(r.oomScoreAdj, input.oomScoreAdjFloor);
 
+  const hooks: Record<string, object[]> = {};
+  for (const h of input.cdi?.hooks ?? []) (hooks[h.hookName] ??= []).push({ path: h.path, args: h.args, env: h.env, timeout: h.timeout });
   return {
     ociVersion: "1.0.2",
     process,
+    ...(Object.keys(hooks).length ? { hooks } : {}),
     root: { path: input.rootfs, readonly: sec.readonlyRootfs },
     mounts,
     annotations: {
