@@ -143,6 +143,8 @@ export class Containers {
    * neither StopContainer nor RemoveContainer then waits for.
    */
   private readonly runtimeReleases = new Map<string, Promise<void>>();
+  /** "<id>/<pid>" -> the identity read from a running container's process (see identity()). */
+  private readonly identities = new Map<string, ProcessIdentity>();
   /** Removed containers whose leftovers are being removed (see remove()). */
   private readonly cleanups = new Map<string, { record: ContainerRecord; done: Promise<void> }>();
   private watcher?: FSWatcher;
@@ -475,6 +477,7 @@ export class Containers {
     this.exitWaiters.delete(id);
     const c = this.store.get(id);
     if (recorded && c && !this.runtimeReleases.has(id)) this.runtimeReleases.set(id, this.releaseRuntime(c));
+    if (recorded && c?.pid) this.identities.delete(`${id}/${c.pid}`);
   }
 
   /** Deletes an exited container's runtime state; never rejects (a failure leaves it to release()). */
@@ -498,14 +501,20 @@ export class Containers {
 
   /**
    * The identity of the container's process (ContainerStatus.user): read from
-   * the running process, else what it was given at creation.
+   * the running process once (the identity it was started with; kubelet asks
+   * often, and a status needs no I/O after that), else what it was given at
+   * creation.
    */
   async identity(c: ContainerRecord): Promise<ProcessIdentity | undefined> {
-    if (c.state === "running" && c.pid) {
-      const live = parseProcessIdentity(await readFile(`/proc/${c.pid}/status`, "utf8").catch(() => ""));
-      if (live) return live;
+    if (c.state !== "running" || !c.pid) return c.user;
+    const key = `${c.id}/${c.pid}`;
+    let live = this.identities.get(key);
+    if (!live) {
+      live = parseProcessIdentity(await readFile(`/proc/${c.pid}/status`, "utf8").catch(() => ""));
+      if (!live) return c.user;
+      this.identities.set(key, live);
     }
-    return c.user;
+    return live;
   }
 
   /** Runs a command to completion in a running container; timeoutMs > 0 bounds it. */
