@@ -45,9 +45,15 @@ export async function cgroupDirs(cgroupPath: string, layout: CgroupLayout): Prom
   return out;
 }
 
-/** Removes a cgroup path that no longer has processes or children; a busy or missing one is left alone. */
+/**
+ * Removes a cgroup path that no longer has processes or children; a busy or
+ * missing one is left alone. On a hybrid host the runtimes make it in the
+ * cgroup2 hierarchy (/sys/fs/cgroup/unified) too, so it goes there as well.
+ */
 export async function removeCgroupIfEmpty(cgroupPath: string, layout: CgroupLayout): Promise<void> {
-  for (const dir of await cgroupDirs(cgroupPath, layout)) await rmdir(dir).catch(() => {});
+  const dirs = await cgroupDirs(cgroupPath, layout);
+  if (layout.version === 1) dirs.push(path.join("/sys/fs/cgroup/unified", cgroupPath.replace(/^\/+/, "")));
+  for (const dir of dirs) await rmdir(dir).catch(() => {});
 }
 
 /**

@@ -31,7 +31,7 @@ function networkLeftovers(): string[] {
   const rules = execFileSync("iptables-save", ["-t", "nat"], { encoding: "utf8" }).split("\n").filter((l) => l.includes("10.231."));
   for (const r of rules) problems.push(`iptables rule left behind: ${r}`);
   // cgroups of infra processes (skiff's default parent) and of the tests' pods
-  for (const c of ["pids", "memory", "cpu"]) {
+  for (const c of ["pids", "memory", "cpu", "unified"]) {
     for (const name of readdirSafe(`/sys/fs/cgroup/${c}`)) {
       if (name === "skiff" || name.startsWith("skiff-e2e-")) problems.push(`cgroup left behind: /sys/fs/cgroup/${c}/${name}`);
     }
