@@ -5,14 +5,13 @@
 // list/status latency with 100 running pods, daemon RSS, and the RSS of the
 // per-pod helpers (skiff: conmon; containerd: shims and pause).
 
-import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { buildImage } from "../test/support/oci-image.js";
 import type { CriClient } from "../test/e2e/harness/cri-client.js";
-import { podConfig } from "../test/e2e/harness/pods.js";
 import { TestRegistry } from "../test/e2e/harness/registry.js";
 import { fixtureDir } from "../test/e2e/harness/run-dir.js";
 import { buildPauseImage, TestContainerd, writeBridgeConflist } from "./harness/containerd.js";
+import { startBenchPod } from "./harness/pods.js";
 import { report } from "./harness/report.js";
 import { startSkiff } from "./harness/skiff.js";
 import { rssOf, rssOfMatching } from "./harness/rss.js";
@@ -38,17 +37,7 @@ afterAll(async () => {
   await reg?.stop();
 });
 
-async function startPod(client: CriClient, name: string, logDir: string): Promise<string> {
-  const config = podConfig(name, { log_directory: path.join(logDir, name) });
-  const { pod_sandbox_id } = await client.runtime.RunPodSandbox({ config });
-  const { container_id } = await client.runtime.CreateContainer({
-    pod_sandbox_id,
-    config: { metadata: { name: "main", attempt: 0 }, image: { image: busybox }, command: ["sleep", "100000"], log_path: "main/0.log" },
-    sandbox_config: config,
-  });
-  await client.runtime.StartContainer({ container_id });
-  return pod_sandbox_id;
-}
+const startPod = (client: CriClient, name: string, logDir: string) => startBenchPod(client, busybox, name, logDir);
 
 async function teardown(client: CriClient, ids: string[]): Promise<number[]> {
   const out: number[] = [];

@@ -6,16 +6,15 @@
 // recovery, shows how long until the node's containers are known again. The
 // runtimes take turns, and every container must still be running afterwards.
 
-import path from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { loadCri } from "../src/cri/proto.js";
 import { buildImage } from "../test/support/oci-image.js";
 import type { CriClient } from "../test/e2e/harness/cri-client.js";
-import { podConfig } from "../test/e2e/harness/pods.js";
 import { TestRegistry } from "../test/e2e/harness/registry.js";
 import { fixtureDir } from "../test/e2e/harness/run-dir.js";
 import { buildPauseImage, TestContainerd, writeBridgeConflist } from "./harness/containerd.js";
+import { startBenchPod } from "./harness/pods.js";
 import { report } from "./harness/report.js";
 import { startSkiff } from "./harness/skiff.js";
 import { ratio, summary } from "./harness/stats.js";
@@ -40,19 +39,7 @@ afterAll(async () => {
 async function startPods(client: CriClient, label: string, logDir: string): Promise<string[]> {
   const ids: string[] = [];
   for (let i = 0; i < PODS; i += 10) {
-    const batch = await Promise.all(
-      Array.from({ length: Math.min(10, PODS - i) }, async (_, j) => {
-        const config = podConfig(`${label}-r${i + j}`, { log_directory: path.join(logDir, `${label}-r${i + j}`) });
-        const { pod_sandbox_id } = await client.runtime.RunPodSandbox({ config });
-        const { container_id } = await client.runtime.CreateContainer({
-          pod_sandbox_id,
-          config: { metadata: { name: "main", attempt: 0 }, image: { image: busybox }, command: ["sleep", "100000"], log_path: "main/0.log" },
-          sandbox_config: config,
-        });
-        await client.runtime.StartContainer({ container_id });
-        return pod_sandbox_id;
-      }),
-    );
+    const batch = await Promise.all(Array.from({ length: Math.min(10, PODS - i) }, (_, j) => startBenchPod(client, busybox, `${label}-r${i + j}`, logDir)));
     ids.push(...batch);
   }
   return ids;

@@ -6,16 +6,10 @@
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { CgroupLayout } from "../runtime/cgroups.js";
+import type { ContainerRequest } from "../runtime/types.js";
 
-/** The limits of a resize that a pod cgroup holds (unset ones are left as they are). */
-export interface PodResources {
-  cpuPeriod?: number;
-  cpuQuota?: number;
-  cpuShares?: number;
-  memoryLimit?: number;
-  cpusetCpus?: string;
-  cpusetMems?: string;
-}
+/** The limits of a resize that a pod cgroup holds (unset ones are left as they are): a container's, minus what only a container has. */
+export type PodResources = Pick<ContainerRequest["resources"], "cpuPeriod" | "cpuQuota" | "cpuShares" | "memoryLimit" | "cpusetCpus" | "cpusetMems">;
 
 /**
  * The pod's limits: its resources plus the runtime class's overhead, as kubelet
