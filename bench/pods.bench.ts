@@ -5,13 +5,11 @@
 // list/status latency with 100 running pods, daemon RSS, and the RSS of the
 // per-pod helpers (skiff: conmon; containerd: shims and pause).
 
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { buildImage } from "../test/support/oci-image.js";
+import { expect, it } from "vitest";
 import type { CriClient } from "../test/e2e/harness/cri-client.js";
-import { TestRegistry } from "../test/e2e/harness/registry.js";
 import { fixtureDir } from "../test/e2e/harness/run-dir.js";
-import { buildPauseImage, TestContainerd, writeBridgeConflist } from "./harness/containerd.js";
-import { startBenchPod } from "./harness/pods.js";
+import { TestContainerd, writeBridgeConflist } from "./harness/containerd.js";
+import { startBenchPod, useBenchImages } from "./harness/pods.js";
 import { report } from "./harness/report.js";
 import { startSkiff } from "./harness/skiff.js";
 import { rssOf, rssOfMatching } from "./harness/rss.js";
@@ -22,22 +20,9 @@ const PARALLEL = 10;
 const MANY = Number(process.env.BENCH_MANY ?? 100);
 const MB = 1024 * 1024;
 
-let reg: TestRegistry;
-let busybox: string;
-let pauseRef: string;
+const images = useBenchImages();
 
-beforeAll(async () => {
-  reg = await TestRegistry.start();
-  busybox = await reg.push("bench/busybox", "1", await buildImage());
-  const pause = await buildPauseImage();
-  pauseRef = await reg.push("bench/pause", "3.10", pause);
-});
-
-afterAll(async () => {
-  await reg?.stop();
-});
-
-const startPod = (client: CriClient, name: string, logDir: string) => startBenchPod(client, busybox, name, logDir);
+const startPod = (client: CriClient, name: string, logDir: string) => startBenchPod(client, images.busybox, name, logDir);
 
 async function teardown(client: CriClient, ids: string[]): Promise<number[]> {
   const out: number[] = [];
@@ -126,10 +111,10 @@ it("pods with a container: skiff vs containerd", async () => {
   const { d, handler: skiffHandler } = await startSkiff();
   let c: TestContainerd | undefined;
   try {
-    await d.client.image.PullImage({ image: { image: busybox } });
-    c = await TestContainerd.start({ registries: [reg.host], cniConfDir: cniDir, sandboxImage: pauseRef });
-    await c.client.image.PullImage({ image: { image: pauseRef } });
-    await c.client.image.PullImage({ image: { image: busybox } });
+    await d.client.image.PullImage({ image: { image: images.busybox } });
+    c = await TestContainerd.start({ registries: [images.reg.host], cniConfDir: cniDir, sandboxImage: images.pauseRef });
+    await c.client.image.PullImage({ image: { image: images.pauseRef } });
+    await c.client.image.PullImage({ image: { image: images.busybox } });
     const sk: Side = { label: "sk", client: d.client, pid: d.pid!, helpers: (cmd) => cmd.startsWith("/usr/bin/conmon ") && cmd.includes(d.dir), logDir: await fixtureDir("sklogs") };
     const ct: Side = {
       label: "ct",

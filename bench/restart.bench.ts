@@ -7,14 +7,12 @@
 // runtimes take turns, and every container must still be running afterwards.
 
 import * as grpc from "@grpc/grpc-js";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { loadCri } from "../src/cri/proto.js";
-import { buildImage } from "../test/support/oci-image.js";
 import type { CriClient } from "../test/e2e/harness/cri-client.js";
-import { TestRegistry } from "../test/e2e/harness/registry.js";
 import { fixtureDir } from "../test/e2e/harness/run-dir.js";
-import { buildPauseImage, TestContainerd, writeBridgeConflist } from "./harness/containerd.js";
-import { startBenchPod } from "./harness/pods.js";
+import { TestContainerd, writeBridgeConflist } from "./harness/containerd.js";
+import { startBenchPod, useBenchImages } from "./harness/pods.js";
 import { report } from "./harness/report.js";
 import { startSkiff } from "./harness/skiff.js";
 import { ratio, summary } from "./harness/stats.js";
@@ -22,24 +20,12 @@ import { ratio, summary } from "./harness/stats.js";
 const PODS = Number(process.env.BENCH_RESTART_PODS ?? 100);
 const ROUNDS = Number(process.env.BENCH_RESTART_ROUNDS ?? 3);
 
-let reg: TestRegistry;
-let busybox: string;
-let pauseRef: string;
-
-beforeAll(async () => {
-  reg = await TestRegistry.start();
-  busybox = await reg.push("bench/busybox", "1", await buildImage());
-  pauseRef = await reg.push("bench/pause", "3.10", await buildPauseImage());
-});
-
-afterAll(async () => {
-  await reg?.stop();
-});
+const images = useBenchImages();
 
 async function startPods(client: CriClient, label: string, logDir: string): Promise<string[]> {
   const ids: string[] = [];
   for (let i = 0; i < PODS; i += 10) {
-    const batch = await Promise.all(Array.from({ length: Math.min(10, PODS - i) }, (_, j) => startBenchPod(client, busybox, `${label}-r${i + j}`, logDir)));
+    const batch = await Promise.all(Array.from({ length: Math.min(10, PODS - i) }, (_, j) => startBenchPod(client, images.busybox, `${label}-r${i + j}`, logDir)));
     ids.push(...batch);
   }
   return ids;
@@ -85,10 +71,10 @@ it(`restart with ${PODS} pods: skiff vs containerd`, async () => {
   let c: TestContainerd | undefined;
   const pods = new Map<string, string[]>();
   try {
-    await d.client.image.PullImage({ image: { image: busybox } });
-    c = await TestContainerd.start({ registries: [reg.host], cniConfDir: cniDir, sandboxImage: pauseRef });
-    await c.client.image.PullImage({ image: { image: pauseRef } });
-    await c.client.image.PullImage({ image: { image: busybox } });
+    await d.client.image.PullImage({ image: { image: images.busybox } });
+    c = await TestContainerd.start({ registries: [images.reg.host], cniConfDir: cniDir, sandboxImage: images.pauseRef });
+    await c.client.image.PullImage({ image: { image: images.pauseRef } });
+    await c.client.image.PullImage({ image: { image: images.busybox } });
     const ctd = c;
     const sk: Side = { label: "skiff", socket: d.socket, client: () => d.client, kill: () => d.kill(), start: () => d.start() };
     const ct: Side = { label: "containerd", socket: ctd.socket, client: () => ctd.client, kill: () => ctd.kill(), start: () => ctd.start() };
