@@ -23,7 +23,7 @@ export async function readJsonFile<T>(file: string): Promise<T | undefined> {
 }
 
 /**
- * Every record in `dir` (made if missing), for a store's load at start-up.
+ * Every record in `dir` (which the caller made), for a store's load at start-up.
  * Synchronous on purpose: it runs before the socket answers, when nothing else
  * waits on the event loop, and a direct read of a small file costs a fraction
  * of the four thread-pool round trips an async one takes (100 pods: ~5 ms
