@@ -10,6 +10,7 @@
         "native/notify.c",
         "native/pod_namespaces.c",
         "native/mounts.c",
+        "native/idmap.c",
         "native/spawn.c",
         "native/replace_file.c"
       ],

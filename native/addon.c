@@ -4,6 +4,7 @@
 //   netns.c           connect and read /proc/net/dev inside a pod's netns
 //   pod_namespaces.c  create and pin a pod's namespaces without a process
 //   mounts.c          mount and unmount off the event loop, without mount(8)
+//   idmap.c           idmapped mounts for pods with a user namespace
 //   spawn.c           start child processes with posix_spawn (no fork)
 //   replace_file.c    replace a small file atomically (durably) in one pool job
 //   notify.c          sd_notify
@@ -24,6 +25,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"closeFd", NULL, close_fd, NULL, NULL, NULL, napi_default, NULL},
       {"spawnProcess", NULL, spawn_process, NULL, NULL, NULL, napi_default, NULL},
       {"replaceFile", NULL, replace_file, NULL, NULL, NULL, napi_default, NULL},
+      {"idmapMount", NULL, idmap_mount, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

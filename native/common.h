@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -55,5 +56,6 @@ napi_value make_socket_pair(napi_env env, napi_callback_info info);
 napi_value close_fd(napi_env env, napi_callback_info info);
 napi_value spawn_process(napi_env env, napi_callback_info info);
 napi_value replace_file(napi_env env, napi_callback_info info);
+napi_value idmap_mount(napi_env env, napi_callback_info info);
 
 #endif

@@ -17,10 +17,18 @@ interface Addon {
   replaceFile(dir: string, name: string, data: string, mode: number, durable: boolean): Promise<void>;
   makeSocketPair(): [number, number];
   closeFd(fd: number): void;
+  idmapMount(source: string, target: string, usernsPath: string, recursive: boolean): Promise<void>;
   spawnProcess(file: string, argv: string[], env: string[], cwd: string | null, fds: number[], setsid: boolean, onExit: (code: number | null, signal: number) => void): number;
 }
 
 export interface PodNamespaceOptions {
+  /**
+   * A new user namespace, pinned there, that owns the other new namespaces;
+   * uidMap and gidMap are written to its /proc/<pid>/{uid,gid}_map.
+   */
+  user?: string;
+  uidMap?: string;
+  gidMap?: string;
   /** Files to pin each new namespace on (made, with their directories, if missing); a kind left out is not created. */
   net?: string;
   ipc?: string;
@@ -93,6 +101,16 @@ export const MNT = { DETACH: 2, NOFOLLOW: 8 } as const;
  */
 export function mount(source: string, target: string, fstype: string, flags: number, data: string | null, cwd: string | null = null, mkdirs: string[] | null = null): Promise<void> {
   return load().mount(source, target, fstype, flags, data, cwd, mkdirs);
+}
+
+/**
+ * An idmapped copy of the mount at `source` (every submount too when
+ * `recursive`), attached at `target`, which must exist and be of the same kind
+ * (directory or file). Ids are mapped through the user namespace pinned at
+ * `usernsPath`. On libuv's thread pool.
+ */
+export function idmapMount(source: string, target: string, usernsPath: string, recursive: boolean): Promise<void> {
+  return load().idmapMount(source, target, usernsPath, recursive);
 }
 
 /** umount2(2) on libuv's thread pool; code EINVAL when target is not a mount point. */

@@ -5,7 +5,7 @@
 
 import { randomBytes } from "node:crypto";
 import { watch, type FSWatcher } from "node:fs";
-import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { chown, mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { Config } from "../config/config.js";
@@ -35,12 +35,14 @@ import { runExecSession } from "./exec-session.js";
 import { checkMountPropagation } from "./mount-propagation.js";
 import { OciRuntime } from "./oci-runtime.js";
 import { mountImageReadonly, mountRootfs, unmountRootfs } from "./rootfs.js";
+import { containerUserNamespace } from "./container-userns.js";
+import { idmapVolumes, releaseIdmapped, type PodUserNamespace } from "./idmapped-mounts.js";
 import type { Runtimes, RuntimeSnapshot } from "./runtimes.js";
 import { buildContainerSpec, capabilitiesOfMask, DEFAULT_CGROUP_PARENT, ociResources } from "./spec/container-spec.js";
 import { parseLocalhostProfile } from "./spec/seccomp.js";
-import type { ContainerEvent, ContainerRecord, ContainerRequest, DeviceNode } from "./types.js";
+import type { ContainerEvent, ContainerRecord, ContainerRequest, DeviceNode, MountRequest } from "./types.js";
 import type { ProcessStdio } from "./stdio.js";
-import { parseProcessIdentity, resolveInRoot, resolveUserInRootfs, type ProcessIdentity } from "./user.js";
+import { identityInside, parseProcessIdentity, resolveInRoot, resolveUserInRootfs, type ProcessIdentity } from "./user.js";
 import { forEachLimited } from "../util/limit.js";
 
 export interface ContainerDeps {
@@ -251,6 +253,7 @@ export class Containers {
       throw invalidArgument(`the mount at ${rro.containerPath} asks to be read-only recursively, which runtime handler "${pod.runtimeHandler}" cannot do here (it needs runc or crun and Linux 5.12)`);
     }
     const pidTargetPid = this.pidTarget(request, pod.id);
+    const userns = containerUserNamespace(pod, request);
     // Image volumes need their images here already (kubelet pulls them first).
     const volumeImages = request.mounts.flatMap((m) => {
       if (!m.image) return [];
@@ -321,7 +324,7 @@ export class Containers {
       })();
       held.catch(() => {}); // awaited below or in the error path
       const stack = images.snapshots.stack(chainId).map((s) => images.snapshots.fsPath(s));
-      const rootfs = await mountRootfs(images.snapshots.dir, stack, dir);
+      const rootfs = await mountRootfs(images.snapshots.dir, stack, dir, userns);
       step("rootfs");
       const user = await resolveUserInRootfs(rootfs, {
         imageUser: image.config.config?.User ?? "",
@@ -345,8 +348,9 @@ export class Containers {
           : undefined;
       const devices = [...(await Promise.all(request.devices.map(hostDevice))), ...(await Promise.all((cdi?.deviceNodes ?? []).map(cdiDeviceNode)))];
       await checkMountPropagation(request.mounts.filter((m) => !m.image));
-      const imageMounts = await this.mountImageVolumes(volumeImages, dir);
-      const imageVolumes = await this.makeImageVolumes(image.config.config?.Volumes ?? {}, request, rootfs, dir);
+      const imageMounts = await this.mountImageVolumes(volumeImages, dir, userns);
+      const imageVolumes = await this.makeImageVolumes(image.config.config?.Volumes ?? {}, request, rootfs, dir, userns);
+      const mounts = await this.idmapRequestedMounts(request.mounts, dir, userns);
       if (request.security.apparmor && request.security.apparmor !== "unconfined" && !this.apparmor) {
         log.info({ profile: request.security.apparmor }, "AppArmor is not available on this host; the profile is not applied");
       }
@@ -354,9 +358,17 @@ export class Containers {
         id,
         sandboxId: pod.id,
         rootfs,
-        request,
+        request: { ...request, mounts },
         image: image.config,
-        pod: { namespaces: pod.namespaces, infraPid: pod.infra?.pid, hostname: podHostname(pod), filesDir: pod.filesDir, shm: pod.shm, cgroupParent: pod.spec.cgroupParent },
+        pod: {
+          namespaces: pod.namespaces,
+          ...(userns ? { userNamespace: userns.mappings } : {}),
+          infraPid: pod.infra?.pid,
+          hostname: podHostname(pod),
+          filesDir: pod.filesDir,
+          shm: pod.shm,
+          cgroupParent: pod.spec.cgroupParent,
+        },
         user,
         oomScoreAdjFloor: this.oomFloor,
         availableCapabilities: this.availableCaps,
@@ -382,6 +394,8 @@ export class Containers {
       recorded.catch(() => {}); // awaited below
       const pid = await timed(ociRuntimeDuration, { handler: runtime.handler, operation: "create" }, () => conmon.release());
       step("conmon+create");
+      // The container's mount namespace holds its own copies now.
+      if (userns) await releaseIdmapped(dir);
       await recorded;
       const created = { ...record, state: "created" as const, pid };
       // Durable before the OK: a restart must tell a container kubelet holds
@@ -512,6 +526,9 @@ export class Containers {
     if (!live) {
       live = parseProcessIdentity(await readFile(`/proc/${c.pid}/status`, "utf8").catch(() => ""));
       if (!live) return c.user;
+      // /proc shows host ids; the status gives the container's.
+      const userns = this.deps.sandboxes.find(c.sandboxId)?.spec.userNamespace;
+      if (userns) live = identityInside(live, userns);
       this.identities.set(key, live);
     }
     return live;
@@ -590,7 +607,7 @@ export class Containers {
    * with what the image has at that path (resolved inside the rootfs only).
    * A CRI mount at the same path wins.
    */
-  private async makeImageVolumes(volumes: Record<string, object>, request: ContainerRequest, rootfs: string, dir: string) {
+  private async makeImageVolumes(volumes: Record<string, object>, request: ContainerRequest, rootfs: string, dir: string, userns: PodUserNamespace | undefined) {
     const out: { containerPath: string; hostPath: string }[] = [];
     const taken = new Set(request.mounts.map((m) => m.containerPath.replace(/\/+$/, "")));
     let n = 0;
@@ -599,11 +616,25 @@ export class Containers {
       if (containerPath === "/" || taken.has(containerPath)) continue;
       const hostPath = path.join(dir, "volumes", String(n++));
       await mkdir(hostPath, { recursive: true, mode: 0o755 });
+      // As the pod's root's when the image has nothing there (what it has is copied with its owners).
+      if (userns) await chown(hostPath, userns.root.uid, userns.root.gid);
       const source = await resolveInRoot(rootfs, containerPath);
       if (source && (await stat(source)).isDirectory()) await run("cp", ["-a", "--no-dereference", `${source}/.`, hostPath]);
       out.push({ containerPath, hostPath });
     }
     return out;
+  }
+
+  /**
+   * The requested mounts as the spec binds them: an idmapped one's source is
+   * an idmapped copy of its host path, made for the runtime's create.
+   */
+  private async idmapRequestedMounts(mounts: MountRequest[], dir: string, userns: PodUserNamespace | undefined): Promise<MountRequest[]> {
+    const wanted = mounts.filter((m) => m.idmap && !m.image);
+    if (!userns || !wanted.length) return mounts;
+    const sources = await idmapVolumes(wanted.map((m) => m.hostPath), dir, userns);
+    const byMount = new Map(wanted.map((m, i) => [m, sources[i]!]));
+    return mounts.map((m) => (byMount.has(m) ? { ...m, hostPath: byMount.get(m)! } : m));
   }
 
   /** The pid whose PID namespace a TARGET container joins: a running container of the same pod. */
@@ -620,12 +651,12 @@ export class Containers {
    * returns what to bind into the container: the image's root, or its
    * image_sub_path (resolved inside the image only).
    */
-  private async mountImageVolumes(volumes: { mount: ContainerRequest["mounts"][number]; chain: string }[], dir: string) {
+  private async mountImageVolumes(volumes: { mount: ContainerRequest["mounts"][number]; chain: string }[], dir: string, userns: PodUserNamespace | undefined) {
     const { images } = this.deps;
     const out: { containerPath: string; source: string }[] = [];
     for (const [n, v] of volumes.entries()) {
       const target = path.join(dir, "image-volumes", String(n));
-      await mountImageReadonly(images.snapshots.dir, images.snapshots.stack(v.chain).map((s) => images.snapshots.fsPath(s)), target);
+      await mountImageReadonly(images.snapshots.dir, images.snapshots.stack(v.chain).map((s) => images.snapshots.fsPath(s)), target, userns);
       const sub = v.mount.image!.subPath;
       const source = sub ? await resolveInRoot(target, sub) : target;
       if (!source || !(await stat(source).catch(() => undefined))) {
@@ -712,6 +743,7 @@ export class Containers {
     this.runtimeReleases.delete(c.id);
     await unmountRootfs(c.rootfs);
     await this.unmountImageVolumes(c.dir);
+    await releaseIdmapped(c.dir);
     await rm(c.dir, { recursive: true, force: true });
     await rm(path.join(this.socketDir, c.id), { force: true }); // conmon's link to the attach socket's dir
   }
@@ -734,6 +766,7 @@ export class Containers {
       try {
         await unmountRootfs(path.join(dir, "rootfs"));
         await this.unmountImageVolumes(dir);
+        await releaseIdmapped(dir);
         await rm(dir, { recursive: true, force: true });
         this.deps.log.warn({ container_id: name, dir }, "removed what an interrupted container creation left behind");
       } catch (err) {

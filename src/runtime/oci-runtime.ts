@@ -112,8 +112,8 @@ export class OciRuntime {
 
   async kill(id: string, signal: string, all = false): Promise<void> {
     const r = await this.call("kill", id, ["kill", ...(all ? ["--all"] : []), id, signal]);
-    // Already gone is fine: the caller wants it dead.
-    if (r.code !== 0 && !/not running|does not exist|not found|container .* is stopped/i.test(r.stderr)) {
+    // Already gone (or never made: crun cannot open its status file) is fine: the caller wants it dead.
+    if (r.code !== 0 && !/not running|does not exist|not found|no such file|container .* is stopped/i.test(r.stderr)) {
       throw new Error(`${this.handler} kill ${id} failed: ${r.stderr.trim()}`);
     }
   }

@@ -4,6 +4,7 @@ import type { Config } from "../config/config.js";
 import { invalidArgument, failedPrecondition } from "../errors.js";
 import { findExecutable } from "../util/executable.js";
 import { detectCgroupLayout, runtimeUnusableReason, type CgroupLayout } from "./cgroups.js";
+import { runtimeSupportsUserNamespaces, userNamespaceHostProblem } from "./idmap-support.js";
 import { OciRuntime, type OciState } from "./oci-runtime.js";
 
 /** The handler pods get when the default (crun) cannot run here and the config did not name one. */
@@ -12,6 +13,7 @@ export const FALLBACK_HANDLER = "runc";
 export class Runtimes {
   /** Why the default handler is FALLBACK_HANDLER rather than the configured default, if it is. */
   fallbackReason?: string;
+  private idmapProbe?: Promise<string | undefined>;
 
   private constructor(
     private readonly config: Config,
@@ -41,6 +43,17 @@ export class Runtimes {
     const h = this.config.runtimeHandlers[handler]!;
     if (!(await findExecutable(h.path))) return `"${h.path}" not found`;
     return runtimeUnusableReason(h.path, this.cgroups);
+  }
+
+  /**
+   * Why pods with a user namespace cannot run on a handler here, or undefined
+   * when they can. The host's part is probed once, on first use.
+   */
+  async userNamespaceProblem(handler: string): Promise<string | undefined> {
+    const h = this.config.runtimeHandlers[this.resolveName(handler)]!;
+    if (!runtimeSupportsUserNamespaces(h.path)) return `${h.path} is not known to support user namespaces (runc and crun are)`;
+    this.idmapProbe ??= userNamespaceHostProblem(this.config);
+    return this.idmapProbe;
   }
 
   /** "" means the default handler. Unknown handlers are INVALID_ARGUMENT. */

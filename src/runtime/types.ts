@@ -1,3 +1,4 @@
+import type { UserNamespaceMappings } from "../sandbox/userns.js";
 // Containers in skiff's own terms (the CRI edge converts to and from these).
 
 import type { SandboxRecord } from "../sandbox/types.js";
@@ -15,6 +16,8 @@ export interface MountRequest {
   propagation: "private" | "host-to-container" | "bidirectional";
   /** An image volume (CRI Mount.image): the image's filesystem, read-only, or one directory of it. */
   image?: { ref: string; subPath: string };
+  /** Idmapped with these mappings (the pod's user namespace's; CRI Mount.uidMappings/gidMappings). */
+  idmap?: UserNamespaceMappings;
 }
 
 /** CDI device names ("vendor.com/class=name"), from CDI_devices and cdi.k8s.io/* annotations. */
@@ -74,6 +77,8 @@ export interface ContainerRequest {
     pidMode: "POD" | "CONTAINER" | "NODE" | "TARGET";
     /** With pidMode TARGET: the container whose PID namespace to join (kubectl debug --target). */
     pidTargetId?: string;
+    /** What the container's own userns_options asked for (kubelet repeats the pod's); absent: nothing. */
+    userNamespace?: { mode: "POD" | "CONTAINER" | "NODE" | "TARGET"; mappings: UserNamespaceMappings };
     seccomp: SeccompRequest;
     /** Requested AppArmor profile; a no-op (logged) on hosts without AppArmor. */
     apparmor?: string;

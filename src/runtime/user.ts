@@ -5,6 +5,7 @@
 import { lstat, readFile, readlink } from "node:fs/promises";
 import path from "node:path";
 import { invalidArgument } from "../errors.js";
+import { toContainerId, type UserNamespaceMappings } from "../sandbox/userns.js";
 import type { ResolvedUser } from "./spec/container-spec.js";
 
 export interface PasswdEntry {
@@ -134,8 +135,19 @@ export interface ProcessIdentity {
 }
 
 /** The effective uid, gid and groups in /proc/<pid>/status. Pure; undefined if the lines are missing. */
+/** A host-side identity as the user namespace with these mappings sees it (unmapped ids are the overflow id, 65534). Pure. */
+export function identityInside(id: ProcessIdentity, m: UserNamespaceMappings): ProcessIdentity {
+  const uid = toContainerId(id.uid, m.uids) ?? OVERFLOW_ID;
+  const gid = toContainerId(id.gid, m.gids) ?? OVERFLOW_ID;
+  return { uid, gid, groups: [...new Set(id.groups.map((g) => toContainerId(g, m.gids) ?? OVERFLOW_ID))].sort((a, b) => a - b) };
+}
+
+/** What the kernel shows for an id that a user namespace does not map. */
+const OVERFLOW_ID = 65534;
+
 export function parseProcessIdentity(status: string): ProcessIdentity | undefined {
-  const field = (name: string) => new RegExp(`^${name}:\\s*(.*)$`, "m").exec(status)?.[1]?.trim().split(/\s+/).filter(Boolean).map(Number);
+  // [ \t], not \s: an empty Groups line must not run into the next one.
+  const field = (name: string) => new RegExp(`^${name}:[ \\t]*(.*)$`, "m").exec(status)?.[1]?.trim().split(/\s+/).filter(Boolean).map(Number);
   const uids = field("Uid");
   const gids = field("Gid");
   if (!uids?.length || !gids?.length) return undefined;

@@ -8,6 +8,7 @@ import { DEFAULT_CGROUP_PARENT } from "../runtime/spec/container-spec.js";
 import { infraSpec } from "../runtime/spec/infra-spec.js";
 import type { OciRuntime } from "../runtime/oci-runtime.js";
 import { findExecutable } from "../util/executable.js";
+import type { UserNamespaceMappings } from "./userns.js";
 
 /** Makes <root>/infra-rootfs once: /catatonit plus the mount points it needs. */
 export async function ensureInfraRootfs(root: string): Promise<string> {
@@ -36,10 +37,24 @@ export interface InfraProcess {
   bundle: string;
 }
 
-export async function startInfra(runtime: OciRuntime, opts: { sandboxId: string; bundle: string; rootfs: string; namespaces: { net?: string; ipc?: string; uts?: string }; cgroupParent: string }): Promise<InfraProcess> {
+export interface InfraOptions {
+  sandboxId: string;
+  bundle: string;
+  rootfs: string;
+  namespaces: { user?: string; net?: string; ipc?: string; uts?: string };
+  userNamespace?: UserNamespaceMappings;
+  cgroupParent: string;
+}
+
+export async function startInfra(runtime: OciRuntime, opts: InfraOptions): Promise<InfraProcess> {
   const containerId = opts.sandboxId;
   await mkdir(opts.bundle, { recursive: true, mode: 0o700 });
-  const spec = infraSpec({ rootfs: opts.rootfs, namespaces: opts.namespaces, cgroupsPath: infraCgroupParent(opts.cgroupParent) + `/sandbox-${containerId}` });
+  const spec = infraSpec({
+    rootfs: opts.rootfs,
+    namespaces: opts.namespaces,
+    userNamespace: opts.userNamespace,
+    cgroupsPath: infraCgroupParent(opts.cgroupParent) + `/sandbox-${containerId}`,
+  });
   await writeFile(path.join(opts.bundle, "config.json"), JSON.stringify(spec));
   const pidFile = path.join(opts.bundle, "infra.pid");
   await runtime.runDetached(containerId, opts.bundle, pidFile);

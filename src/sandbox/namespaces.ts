@@ -2,7 +2,9 @@
 // the native addon creates the new net/ipc/uts namespaces, bind-mounts them
 // onto files under the state dir, and inside them sets the hostname, brings lo
 // up and applies the pod's sysctls. No process is started (this was `unshare`,
-// `sh` and `ip`: a sixth of a pod's start time).
+// `sh` and `ip`: a sixth of a pod's start time). A pod with its own user
+// namespace is the exception: the addon makes that one with a short-lived
+// child process, and the others inside it.
 
 import { invalidArgument } from "../errors.js";
 import { rm } from "node:fs/promises";
@@ -10,14 +12,18 @@ import path from "node:path";
 import { createPodNamespaces } from "../native/index.js";
 import { unmountAll } from "../util/mounts.js";
 import { sysctlPath, type SysctlPlan } from "./sysctls.js";
+import { idMapText, type UserNamespaceMappings } from "./userns.js";
 
 export interface PinnedNamespaces {
+  user?: string;
   net?: string;
   ipc?: string;
   uts?: string;
 }
 
 export interface NamespaceRequest {
+  /** The pod's own user namespace, made first so that it owns the others. */
+  user?: UserNamespaceMappings;
   net: boolean;
   ipc: boolean;
   uts: boolean;
@@ -26,8 +32,9 @@ export interface NamespaceRequest {
 }
 
 /** Planned paths for a sandbox's namespace files (recorded before they exist). */
-export function namespacePaths(dir: string, req: Pick<NamespaceRequest, "net" | "ipc" | "uts">): PinnedNamespaces {
+export function namespacePaths(dir: string, req: Pick<NamespaceRequest, "net" | "ipc" | "uts"> & { user?: unknown }): PinnedNamespaces {
   return {
+    ...(req.user ? { user: path.join(dir, "user") } : {}),
     ...(req.net ? { net: path.join(dir, "net") } : {}),
     ...(req.ipc ? { ipc: path.join(dir, "ipc") } : {}),
     ...(req.uts ? { uts: path.join(dir, "uts") } : {}),
@@ -38,7 +45,8 @@ export async function createNamespaces(dir: string, req: NamespaceRequest): Prom
   const paths = namespacePaths(dir, req);
   if (Object.keys(paths).length === 0) return paths;
   const sysctls = [...(req.net ? req.sysctls.net : []), ...(req.ipc ? req.sysctls.ipc : [])].map(([k, v]): [string, string] => [sysctlPath(k), v]);
-  await createPodNamespaces({ ...paths, ...(req.uts && req.hostname ? { hostname: req.hostname } : {}), sysctls }).catch((err: NodeJS.ErrnoException) => {
+  const user = req.user ? { uidMap: idMapText(req.user.uids), gidMap: idMapText(req.user.gids) } : {};
+  await createPodNamespaces({ ...paths, ...user, ...(req.uts && req.hostname ? { hostname: req.hostname } : {}), sysctls }).catch((err: NodeJS.ErrnoException) => {
     // The kernel refusing a sysctl's value is the caller's to fix, not ours.
     const refused = /^write \/proc\/sys\/(\S+):/.exec(err.message);
     if (refused && (err.code === "EINVAL" || err.code === "ERANGE")) {
@@ -50,7 +58,8 @@ export async function createNamespaces(dir: string, req: NamespaceRequest): Prom
 }
 
 export async function releaseNamespaces(paths: PinnedNamespaces): Promise<void> {
-  for (const file of Object.values(paths)) {
+  // The user namespace last: it owns the others.
+  for (const file of [paths.net, paths.ipc, paths.uts, paths.user]) {
     if (!file) continue;
     await unmountAll(file);
     await rm(file, { force: true });

@@ -1,12 +1,13 @@
 // Pod sandbox lifecycle. A sandbox is a set of pinned namespaces (net, ipc,
-// uts), a CNI attachment, a /dev/shm tmpfs, per-pod hostname/hosts/resolv.conf
-// files, and, only for a shared PID namespace, an infra process.
+// uts, and with hostUsers: false a user namespace owning them), a CNI
+// attachment, a /dev/shm tmpfs, per-pod hostname/hosts/resolv.conf files, and,
+// only for a shared PID namespace, an infra process.
 //
 // Durability: the record is written (state "creating") before any effect and
 // updated after each one; start-up recovery finishes or undoes what a killed
 // daemon left: a sandbox is either fully working or cleanly NOTREADY.
 
-import { mkdir, readdir, readFile, rm, stat } from "node:fs/promises";
+import { chown, mkdir, readdir, readFile, rm, stat } from "node:fs/promises";
 import os from "node:os";
 import type { Socket } from "node:net";
 import path from "node:path";
@@ -37,6 +38,7 @@ import { applyPodResources, withOverhead, type PodResources } from "./pod-resour
 import type { PodNetwork } from "./pod-network.js";
 import { planSysctls } from "./sysctls.js";
 import { sandboxName, type SandboxRecord, type SandboxSpec } from "./types.js";
+import { toHostId } from "./userns.js";
 
 /**
  * Objects checked at once after a restart: each check waits on a runtime process
@@ -47,6 +49,22 @@ const RECOVERY_CONCURRENCY = 8;
 
 /** The pod's hostname, hosts and resolv.conf: bind-mounted read-only into its containers, so readable by all. */
 const POD_FILE = { mode: 0o644, durable: false };
+
+/** The host ids of root in the pod's user namespace; undefined without one. */
+function podRoot(spec: SandboxSpec): { uid: number; gid: number } | undefined {
+  const u = spec.userNamespace;
+  return u && { uid: toHostId(0, u.uids)!, gid: toHostId(0, u.gids)! };
+}
+
+/**
+ * In a pod with its own user namespace, the pod's files belong to its root, as
+ * they do to the host's root in other pods (files the kernel shows as owned by
+ * nobody would be read-only to the pod's root).
+ */
+async function ownByPodRoot(record: SandboxRecord, files: string[]): Promise<void> {
+  const root = podRoot(record.spec);
+  if (root) await Promise.all(files.map((f) => chown(path.join(record.filesDir, f), root.uid, root.gid)));
+}
 
 export interface SandboxDeps {
   config: Config;
@@ -123,6 +141,10 @@ export class Sandboxes {
     const sysctls = planSysctls(spec.sysctls, { hostNetwork: hostNet, hostIpc });
     const needInfra = spec.namespaces.pid === "POD";
     const runtime = needInfra ? runtimes.get(handler) : undefined;
+    if (spec.userNamespace) {
+      const problem = await runtimes.userNamespaceProblem(handler);
+      if (problem) throw failedPrecondition(`RunPodSandbox: runtime handler "${handler}" cannot run a pod with its own user namespace: ${problem}`);
+    }
     let network: CniNetworkList | undefined;
     let plugins: Record<string, string> = {};
     if (!hostNet) {
@@ -141,7 +163,7 @@ export class Sandboxes {
       state: "creating",
       createdAt: nowNanos(),
       runtimeHandler: handler,
-      namespaces: namespacePaths(path.join(stateDir, "ns"), { net: !hostNet, ipc: !hostIpc, uts: !hostNet }),
+      namespaces: namespacePaths(path.join(stateDir, "ns"), { user: spec.userNamespace, net: !hostNet, ipc: !hostIpc, uts: !hostNet }),
       shm: hostIpc ? undefined : path.join(stateDir, "shm"),
       hostname: hostNet ? os.hostname() : spec.hostname || os.hostname(),
       filesDir: path.join(this.filesRoot, id),
@@ -167,7 +189,7 @@ export class Sandboxes {
         const filesReady = this.prepareFiles(record, hostname);
         let ips: string[] = [];
         try {
-          await createNamespaces(path.join(stateDir, "ns"), { net: !hostNet, ipc: !hostIpc, uts: !hostNet, hostname, sysctls });
+          await createNamespaces(path.join(stateDir, "ns"), { user: spec.userNamespace, net: !hostNet, ipc: !hostIpc, uts: !hostNet, hostname, sysctls });
           step("namespaces");
           // Durable before what only the record lets recovery undo: the CNI address, the infra.
           await reserved;
@@ -184,14 +206,23 @@ export class Sandboxes {
           await filesReady.catch(() => {}); // its own failure is reported below; cleanup needs it settled
         }
         await filesReady;
-        const hostsWritten = (async () =>
-          replaceFile(record.filesDir, "hosts", hostNet ? await readFile("/etc/hosts", "utf8").catch(() => hostsFile(hostname, [])) : hostsFile(hostname, ips), POD_FILE))();
+        const hostsWritten = (async () => {
+          await replaceFile(record.filesDir, "hosts", hostNet ? await readFile("/etc/hosts", "utf8").catch(() => hostsFile(hostname, [])) : hostsFile(hostname, ips), POD_FILE);
+          await ownByPodRoot(record, ["hosts"]);
+        })();
         hostsWritten.catch(() => {}); // awaited below
         if (runtime) {
           await hostsWritten;
           const bundle = path.join(stateDir, "infra");
           await save({ infra: { containerId: id, pid: 0, bundle } });
-          const infra = await startInfra(runtime, { sandboxId: id, bundle, rootfs: await ensureInfraRootfs(config.root), namespaces: current.namespaces, cgroupParent: spec.cgroupParent });
+          const infra = await startInfra(runtime, {
+            sandboxId: id,
+            bundle,
+            rootfs: await ensureInfraRootfs(config.root),
+            namespaces: current.namespaces,
+            userNamespace: spec.userNamespace,
+            cgroupParent: spec.cgroupParent,
+          });
           await save({ infra });
         }
         // Written together: a crash between them leaves a ready record without
@@ -223,9 +254,10 @@ export class Sandboxes {
       replaceFile(record.filesDir, "hostname", `${hostname}\n`, POD_FILE),
       replaceFile(record.filesDir, "resolv.conf", resolvConf(record.spec.dns, hostResolv), POD_FILE),
     ]);
+    await ownByPodRoot(record, ["hostname", "resolv.conf"]);
     if (record.shm) {
       await mkdir(record.shm, { recursive: true });
-      await mountTmpfs(record.shm, { mode: 0o1777, sizeBytes: record.spec.shmSize });
+      await mountTmpfs(record.shm, { mode: 0o1777, sizeBytes: record.spec.shmSize, owner: podRoot(record.spec) });
     }
   }
 
@@ -254,7 +286,11 @@ export class Sandboxes {
     let current = r;
     if (current.infra) {
       const runtime = this.deps.runtimes.get(current.runtimeHandler);
-      await stopInfra(runtime, current.infra);
+      // One that never started (pid 0: its runtime failed) must not keep the network from being released.
+      await stopInfra(runtime, current.infra).catch((err: Error) => {
+        if (current.infra!.pid) throw err;
+        this.log(current.id).warn({ err: errorMessage(err) }, "cannot clean up the runtime state of an infra process that never started");
+      });
       // runc removed the infra's own cgroup; skiff's default parent goes once empty (kubelet owns pod cgroups).
       if (!current.spec.cgroupParent) await removeCgroupIfEmpty(DEFAULT_CGROUP_PARENT, this.deps.runtimes.cgroups);
       current = await this.saveIfStored(current, { infra: undefined });

@@ -1,6 +1,7 @@
 // Pod sandboxes in skiff's own terms (the CRI edge converts to and from these).
 
 import type { PodResources } from "./pod-resources.js";
+import type { UserNamespaceMappings } from "./userns.js";
 
 export type NamespaceMode = "POD" | "CONTAINER" | "NODE" | "TARGET";
 
@@ -36,6 +37,8 @@ export interface SandboxSpec {
   cgroupParent: string;
   sysctls: Record<string, string>;
   namespaces: { network: NamespaceMode; pid: NamespaceMode; ipc: NamespaceMode; targetId: string };
+  /** A user namespace of the pod's own (userns mode POD); absent: the host's. */
+  userNamespace?: UserNamespaceMappings;
   runtimeHandler: string;
   /** Kept for containers (issue: containers inherit pod-level security settings). */
   privileged: boolean;
@@ -64,8 +67,8 @@ export interface SandboxRecord {
   /** Nanoseconds since the epoch, as a decimal string (exceeds 2^53). */
   createdAt: string;
   runtimeHandler: string;
-  /** Pinned namespace files (absent: the host's namespace is used). */
-  namespaces: { net?: string; ipc?: string; uts?: string };
+  /** Pinned namespace files (absent: the host's namespace is used). A user namespace owns the others. */
+  namespaces: { user?: string; net?: string; ipc?: string; uts?: string };
   /** tmpfs for /dev/shm when IPC is per pod. */
   shm?: string;
   /** The hostname its UTS namespace and containers get (absent in records made before it was kept). */

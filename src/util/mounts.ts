@@ -13,9 +13,10 @@ export async function isMountPoint(path: string): Promise<boolean> {
   return (await mountPoints()).has(path);
 }
 
-/** A nosuid,nodev,noexec tmpfs on target (a pod's /dev/shm). */
-export function mountTmpfs(target: string, opts: { mode: number; sizeBytes: number }): Promise<void> {
-  return mount("tmpfs", target, "tmpfs", MS.NOSUID | MS.NODEV | MS.NOEXEC, `mode=${opts.mode.toString(8)},size=${opts.sizeBytes}`).catch((err: Error) => {
+/** A nosuid,nodev,noexec tmpfs on target (a pod's /dev/shm), its root owned by `owner` (default root). */
+export function mountTmpfs(target: string, opts: { mode: number; sizeBytes: number; owner?: { uid: number; gid: number } }): Promise<void> {
+  const owner = opts.owner ? `,uid=${opts.owner.uid},gid=${opts.owner.gid}` : "";
+  return mount("tmpfs", target, "tmpfs", MS.NOSUID | MS.NODEV | MS.NOEXEC, `mode=${opts.mode.toString(8)},size=${opts.sizeBytes}${owner}`).catch((err: Error) => {
     throw new Error(`cannot mount a tmpfs: ${err.message}`, { cause: err });
   });
 }

@@ -5,7 +5,7 @@
 
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { chmod, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import type { TestProject } from "vitest/node";
 import { mountsUnder } from "./harness/mounts.js";
 
@@ -73,6 +73,7 @@ export default async function setup(project: TestProject) {
   if (process.getuid?.() !== 0) throw new Error("the e2e suite needs root (namespaces, mounts, runc): run it with sudo");
   if (!existsSync(new URL("../../dist/bundle/skiff.mjs", import.meta.url))) throw new Error("dist/ is missing: run `npm run build` first");
   const runDir = await mkdtemp("/tmp/skiff-e2e-");
+  await chmod(runDir, 0o711); // see fixtureDir
   project.provide("runDir", runDir);
   // Stays mounted afterwards: it is how crun can work on this host at all.
   freeHybridControllers();

@@ -353,4 +353,22 @@ describe("sandbox recovery", () => {
       await d.cleanup();
     }
   });
+
+  it("releases the network and cgroups of a pod whose infra process never started", async () => {
+    // A crun whose `run` fails before it makes anything: the teardown then meets a container the runtime never knew.
+    const bin = await fixtureDir("bin");
+    const wrapper = path.join(bin, "crun");
+    await writeFile(wrapper, `#!/bin/sh\nfor a in "$@"; do [ "$a" = run ] && { echo "injected failure" >&2; exit 1; }; done\nexec crun "$@"\n`, { mode: 0o755 });
+    const d = await TestDaemon.start({ config: { runtime: { default_handler: "crun", handlers: { crun: { path: wrapper } } } } });
+    try {
+      const err = await grpcError(d.client.runtime.RunPodSandbox({ config: podConfig("noinfra", { linux: { security_context: { namespace_options: { pid: "POD" } } } }) }));
+      expect([err.code, err.details]).toEqual([grpc.status.INTERNAL, expect.stringMatching(/injected failure/)]);
+      expect((await d.client.runtime.ListPodSandbox({})).items).toEqual([]);
+      const nat = (await run("iptables-save", ["-t", "nat"])).stdout;
+      expect(nat.split("\n").filter((l) => l.includes(d.podCidr))).toEqual([]);
+      expect(await mountsUnder(d.dir)).toEqual([]);
+    } finally {
+      await d.cleanup();
+    }
+  });
 });

@@ -120,6 +120,8 @@ describe("users", () => {
     const status = "Name:\tsh\nUid:\t1000\t1000\t1000\t1000\nGid:\t1000\t1000\t1000\t1000\nFDSize:\t64\nGroups:\t2000 1234 \n";
     expect(parseProcessIdentity(status)).toEqual({ uid: 1000, gid: 1000, groups: [1000, 1234, 2000] });
     expect(parseProcessIdentity("Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nGroups:\t\n")).toEqual({ uid: 0, gid: 0, groups: [0] });
+    // An empty Groups line followed by more fields, as /proc shows it.
+    expect(parseProcessIdentity("Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nGroups:\t \nNStgid:\t42\n")).toEqual({ uid: 0, gid: 0, groups: [0] });
     expect(parseProcessIdentity("Name:\tgone\n")).toBeUndefined();
   });
   it("refuses unknown names", () => {

@@ -3,21 +3,24 @@ import type { CriDeps } from "../deps.js";
 import type { StatusRequest__Output } from "../generated/runtime/v1/StatusRequest.js";
 import type { StatusResponse } from "../generated/runtime/v1/StatusResponse.js";
 import type { RuntimeCondition } from "../generated/runtime/v1/RuntimeCondition.js";
-import { runtimeHandlerInfo } from "./runtime-handlers.js";
+import { runtimeHandlers } from "./runtime-handlers.js";
 
 export function makeStatus(deps: CriDeps) {
   return async function status(req: StatusRequest__Output): Promise<StatusResponse> {
-    const [runtime, network] = await Promise.all([checkRuntimeHealth(deps.config), deps.podNetwork.readiness()]);
+    const [runtime, network, handlers] = await Promise.all([checkRuntimeHealth(deps.config), deps.podNetwork.readiness(), runtimeHandlers(deps.config, deps.runtimes)]);
     const conditions: RuntimeCondition[] = [
       { type: "RuntimeReady", status: runtime.ready, reason: runtime.reason ?? "", message: runtime.message ?? "" },
       { type: "NetworkReady", status: network.ready, reason: network.reason ?? "", message: network.message ?? "" },
     ];
     const res: StatusResponse = {
       status: { conditions },
-      runtime_handlers: runtimeHandlerInfo(deps.config),
+      runtime_handlers: handlers,
       features: { supplemental_groups_policy: true, user_namespaces_host_network: false },
     };
     if (req.verbose) {
+      const userNamespaces = Object.fromEntries(
+        await Promise.all(Object.keys(deps.config.runtimeHandlers).map(async (h) => [h, (await deps.runtimes.userNamespaceProblem(h)) ?? "supported"] as const)),
+      );
       res.info = {
         config: JSON.stringify(deps.config),
         cniconfig: JSON.stringify({
@@ -32,6 +35,7 @@ export function makeStatus(deps: CriDeps) {
           ...(deps.runtimes.fallbackReason ? { defaultFallback: deps.runtimes.fallbackReason } : {}),
           cgroups: deps.runtimes.cgroups,
           unusable: deps.runtimes.problems(),
+          userNamespaces,
         }),
         eventSubscribers: String(deps.containers.events.subscriberCount),
         streamingServer: deps.endpoints.streaming,

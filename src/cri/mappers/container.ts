@@ -1,6 +1,7 @@
 // ContainerConfig <-> ContainerRequest/ContainerRecord.
 
 import { constants as osConstants } from "node:os";
+import type { IdMapping, UserNamespaceMappings } from "../../sandbox/userns.js";
 import { invalidArgument } from "../../errors.js";
 import type { ImageRecord } from "../../image-service/image-record.js";
 import type { ContainerRecord, ContainerRequest, MountRequest } from "../../runtime/types.js";
@@ -52,6 +53,27 @@ function requireTarget(id: string | undefined): string {
   return id;
 }
 
+type WireMapping = { host_id: number; container_id: number; length: number };
+
+function idMappings(list: WireMapping[]): IdMapping[] {
+  return list.map((r) => ({ containerId: r.container_id, hostId: r.host_id, length: r.length }));
+}
+
+function wireMappings(list: IdMapping[]): WireMapping[] {
+  return list.map((r) => ({ host_id: r.hostId, container_id: r.containerId, length: r.length }));
+}
+
+/** A mount's idmapping: both lists or neither. */
+function mountIdmap(uids: WireMapping[], gids: WireMapping[], what: string): UserNamespaceMappings | undefined {
+  if (!uids.length && !gids.length) return undefined;
+  if (!uids.length || !gids.length) throw invalidArgument(`${what}: uidMappings and gidMappings go together`);
+  return { uids: idMappings(uids), gids: idMappings(gids) };
+}
+
+function containerUserNamespace(u: { mode: string; uids: WireMapping[]; gids: WireMapping[] }): NonNullable<ContainerRequest["security"]["userNamespace"]> {
+  return { mode: u.mode as "POD", mappings: { uids: idMappings(u.uids ?? []), gids: idMappings(u.gids ?? []) } };
+}
+
 export function toContainerRequest(config: ContainerConfig__Output | null): ContainerRequest {
   if (!config?.metadata?.name) throw invalidArgument("CreateContainer: config.metadata.name is required");
   const image = config.image?.image?.trim();
@@ -72,7 +94,8 @@ export function toContainerRequest(config: ContainerConfig__Output | null): Cont
     // The CRI's rules for recursive read-only: only on a read-only, private mount (a submount propagated in later could not be made read-only).
     if (m.recursive_read_only && !m.readonly) throw invalidArgument(`CreateContainer: mounts[${i}] (${m.container_path}): recursive_read_only needs readonly`);
     if (m.recursive_read_only && propagation !== "private") throw invalidArgument(`CreateContainer: mounts[${i}] (${m.container_path}): recursive_read_only needs propagation PROPAGATION_PRIVATE, not ${String(m.propagation)}`);
-    return { containerPath: m.container_path, hostPath: m.host_path, readonly: m.readonly, propagation, ...(m.recursive_read_only ? { recursiveReadOnly: true } : {}) };
+    const idmap = mountIdmap(m.uidMappings ?? [], m.gidMappings ?? [], `CreateContainer: mounts[${i}] (${m.container_path})`);
+    return { containerPath: m.container_path, hostPath: m.host_path, readonly: m.readonly, propagation, ...(m.recursive_read_only ? { recursiveReadOnly: true } : {}), ...(idmap ? { idmap } : {}) };
   });
   const devices = (config.devices ?? []).map((dv, i) => {
     if (!dv.container_path.startsWith("/") || !dv.host_path.startsWith("/")) throw invalidArgument(`CreateContainer: devices[${i}] needs absolute container_path and host_path`);
@@ -123,6 +146,7 @@ export function toContainerRequest(config: ContainerConfig__Output | null): Cont
       maskedPaths: sec?.masked_paths?.length ? sec.masked_paths : undefined,
       readonlyPaths: sec?.readonly_paths?.length ? sec.readonly_paths : undefined,
       pidMode: (sec?.namespace_options?.pid ?? "CONTAINER") as ContainerRequest["security"]["pidMode"],
+      ...(sec?.namespace_options?.userns_options ? { userNamespace: containerUserNamespace(sec.namespace_options.userns_options) } : {}),
       ...(sec?.namespace_options?.pid === "TARGET" ? { pidTargetId: requireTarget(sec.namespace_options.target_id) } : {}),
       seccomp: toSeccomp(sec?.seccomp),
       apparmor: sec?.apparmor ? (sec.apparmor.profile_type === "Localhost" ? sec.apparmor.localhost_ref : String(sec.apparmor.profile_type)) : undefined,
@@ -170,6 +194,7 @@ export function toCriContainerStatus(c: ContainerRecord, image: ImageRecord | un
       readonly: m.readonly,
       ...(m.image ? { image: { image: m.image.ref, annotations: {} }, image_sub_path: m.image.subPath } : {}),
       propagation: m.propagation === "private" ? "PROPAGATION_PRIVATE" : m.propagation === "host-to-container" ? "PROPAGATION_HOST_TO_CONTAINER" : "PROPAGATION_BIDIRECTIONAL",
+      ...(m.idmap ? { uidMappings: wireMappings(m.idmap.uids), gidMappings: wireMappings(m.idmap.gids) } : {}),
     })),
     log_path: c.logPath,
     stop_signal: stopSignalName(c.stopSignal),

@@ -8,6 +8,7 @@ import type { ImageConfig } from "../../image-service/media-types.js";
 import type { ContainerRequest, DeviceNode } from "../types.js";
 import { runtimeDefaultProfile } from "./seccomp.js";
 import type { CdiEdits } from "../cdi.js";
+import { ociMappings, type UserNamespaceMappings } from "../../sandbox/userns.js";
 
 /** Where containers and infra processes go when the pod has no cgroup parent. */
 export const DEFAULT_CGROUP_PARENT = "/skiff";
@@ -44,7 +45,9 @@ export const DEFAULT_READONLY_PATHS = ["/proc/bus", "/proc/fs", "/proc/irq", "/p
 const DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 export interface PodContext {
-  namespaces: { net?: string; ipc?: string; uts?: string };
+  namespaces: { user?: string; net?: string; ipc?: string; uts?: string };
+  /** The mappings of the pod's own user namespace (pinned at namespaces.user), which the container joins. */
+  userNamespace?: UserNamespaceMappings;
   /** The infra's PID, when the pod shares a PID namespace. */
   infraPid?: number;
   hostname: string;
@@ -207,6 +210,9 @@ export function buildContainerSpec(input: SpecInput): object {
   for (const m of input.cdi?.mounts ?? []) mounts.push(cdiMount(m));
 
   const namespaces: object[] = [{ type: "mount" }];
+  const userns = pod.userNamespace && pod.namespaces.user;
+  // Joined first by the runtime, so that it may join the namespaces this one owns.
+  if (userns) namespaces.unshift({ type: "user", path: userns });
   if (pod.namespaces.net) namespaces.push({ type: "network", path: pod.namespaces.net });
   if (pod.namespaces.ipc) namespaces.push({ type: "ipc", path: pod.namespaces.ipc });
   if (pod.namespaces.uts) namespaces.push({ type: "uts", path: pod.namespaces.uts });
@@ -253,6 +259,7 @@ export function buildContainerSpec(input: SpecInput): object {
     linux: {
       rootfsPropagation: rootfsPropagation(request.mounts),
       namespaces,
+      ...(userns ? { uidMappings: ociMappings(pod.userNamespace!.uids), gidMappings: ociMappings(pod.userNamespace!.gids) } : {}),
       devices: devices.map((d) => ({ path: d.path, type: d.type, major: d.major, minor: d.minor, fileMode: d.fileMode, uid: 0, gid: 0 })),
       resources: linuxResources,
       cgroupsPath: containerCgroupPath(pod.cgroupParent, input.id),

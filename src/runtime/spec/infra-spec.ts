@@ -2,16 +2,21 @@
 // PID namespace, reaping zombies, with no capabilities, from a read-only rootfs
 // holding only the static catatonit binary. Pure.
 
+import { ociMappings, type UserNamespaceMappings } from "../../sandbox/userns.js";
+
 export interface InfraSpecInput {
   rootfs: string;
-  namespaces: { net?: string; ipc?: string; uts?: string };
+  namespaces: { user?: string; net?: string; ipc?: string; uts?: string };
+  /** The pod's own user namespace's mappings (its pin is namespaces.user). */
+  userNamespace?: UserNamespaceMappings;
   cgroupsPath: string;
 }
 
 export function infraSpec(input: InfraSpecInput): object {
-  const joined = (["net", "ipc", "uts"] as const)
+  const joined = (["user", "net", "ipc", "uts"] as const)
     .filter((k) => input.namespaces[k])
     .map((k) => ({ type: k === "net" ? "network" : k, path: input.namespaces[k] }));
+  const user = input.userNamespace && input.namespaces.user;
   return {
     ociVersion: "1.0.2",
     process: {
@@ -30,6 +35,7 @@ export function infraSpec(input: InfraSpecInput): object {
     ],
     linux: {
       namespaces: [{ type: "pid" }, { type: "mount" }, ...joined],
+      ...(user ? { uidMappings: ociMappings(input.userNamespace!.uids), gidMappings: ociMappings(input.userNamespace!.gids) } : {}),
       cgroupsPath: input.cgroupsPath,
       maskedPaths: ["/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware"],
       readonlyPaths: ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"],

@@ -1,7 +1,7 @@
 // Every e2e fixture lives under one run directory made by global-setup, so the
 // teardown can find anything a test leaked (processes, mounts) by its path.
 
-import { mkdtemp, mkdir } from "node:fs/promises";
+import { chmod, mkdtemp, mkdir } from "node:fs/promises";
 import path from "node:path";
 
 declare module "vitest" {
@@ -18,5 +18,8 @@ export async function fixtureDir(prefix: string): Promise<string> {
   // vitest is loaded only under vitest: importing it elsewhere throws.
   const runDir = process.env.SKIFF_LAB_DIR ?? (await import("vitest")).inject("runDir");
   await mkdir(runDir, { recursive: true });
-  return mkdtemp(path.join(runDir, `${prefix}-`));
+  const dir = await mkdtemp(path.join(runDir, `${prefix}-`));
+  // Searchable by others, as /var/lib is: a pod's root in a user namespace is another user on the host.
+  await chmod(dir, 0o711);
+  return dir;
 }
