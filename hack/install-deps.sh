@@ -6,8 +6,10 @@
 #   hack/install-deps.sh --bench  plus containerd, the baseline of the benchmarks
 set -euo pipefail
 
-# g++, make and python3 build the N-API addon (node-gyp).
-runtime_pkgs=(runc crun conmon containernetworking-plugins iptables catatonit util-linux iproute2 ca-certificates attr zstd g++ make python3)
+# g++, make and python3 build the N-API addon (node-gyp). criu serves
+# CheckpointContainer where it works with the kernel (Debian 12's 3.17 does not
+# on Linux 6.13+; skiff then says so, and checkpoint.criu can name a newer one).
+runtime_pkgs=(runc crun conmon containernetworking-plugins iptables catatonit util-linux iproute2 ca-certificates attr zstd criu g++ make python3)
 test_pkgs=(docker-registry busybox-static openssl)
 
 mode=${1:-}

@@ -91,6 +91,8 @@ export interface Config {
   cni: CniConfig;
   /** Directories of CDI spec files, lowest priority first (a later one's device of the same name wins). */
   cdiSpecDirs: string[];
+  /** The CRIU binary CheckpointContainer and restores use (runc's --criu): a name looked up in PATH, or a path. */
+  criuPath: string;
   /** Per registry host ("docker.io", "127.0.0.1:5000"). */
   registries: Record<string, RegistryConfig>;
   image: ImageConfig;

@@ -193,6 +193,10 @@ export function buildConfig(file: Table, flags: ConfigFlags = {}): Config {
   const cdiSpecDirs = cdiTable.stringList("spec_dirs", ["/etc/cdi", "/var/run/cdi"], absolutePath);
   cdiTable.finish();
 
+  const checkpointTable = top.table("checkpoint");
+  const criuPath = checkpointTable.string("criu", "criu", nonEmpty);
+  checkpointTable.finish();
+
   const cniTable = top.table("cni");
   const cni = {
     confDir: cniTable.string("conf_dir", "/etc/cni/net.d", absolutePath),
@@ -252,6 +256,7 @@ export function buildConfig(file: Table, flags: ConfigFlags = {}): Config {
     defaultRuntimeHandler,
     defaultRuntimeHandlerPinned,
     cdiSpecDirs,
+    criuPath,
     runtimeTimeoutSeconds,
     runtimeHandlers,
     cni,

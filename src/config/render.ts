@@ -22,6 +22,7 @@ export function renderConfig(c: Config): string {
       handlers: Object.fromEntries(Object.entries(c.runtimeHandlers).map(([name, h]) => [name, { path: h.path, root: h.root }])),
     },
     cdi: { spec_dirs: c.cdiSpecDirs },
+    checkpoint: { criu: c.criuPath },
     cni: { conf_dir: c.cni.confDir, bin_dirs: c.cni.binDirs, builtin_network: c.cni.builtinNetwork, bridge: c.cni.bridge, pod_cidr: c.cni.podCidr, timeout: c.cni.timeoutSeconds },
     registries: Object.fromEntries(Object.entries(c.registries).map(([host, r]) => [host, { mirrors: r.mirrors, insecure: r.insecure }])),
     image: {

@@ -24,6 +24,8 @@ export interface ConmonLaunch {
   /** The first attach client to close stdin closes the container's stdin for good. */
   stdinOnce: boolean;
   tty: boolean;
+  /** Restore the container from these CRIU images (`<runtime> restore`, which starts it) instead of creating it. */
+  restore?: { imagePath: string; workPath: string; criuPath: string };
 }
 
 /** Parses conmon's sync message: {"data"|"pid": N, "message"?: "..."}. Pure. */
@@ -104,6 +106,9 @@ export function startConmon(l: ConmonLaunch): HeldConmon {
     "--persist-dir", l.bundle, "--exit-dir", l.exitDir, "--socket-dir-path", l.socketDir,
     "-l", `k8s-file:${l.logPath}`, "--log-level", "info",
     ...(l.stdin ? ["-i"] : []), ...(l.stdin && !l.stdinOnce ? ["--leave-stdin-open"] : []), ...(l.tty ? ["-t"] : []),
+    ...(l.restore
+      ? ["--restore", l.restore.imagePath, "--runtime-arg", "--criu", "--runtime-arg", l.restore.criuPath, "--runtime-opt", `--work-path=${l.restore.workPath}`, "--runtime-opt", "--file-locks"]
+      : []),
   ];
   // conmon's own output goes to a file: a pipe of ours would be held by the daemonised conmon.
   const outFile = path.join(l.bundle, "conmon.out");
@@ -150,7 +155,7 @@ export function startConmon(l: ConmonLaunch): HeldConmon {
         throw new Error(`conmon exited without reporting: ${(await readFile(outFile, "utf8").catch(() => "")).trim().split("\n").slice(-3).join(" | ")}`);
       }
       const r = parseSyncMessage(message);
-      if (r.pid === undefined) throw new Error(`${l.runtime.handler} create failed: ${r.message}`);
+      if (r.pid === undefined) throw new Error(`${l.runtime.handler} ${l.restore ? "restore" : "create"} failed: ${r.message}`);
       return r.pid;
     },
     async abort() {

@@ -5,7 +5,7 @@
 
 import { randomBytes } from "node:crypto";
 import { watch, type FSWatcher } from "node:fs";
-import { chown, mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { chown, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { Config } from "../config/config.js";
@@ -16,7 +16,7 @@ import type { Logger } from "../log.js";
 import { replaceFile } from "../native/index.js";
 import { ociRuntimeDuration, oomKills, timed } from "../observability/metrics.js";
 import type { Sandboxes } from "../sandbox/sandboxes.js";
-import { podHostname } from "../sandbox/types.js";
+import { podHostname, type SandboxRecord } from "../sandbox/types.js";
 import { isId, newId } from "../store/ids.js";
 import { RecordStore } from "../store/record-store.js";
 import { run } from "../util/exec.js";
@@ -36,6 +36,8 @@ import { checkMountPropagation } from "./mount-propagation.js";
 import { OciRuntime } from "./oci-runtime.js";
 import { mountImageReadonly, mountRootfs, unmountRootfs } from "./rootfs.js";
 import { containerUserNamespace } from "./container-userns.js";
+import { packDirectoryTo, readMember, unpackCheckpoint } from "./checkpoint/archive.js";
+import { CONFIG_DUMP, IMAGES_DIR, mergeRestoreRequest, namesArchive, parseCheckpointDump, ROOTFS_DIFF, SPEC_DUMP, type CheckpointDump } from "./checkpoint/checkpoint-archive.js";
 import { idmapVolumes, releaseIdmapped, type PodUserNamespace } from "./idmapped-mounts.js";
 import type { Runtimes, RuntimeSnapshot } from "./runtimes.js";
 import { buildContainerSpec, capabilitiesOfMask, DEFAULT_CGROUP_PARENT, ociResources } from "./spec/container-spec.js";
@@ -237,12 +239,16 @@ export class Containers {
     return c;
   }
 
-  async create(sandboxQuery: string, request: ContainerRequest): Promise<ContainerRecord> {
+  async create(sandboxQuery: string, asked: ContainerRequest): Promise<ContainerRecord> {
     const { config, images, sandboxes } = this.deps;
     const { step, steps } = stepTimer();
     const pod = sandboxes.get(sandboxQuery);
     if (pod.state !== "ready") throw failedPrecondition(`sandbox ${pod.id} is not ready: containers can only be created in a ready pod`);
-    const image = images.find(request.image);
+    // An image that is a checkpoint archive's path restores the container it holds.
+    const restoring = namesArchive(asked.image) ? await this.checkpointToRestore(asked.image, pod) : undefined;
+    const request = restoring ? mergeRestoreRequest(restoring, asked) : asked;
+    const image = restoring ? images.store.get(restoring.imageId) : images.find(request.image);
+    if (!image && restoring) throw failedPrecondition(`the image of checkpoint ${asked.image}, ${restoring.imageRef} (${restoring.imageId}), is not here: pull it first`);
     if (!image) throw notFound(`image "${request.image}" not found: pull it first`);
     const chainId = topChainId(image);
     if (!chainId) throw failedPrecondition(`image ${image.id} has no layers`);
@@ -285,6 +291,7 @@ export class Containers {
       dir,
       rootfs: path.join(dir, "rootfs"),
       stopSignal: request.stopSignal || image.config.config?.StopSignal || "SIGTERM",
+      ...(restoring ? { restoredFrom: asked.image } : {}),
     };
     step("checks");
     // runc's cgroup attach comes ~20 ms from now; its kernel-side wait can start now.
@@ -319,11 +326,14 @@ export class Containers {
           stdin: request.stdin,
           stdinOnce: request.stdinOnce,
           tty: request.tty,
+          ...(restoring ? { restore: { imagePath: path.join(dir, "checkpoint", IMAGES_DIR), workPath: path.join(dir, "restore-work"), criuPath: config.criuPath } } : {}),
         });
         return { conmon, madeLog };
       })();
       held.catch(() => {}); // awaited below or in the error path
       const stack = images.snapshots.stack(chainId).map((s) => images.snapshots.fsPath(s));
+      // The checkpointed writable layer goes into the new one before the overlay is mounted.
+      if (restoring) await unpackCheckpoint(asked.image, dir);
       const rootfs = await mountRootfs(images.snapshots.dir, stack, dir, userns);
       step("rootfs");
       const user = await resolveUserInRootfs(rootfs, {
@@ -427,13 +437,82 @@ export class Containers {
       if (current.state !== "created") throw failedPrecondition(`container ${c.id} is ${current.state}; only a created container can be started`);
       // Taken before the runtime starts the process, so it never follows an immediate exit.
       const startedAt = nowNanos();
-      await this.runtime(current).start(current.id);
+      // A restored container's process runs since its creation (CRIU restores it running).
+      if (!current.restoredFrom) await this.runtime(current).start(current.id);
       // The exit may already have been noticed (a command that ends at once).
       const now = this.store.get(c.id)!;
       if (now.state === "exited") await this.store.put({ ...now, startedAt, finishedAt: laterNanos(now.finishedAt ?? startedAt, startedAt) });
       else await this.store.put({ ...now, state: "running", startedAt });
       this.publish("started", c.id, c.sandboxId);
     });
+  }
+
+  /**
+   * Checkpoints a running container into a tar archive at `location` (CRIU's
+   * images, its writable layer's changes, its record and spec), leaving it
+   * running. CreateContainer with the archive's path as image restores it.
+   */
+  async checkpoint(query: string, location: string, timeoutSeconds: number): Promise<void> {
+    const c = this.get(query);
+    if (!path.isAbsolute(location)) throw invalidArgument(`CheckpointContainer: location "${location}" must be an absolute path (the archive to write)`);
+    if ((await stat(location).catch(() => undefined))?.isDirectory()) throw invalidArgument(`CheckpointContainer: location ${location} is a directory; name the archive file to write`);
+    if (!(await stat(path.dirname(location)).catch(() => undefined))?.isDirectory()) throw invalidArgument(`CheckpointContainer: the directory of ${location} does not exist`);
+    const pod = this.deps.sandboxes.find(c.sandboxId);
+    if (pod?.spec.userNamespace) throw failedPrecondition(`CheckpointContainer: container ${c.id} runs in a user namespace, which skiff cannot checkpoint`);
+    const problem = await this.deps.runtimes.checkpointProblem(c.runtimeHandler);
+    if (problem) throw failedPrecondition(`CheckpointContainer: container ${c.id} cannot be checkpointed: ${problem}`);
+    await this.locks.run(c.id, async () => {
+      const current = this.store.get(c.id);
+      if (current?.state !== "running") throw failedPrecondition(`container ${c.id} is ${current?.state ?? "gone"}, not running: only a running container can be checkpointed`);
+      const work = path.join(c.dir, "checkpoint-out");
+      const criuWork = path.join(c.dir, "checkpoint-criu");
+      const partial = `${location}.partial-${c.id.slice(0, 12)}`;
+      await Promise.all([work, criuWork].map((d) => rm(d, { recursive: true, force: true })));
+      try {
+        await mkdir(path.join(work, IMAGES_DIR), { recursive: true, mode: 0o700 });
+        await mkdir(criuWork, { recursive: true, mode: 0o700 });
+        const timeoutMs = timeoutSeconds > 0 ? timeoutSeconds * 1000 : this.deps.config.runtimeTimeoutSeconds * 1000;
+        const runtime = this.runtime(current);
+        // Frozen from the memory dump until its writable layer is copied: the two must show the same moment.
+        await runtime.pause(c.id);
+        try {
+          await runtime.checkpoint(c.id, { criuPath: this.deps.config.criuPath, imagePath: path.join(work, IMAGES_DIR), workPath: criuWork, timeoutMs });
+          await packDirectoryTo(path.join(c.dir, "upper"), path.join(work, ROOTFS_DIFF), true);
+        } finally {
+          await runtime.resume(c.id);
+        }
+        const dump: CheckpointDump = {
+          version: 1,
+          id: c.id,
+          name: c.name,
+          imageId: c.imageId,
+          imageRef: c.request.image,
+          request: c.request,
+          runtimeHandler: c.runtimeHandler,
+          checkpointedAt: nowNanos(),
+        };
+        await writeFile(path.join(work, CONFIG_DUMP), JSON.stringify(dump), { mode: 0o600 });
+        await writeFile(path.join(work, SPEC_DUMP), await readFile(path.join(c.dir, "bundle", "config.json")), { mode: 0o600 });
+        await packDirectoryTo(work, partial, false);
+        await rename(partial, location);
+      } finally {
+        await Promise.all([work, criuWork, partial].map((d) => rm(d, { recursive: true, force: true })));
+      }
+      this.deps.log.info({ container_id: c.id, location }, "container checkpointed");
+    });
+  }
+
+  /** The record a checkpoint archive holds, once it is known that this pod's handler can restore it. */
+  private async checkpointToRestore(archive: string, pod: SandboxRecord): Promise<CheckpointDump> {
+    if (!(await stat(archive).catch(() => undefined))?.isFile()) throw notFound(`checkpoint archive ${archive} not found (an image that is an absolute path names a checkpoint archive)`);
+    const problem = await this.deps.runtimes.checkpointProblem(pod.runtimeHandler);
+    if (problem) throw failedPrecondition(`cannot restore ${archive} in pod ${pod.id}: ${problem}`);
+    if (pod.spec.userNamespace) throw failedPrecondition(`cannot restore ${archive}: pod ${pod.id} has a user namespace, which skiff cannot restore into`);
+    const text = await readMember(archive, CONFIG_DUMP).catch((err: Error) => {
+      throw invalidArgument(`${archive} is not a readable tar archive: ${err.message}`);
+    });
+    if (text === undefined) throw invalidArgument(`${archive} is not a checkpoint archive: it has no ${CONFIG_DUMP}`);
+    return parseCheckpointDump(text, archive);
   }
 
   /** Sends the stop signal, then SIGKILL after `timeoutSeconds`; idempotent. */

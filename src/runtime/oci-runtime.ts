@@ -99,6 +99,32 @@ export class OciRuntime {
     return JSON.parse(r.stdout) as OciState;
   }
 
+  /**
+   * Checkpoints a running container with CRIU into `imagePath`, leaving it
+   * running (`runc --criu <criu> checkpoint`). CRIU's own log is dump.log in `workPath`.
+   */
+  async checkpoint(id: string, opts: { criuPath: string; imagePath: string; workPath: string; timeoutMs: number }): Promise<void> {
+    const args = this.args(["--criu", opts.criuPath, "checkpoint", "--image-path", opts.imagePath, "--work-path", opts.workPath, "--leave-running", "--file-locks", id]);
+    const r = await this.timed("checkpoint", () => execCommand(this.path, args, { timeoutMs: opts.timeoutMs }));
+    if (r.timedOut) throw deadlineExceeded(`${this.handler} checkpoint ${id} did not finish within ${opts.timeoutMs / 1000} s and was killed`);
+    if (r.code !== 0) {
+      const log = await readFile(path.join(opts.workPath, "dump.log"), "utf8").catch(() => "");
+      const why = log.split("\n").filter((l) => /Error/.test(l)).slice(-2).join(" | ");
+      throw new Error(`${this.handler} checkpoint ${id} failed: ${r.stderr.trim()}${why ? ` (CRIU: ${why})` : ""}`);
+    }
+  }
+
+  /** Freezes every process of the container (cgroup freezer). */
+  async pause(id: string): Promise<void> {
+    const r = await this.call("pause", id, ["pause", id]);
+    if (r.code !== 0) throw new Error(`${this.handler} pause ${id} failed: ${r.stderr.trim()}`);
+  }
+
+  async resume(id: string): Promise<void> {
+    const r = await this.call("resume", id, ["resume", id]);
+    if (r.code !== 0) throw new Error(`${this.handler} resume ${id} failed: ${r.stderr.trim()}`);
+  }
+
   async start(id: string): Promise<void> {
     const r = await this.call("start", id, ["start", id]);
     if (r.code !== 0) throw new Error(`${this.handler} start ${id} failed: ${r.stderr.trim()}`);

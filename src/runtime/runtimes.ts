@@ -4,6 +4,7 @@ import type { Config } from "../config/config.js";
 import { invalidArgument, failedPrecondition } from "../errors.js";
 import { findExecutable } from "../util/executable.js";
 import { detectCgroupLayout, runtimeUnusableReason, type CgroupLayout } from "./cgroups.js";
+import { criuProblem, runtimeSupportsCheckpoint } from "./checkpoint/criu-support.js";
 import { runtimeSupportsUserNamespaces, userNamespaceHostProblem } from "./idmap-support.js";
 import { OciRuntime, type OciState } from "./oci-runtime.js";
 
@@ -14,6 +15,7 @@ export class Runtimes {
   /** Why the default handler is FALLBACK_HANDLER rather than the configured default, if it is. */
   fallbackReason?: string;
   private idmapProbe?: Promise<string | undefined>;
+  private criuProbe?: Promise<string | undefined>;
 
   private constructor(
     private readonly config: Config,
@@ -54,6 +56,17 @@ export class Runtimes {
     if (!runtimeSupportsUserNamespaces(h.path)) return `${h.path} is not known to support user namespaces (runc and crun are)`;
     this.idmapProbe ??= userNamespaceHostProblem(this.config);
     return this.idmapProbe;
+  }
+
+  /**
+   * Why containers of a handler cannot be checkpointed and restored here, or
+   * undefined when they can. CRIU is checked once, on first use.
+   */
+  async checkpointProblem(handler: string): Promise<string | undefined> {
+    const h = this.config.runtimeHandlers[this.resolveName(handler)]!;
+    if (!runtimeSupportsCheckpoint(h.path)) return `${h.path} cannot checkpoint containers here (runc can)`;
+    this.criuProbe ??= criuProblem(this.config.criuPath);
+    return this.criuProbe;
   }
 
   /** "" means the default handler. Unknown handlers are INVALID_ARGUMENT. */

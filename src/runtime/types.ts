@@ -126,6 +126,11 @@ export interface ContainerRecord {
   stopSignal: string;
   /** The identity its process was given (uid, gid, supplemental groups), resolved at creation. */
   user?: { uid: number; gid: number; groups: number[] };
+  /**
+   * Restored from this checkpoint archive: its process already runs when the
+   * creation returns (CRIU restores it running), so StartContainer only records the start.
+   */
+  restoredFrom?: string;
 }
 
 export type ContainerEventType = "created" | "started" | "stopped" | "deleted";

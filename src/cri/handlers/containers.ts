@@ -1,6 +1,8 @@
-// CreateContainer, StartContainer, StopContainer, RemoveContainer, ContainerStatus, ListContainers, StreamContainers.
+// CreateContainer (and restores from checkpoint archives), StartContainer, StopContainer, RemoveContainer,
+// ContainerStatus, ListContainers, StreamContainers, CheckpointContainer.
 
 import { readFile } from "node:fs/promises";
+import { invalidArgument } from "../../errors.js";
 import type { ContainerFilter } from "../../runtime/containers.js";
 import type { CriDeps } from "../deps.js";
 import type { ContainerFilter__Output } from "../generated/runtime/v1/ContainerFilter.js";
@@ -12,6 +14,7 @@ import type { ExecSyncRequest__Output } from "../generated/runtime/v1/ExecSyncRe
 import type { ExecSyncResponse } from "../generated/runtime/v1/ExecSyncResponse.js";
 import type { ListContainersRequest__Output } from "../generated/runtime/v1/ListContainersRequest.js";
 import type { ListContainersResponse } from "../generated/runtime/v1/ListContainersResponse.js";
+import type { CheckpointContainerRequest__Output } from "../generated/runtime/v1/CheckpointContainerRequest.js";
 import type { ReopenContainerLogRequest__Output } from "../generated/runtime/v1/ReopenContainerLogRequest.js";
 import type { UpdateContainerResourcesRequest__Output } from "../generated/runtime/v1/UpdateContainerResourcesRequest.js";
 import type { RemoveContainerRequest__Output } from "../generated/runtime/v1/RemoveContainerRequest.js";
@@ -87,6 +90,11 @@ export function containerHandlers(deps: CriDeps) {
     },
     async ReopenContainerLog(req: ReopenContainerLogRequest__Output) {
       await deps.containers.reopenLog(requireId(req.container_id, "ReopenContainerLog"));
+      return {};
+    },
+    async CheckpointContainer(req: CheckpointContainerRequest__Output) {
+      if (!req.location) throw invalidArgument("CheckpointContainer: location (the archive to write) is required");
+      await deps.containers.checkpoint(requireId(req.container_id, "CheckpointContainer"), req.location, Number(req.timeout));
       return {};
     },
     GetContainerEvents: makeGetContainerEvents(deps),

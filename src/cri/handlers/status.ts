@@ -18,9 +18,12 @@ export function makeStatus(deps: CriDeps) {
       features: { supplemental_groups_policy: true, user_namespaces_host_network: false },
     };
     if (req.verbose) {
-      const userNamespaces = Object.fromEntries(
-        await Promise.all(Object.keys(deps.config.runtimeHandlers).map(async (h) => [h, (await deps.runtimes.userNamespaceProblem(h)) ?? "supported"] as const)),
-      );
+      const perHandler = async (problem: (h: string) => Promise<string | undefined>) =>
+        Object.fromEntries(await Promise.all(Object.keys(deps.config.runtimeHandlers).map(async (h) => [h, (await problem(h)) ?? "supported"] as const)));
+      const [userNamespaces, checkpointRestore] = await Promise.all([
+        perHandler((h) => deps.runtimes.userNamespaceProblem(h)),
+        perHandler((h) => deps.runtimes.checkpointProblem(h)),
+      ]);
       res.info = {
         config: JSON.stringify(deps.config),
         cniconfig: JSON.stringify({
@@ -36,6 +39,7 @@ export function makeStatus(deps: CriDeps) {
           cgroups: deps.runtimes.cgroups,
           unusable: deps.runtimes.problems(),
           userNamespaces,
+          checkpointRestore,
         }),
         eventSubscribers: String(deps.containers.events.subscriberCount),
         streamingServer: deps.endpoints.streaming,
