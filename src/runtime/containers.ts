@@ -5,7 +5,7 @@
 
 import { randomBytes } from "node:crypto";
 import { watch, type FSWatcher } from "node:fs";
-import { chown, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { chown, mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { Config } from "../config/config.js";
@@ -36,8 +36,9 @@ import { checkMountPropagation } from "./mount-propagation.js";
 import { OciRuntime } from "./oci-runtime.js";
 import { mountImageReadonly, mountRootfs, unmountRootfs } from "./rootfs.js";
 import { containerUserNamespace } from "./container-userns.js";
-import { packDirectoryTo, readMember, unpackCheckpoint } from "./checkpoint/archive.js";
-import { CONFIG_DUMP, IMAGES_DIR, mergeRestoreRequest, namesArchive, parseCheckpointDump, ROOTFS_DIFF, SPEC_DUMP, type CheckpointDump } from "./checkpoint/checkpoint-archive.js";
+import { unpackCheckpoint } from "./checkpoint/archive.js";
+import { readCheckpointDump, writeCheckpointArchive } from "./checkpoint/checkpoint.js";
+import { IMAGES_DIR, mergeRestoreRequest, namesArchive, type CheckpointDump } from "./checkpoint/checkpoint-archive.js";
 import { idmapVolumes, releaseIdmapped, type PodUserNamespace } from "./idmapped-mounts.js";
 import type { Runtimes, RuntimeSnapshot } from "./runtimes.js";
 import { buildContainerSpec, capabilitiesOfMask, DEFAULT_CGROUP_PARENT, ociResources } from "./spec/container-spec.js";
@@ -406,6 +407,8 @@ export class Containers {
       step("conmon+create");
       // The container's mount namespace holds its own copies now.
       if (userns) await releaseIdmapped(dir);
+      // CRIU's images (the process's memory) served their purpose; restore-work keeps CRIU's log.
+      if (restoring) await rm(path.join(dir, "checkpoint"), { recursive: true, force: true });
       await recorded;
       const created = { ...record, state: "created" as const, pid };
       // Durable before the OK: a restart must tell a container kubelet holds
@@ -464,40 +467,8 @@ export class Containers {
     await this.locks.run(c.id, async () => {
       const current = this.store.get(c.id);
       if (current?.state !== "running") throw failedPrecondition(`container ${c.id} is ${current?.state ?? "gone"}, not running: only a running container can be checkpointed`);
-      const work = path.join(c.dir, "checkpoint-out");
-      const criuWork = path.join(c.dir, "checkpoint-criu");
-      const partial = `${location}.partial-${c.id.slice(0, 12)}`;
-      await Promise.all([work, criuWork].map((d) => rm(d, { recursive: true, force: true })));
-      try {
-        await mkdir(path.join(work, IMAGES_DIR), { recursive: true, mode: 0o700 });
-        await mkdir(criuWork, { recursive: true, mode: 0o700 });
-        const timeoutMs = timeoutSeconds > 0 ? timeoutSeconds * 1000 : this.deps.config.runtimeTimeoutSeconds * 1000;
-        const runtime = this.runtime(current);
-        // Frozen from the memory dump until its writable layer is copied: the two must show the same moment.
-        await runtime.pause(c.id);
-        try {
-          await runtime.checkpoint(c.id, { criuPath: this.deps.config.criuPath, imagePath: path.join(work, IMAGES_DIR), workPath: criuWork, timeoutMs });
-          await packDirectoryTo(path.join(c.dir, "upper"), path.join(work, ROOTFS_DIFF), true);
-        } finally {
-          await runtime.resume(c.id);
-        }
-        const dump: CheckpointDump = {
-          version: 1,
-          id: c.id,
-          name: c.name,
-          imageId: c.imageId,
-          imageRef: c.request.image,
-          request: c.request,
-          runtimeHandler: c.runtimeHandler,
-          checkpointedAt: nowNanos(),
-        };
-        await writeFile(path.join(work, CONFIG_DUMP), JSON.stringify(dump), { mode: 0o600 });
-        await writeFile(path.join(work, SPEC_DUMP), await readFile(path.join(c.dir, "bundle", "config.json")), { mode: 0o600 });
-        await packDirectoryTo(work, partial, false);
-        await rename(partial, location);
-      } finally {
-        await Promise.all([work, criuWork, partial].map((d) => rm(d, { recursive: true, force: true })));
-      }
+      const timeoutMs = (timeoutSeconds > 0 ? timeoutSeconds : this.deps.config.runtimeTimeoutSeconds) * 1000;
+      await writeCheckpointArchive({ runtime: this.runtime(current), container: current, location, criuPath: this.deps.config.criuPath, timeoutMs });
       this.deps.log.info({ container_id: c.id, location }, "container checkpointed");
     });
   }
@@ -508,11 +479,7 @@ export class Containers {
     const problem = await this.deps.runtimes.checkpointProblem(pod.runtimeHandler);
     if (problem) throw failedPrecondition(`cannot restore ${archive} in pod ${pod.id}: ${problem}`);
     if (pod.spec.userNamespace) throw failedPrecondition(`cannot restore ${archive}: pod ${pod.id} has a user namespace, which skiff cannot restore into`);
-    const text = await readMember(archive, CONFIG_DUMP).catch((err: Error) => {
-      throw invalidArgument(`${archive} is not a readable tar archive: ${err.message}`);
-    });
-    if (text === undefined) throw invalidArgument(`${archive} is not a checkpoint archive: it has no ${CONFIG_DUMP}`);
-    return parseCheckpointDump(text, archive);
+    return readCheckpointDump(archive);
   }
 
   /** Sends the stop signal, then SIGKILL after `timeoutSeconds`; idempotent. */
