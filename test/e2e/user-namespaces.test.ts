@@ -30,9 +30,9 @@ for (const handler of ["runc", "crun"] as const) describe(`user namespaces (${ha
     return { code: r.exit_code, out: Buffer.from(r.stdout).toString().trim(), err: Buffer.from(r.stderr).toString().trim() };
   }
 
-  async function pidOf(id: string): Promise<{ pid: number; rootfs: string }> {
+  async function pidOf(id: string): Promise<{ pid: number; rootfs: string; runtimeSpec: { linux: { namespaces: { type: string }[] } } }> {
     const s = await f.d.client.runtime.ContainerStatus({ container_id: id, verbose: true });
-    return JSON.parse(s.info.info!) as { pid: number; rootfs: string };
+    return JSON.parse(s.info.info!) as { pid: number; rootfs: string; runtimeSpec: { linux: { namespaces: { type: string }[] } } };
   }
 
   it("advertises user namespaces for every handler, and why in Status' verbose info", async () => {
@@ -70,7 +70,8 @@ for (const handler of ["runc", "crun"] as const) describe(`user namespaces (${ha
     expect((await exec(id, "readlink /proc/self/ns/user")).out).toBe((await exec(other, "readlink /proc/self/ns/user")).out);
     // Root inside, an unprivileged id on the host.
     expect((await exec(id, "id -u; id -g")).out.split("\n")).toEqual(["0", "0"]);
-    const { pid, rootfs } = await pidOf(id);
+    const { pid, rootfs, runtimeSpec } = await pidOf(id);
+    expect(runtimeSpec.linux.namespaces[0]).toMatchObject({ type: "user" });
     expect(/^Uid:\s+(\d+)/m.exec(await readFile(`/proc/${pid}/status`, "utf8"))![1]).toBe(String(HOST_ID));
     expect((await f.d.client.runtime.ContainerStatus({ container_id: id })).status!.user!.linux).toEqual({ uid: "0", gid: "0", supplemental_groups: ["0"] });
 

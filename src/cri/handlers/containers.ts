@@ -75,8 +75,10 @@ export function containerHandlers(deps: CriDeps) {
       const c = deps.containers.get(requireId(req.container_id, "ContainerStatus"));
       const res: ContainerStatusResponse = { status: toCriContainerStatus(c, deps.images.store.get(c.imageId), await deps.containers.identity(c)), info: {} };
       if (req.verbose) {
-        const spec = await readFile(`${c.dir}/bundle/config.json`, "utf8").then(JSON.parse, () => null);
-        res.info = { info: JSON.stringify({ sandboxID: c.sandboxId, pid: c.pid ?? 0, runtimeType: c.runtimeHandler, rootfs: c.rootfs, runtimeSpec: spec, config: c.request }) };
+        // The spec as skiff wrote it (JSON already): spliced in, not parsed and serialised again.
+        const spec = await readFile(`${c.dir}/bundle/config.json`, "utf8").catch(() => "null");
+        const head = JSON.stringify({ sandboxID: c.sandboxId, pid: c.pid ?? 0, runtimeType: c.runtimeHandler, rootfs: c.rootfs });
+        res.info = { info: `${head.slice(0, -1)},"runtimeSpec":${spec.trim() || "null"},"config":${JSON.stringify(c.request)}}` };
       }
       return res;
     },
