@@ -28,6 +28,8 @@ import { SKIFF_VERSION } from "./version.js";
 export async function runDaemon(config: Config, logger: Logger, reload?: () => Promise<Config>): Promise<void> {
   await mkdir(config.root, { recursive: true, mode: 0o711 });
   await mkdir(config.state, { recursive: true, mode: 0o711 });
+  // Searchable by others, as root is: pods with a user namespace reach their rootfs below it as an unprivileged id.
+  await mkdir(config.containerRoot, { recursive: true, mode: 0o711 });
   const lock = await acquireDaemonLock(config.state);
 
   let server;

@@ -305,7 +305,12 @@ export class Containers {
     const bundle = path.join(dir, "bundle");
     const logFile = logPath || path.join(dir, "container.log");
     // Independent of the rootfs: made meanwhile.
-    const dirsReady = Promise.all([mkdir(bundle, { recursive: true, mode: 0o700 }), mkdir(path.dirname(logFile), { recursive: true })]);
+    // The container's directory first, searchable by others: a recursive mkdir of the bundle would make it 0700,
+    // and in a pod with a user namespace the runtime reaches the rootfs below it as the pod's (unprivileged) root.
+    const dirsReady = Promise.all([
+      mkdir(dir, { recursive: true, mode: 0o711 }).then(() => mkdir(bundle, { mode: 0o700 })),
+      mkdir(path.dirname(logFile), { recursive: true }),
+    ]);
     dirsReady.catch(() => {}); // awaited below; a failure of the mount first must not leave it unhandled
     let held: Promise<{ conmon: HeldConmon; madeLog: boolean }> | undefined;
     let released = false;

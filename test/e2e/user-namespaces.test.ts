@@ -8,7 +8,7 @@ import { chown, mkdir, readFile, readdir, stat, writeFile } from "node:fs/promis
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { grpc, grpcError } from "./harness/cri-client.js";
-import { containerConfig, runContainer, startPod, useContainerDaemon } from "./harness/containers.js";
+import { busyboxImage, containerConfig, runContainer, startPod, useContainerDaemon } from "./harness/containers.js";
 import { mountsUnder } from "./harness/mounts.js";
 import { podConfig } from "./harness/pods.js";
 import { fixtureDir } from "./harness/run-dir.js";
@@ -57,9 +57,11 @@ for (const handler of ["runc", "crun"] as const) describe(`user namespaces (${ha
     const pod = await startPod(f.d, "userns", withUserns({ pid: "POD" }));
     const sandbox = (await f.d.client.runtime.PodSandboxStatus({ pod_sandbox_id: pod.id })).status!;
     expect(sandbox.linux!.namespaces!.options!.userns_options).toMatchObject({ mode: "POD", uids: [{ host_id: HOST_ID, container_id: 0, length: 65_536 }] });
+    const volume = await busyboxImage(f.reg, f.d, { base: false, layers: [[{ type: "dir", path: "data" }, { type: "file", path: "data/hello.txt", content: "hi\n" }]] }, "test/userns-volume");
     const mounts = [
       { container_path: "/mapped", host_path: mapped, uidMappings: mapping, gidMappings: mapping },
       { container_path: "/plain", host_path: plain },
+      { container_path: "/vol", image: { image: volume } },
     ];
     const id = await runContainer(f.d, pod, containerConfig("app", f.image, { command: ["sleep", "3600"], mounts, linux: { security_context: { namespace_options: { pid: "POD", userns_options: podUserns } } } }));
     const other = await runContainer(f.d, pod, containerConfig("other", f.image, { command: ["sleep", "3600"] }));
@@ -71,6 +73,8 @@ for (const handler of ["runc", "crun"] as const) describe(`user namespaces (${ha
     // Root inside, an unprivileged id on the host.
     expect((await exec(id, "id -u; id -g")).out.split("\n")).toEqual(["0", "0"]);
     const { pid, rootfs, runtimeSpec } = await pidOf(id);
+    // The container's directory lets others search it (the runtime reaches the rootfs as the pod's root), whatever made it first.
+    expect((await stat(path.dirname(rootfs))).mode & 0o777).toBe(0o711);
     expect(runtimeSpec.linux.namespaces[0]).toMatchObject({ type: "user" });
     expect(/^Uid:\s+(\d+)/m.exec(await readFile(`/proc/${pid}/status`, "utf8"))![1]).toBe(String(HOST_ID));
     expect((await f.d.client.runtime.ContainerStatus({ container_id: id })).status!.user!.linux).toEqual({ uid: "0", gid: "0", supplemental_groups: ["0"] });
@@ -89,6 +93,8 @@ for (const handler of ["runc", "crun"] as const) describe(`user namespaces (${ha
     expect((await exec(id, "stat -c %u /mapped/by-root /mapped/by-1234")).out.split("\n")).toEqual(["0", "1234"]);
     expect((await exec(id, "echo new > /mapped/from-pod && echo ok")).out).toBe("ok");
     expect((await stat(path.join(mapped, "from-pod"))).uid).toBe(0);
+    // An image volume's files are root's inside too (its layers are idmapped like the rootfs's), and read-only.
+    expect((await exec(id, "stat -c %u:%g /vol/data/hello.txt; touch /vol/x 2>/dev/null || echo read-only")).out.split("\n")).toEqual(["0:0", "read-only"]);
     // A host directory without mappings: root inside is nobody there and cannot touch the host's root's file.
     expect((await exec(id, "stat -c %u /plain/host-root-file")).out).toBe("65534");
     const denied = await exec(id, "echo changed > /plain/host-root-file");
@@ -102,8 +108,8 @@ for (const handler of ["runc", "crun"] as const) describe(`user namespaces (${ha
     expect((await exec(id, "cat /proc/1/cmdline | tr '\\0' ' '; readlink /proc/1/ns/user")).out).toMatch(/catatonit.*\n?user:\[\d+\]/);
     expect((await exec(id, "readlink /proc/1/ns/user")).out).toBe((await exec(id, "readlink /proc/self/ns/user")).out);
 
-    // The idmapped copies made for the runtime's create are gone; only the rootfs stays mounted.
-    expect((await mountsUnder(path.dirname(rootfs))).sort()).toEqual([rootfs]);
+    // The idmapped copies made for the runtime's create are gone; only the rootfs and the image volume stay mounted.
+    expect((await mountsUnder(path.dirname(rootfs))).sort()).toEqual([path.join(path.dirname(rootfs), "image-volumes", "0"), rootfs]);
     expect(await readdir(path.dirname(rootfs))).not.toContain("idmapped");
   });
 

@@ -140,8 +140,9 @@ export async function readMember(file: string, member: string, maxBytes = 1024 *
 export async function unpackCheckpoint(archive: string, containerDir: string): Promise<void> {
   const into = path.join(containerDir, "checkpoint");
   const upper = path.join(containerDir, "upper");
-  await mkdir(into, { recursive: true, mode: 0o700 });
-  await mkdir(upper, { recursive: true, mode: 0o755 });
+  await mkdir(containerDir, { recursive: true, mode: 0o711 });
+  await mkdir(into, { mode: 0o700 });
+  await mkdir(upper, { mode: 0o755 });
   await unpackInto(archive, into);
   const diff = path.join(into, "rootfs-diff.tar");
   if (await stat(diff).then((s) => s.isFile(), () => false)) await unpackInto(diff, upper);
