@@ -2,7 +2,8 @@
 // idmapped mounts itself (the image layers under the rootfs, the volumes), so
 // any OCI runtime that can join a user namespace by path will do: runc 1.1 and
 // crun 1.8, Debian's, were checked. What the host must offer is idmapped
-// mounts (Linux 5.12+, and the filesystem under skiff's root must allow them),
+// mounts (Linux 5.19+ for overlayfs on idmapped layers, and the filesystem
+// under skiff's root must allow them),
 // found out once by making one the way a pod does; and the directories that
 // lead to skiff's root must let others search them, because the runtime
 // mounts the rootfs from inside the user namespace, as an unprivileged id.

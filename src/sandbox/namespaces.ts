@@ -32,7 +32,7 @@ export interface NamespaceRequest {
 }
 
 /** Planned paths for a sandbox's namespace files (recorded before they exist). */
-export function namespacePaths(dir: string, req: Pick<NamespaceRequest, "net" | "ipc" | "uts"> & { user?: unknown }): PinnedNamespaces {
+export function namespacePaths(dir: string, req: Pick<NamespaceRequest, "user" | "net" | "ipc" | "uts">): PinnedNamespaces {
   return {
     ...(req.user ? { user: path.join(dir, "user") } : {}),
     ...(req.net ? { net: path.join(dir, "net") } : {}),

@@ -16,6 +16,7 @@ import { extract, pack, type Header, type Pack } from "tar-stream";
 /** What skiff sets of a tar header; tar-stream fills in the rest. */
 type Headers = Partial<Header> & { name: string };
 import { extractLayer } from "../../image-service/unpack/extract.js";
+import { ROOTFS_DIFF } from "./checkpoint-archive.js";
 
 const run = promisify(execFile);
 
@@ -144,6 +145,6 @@ export async function unpackCheckpoint(archive: string, containerDir: string): P
   await mkdir(into, { mode: 0o700 });
   await mkdir(upper, { mode: 0o755 });
   await unpackInto(archive, into);
-  const diff = path.join(into, "rootfs-diff.tar");
+  const diff = path.join(into, ROOTFS_DIFF);
   if (await stat(diff).then((s) => s.isFile(), () => false)) await unpackInto(diff, upper);
 }
