@@ -12,13 +12,13 @@ import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { promisify } from "node:util";
 import { extract, pack, type Header, type Pack } from "tar-stream";
-
-/** What skiff sets of a tar header; tar-stream fills in the rest. */
-type Headers = Partial<Header> & { name: string };
 import { extractLayer } from "../../image-service/unpack/extract.js";
 import { ROOTFS_DIFF } from "./checkpoint-archive.js";
 
 const run = promisify(execFile);
+
+/** What skiff sets of a tar header; tar-stream fills in the rest. */
+type Headers = Partial<Header> & { name: string };
 
 /** Linux's dev_t split (glibc's major()/minor()). Pure. */
 export function deviceNumbers(rdev: number): { major: number; minor: number } {
@@ -52,15 +52,18 @@ function add(p: Pack, header: Headers, body?: NodeJS.ReadableStream): Promise<vo
 /**
  * Writes `dir` as a tar to `out`. With `overlay`, `dir` is an overlayfs upper
  * directory and its whiteouts and opaque markers are written as an OCI layer
- * has them. Sockets are left out (they cannot be archived).
+ * has them. Top-level entries named in `first` come before the others (small
+ * records a reader wants without going through the rest). Sockets are left
+ * out (they cannot be archived).
  */
-export async function packDirectory(dir: string, out: NodeJS.WritableStream, overlay: boolean): Promise<void> {
+export async function packDirectory(dir: string, out: NodeJS.WritableStream, overlay: boolean, first: string[] = []): Promise<void> {
   const p = pack();
   const done = pipeline(p, out);
   const opaque = overlay ? await opaqueDirs(dir) : new Set<string>();
   const links = new Map<string, string>();
   const walk = async (rel: string): Promise<void> => {
-    for (const name of (await readdir(path.join(dir, rel))).sort()) {
+    const rank = (name: string) => (rel === "" && first.includes(name) ? first.indexOf(name) : first.length);
+    for (const name of (await readdir(path.join(dir, rel))).sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0))) {
       const relPath = rel ? `${rel}/${name}` : name;
       const abs = path.join(dir, relPath);
       const st = await lstat(abs);
@@ -100,8 +103,8 @@ export async function packDirectory(dir: string, out: NodeJS.WritableStream, ove
 }
 
 /** packDirectory to a file. */
-export async function packDirectoryTo(dir: string, file: string, overlay: boolean): Promise<void> {
-  await packDirectory(dir, createWriteStream(file, { mode: 0o600 }), overlay);
+export async function packDirectoryTo(dir: string, file: string, overlay: boolean, first: string[] = []): Promise<void> {
+  await packDirectory(dir, createWriteStream(file, { mode: 0o600 }), overlay, first);
 }
 
 /**
@@ -113,7 +116,11 @@ export async function unpackInto(file: string, dest: string): Promise<void> {
   if (r.refused.length) throw new Error(`${file} has entries that cannot be unpacked safely: ${r.refused.slice(0, 3).join("; ")}`);
 }
 
-/** The text of one small member of a tar (at most `maxBytes`), or undefined when it has none by that name. */
+/**
+ * The text of one small member of a tar (at most `maxBytes`), or undefined when
+ * it has none by that name. Reading stops at the member: skiff's checkpoint
+ * archives put it first, ahead of CRIU's images (as large as the process's memory).
+ */
 export async function readMember(file: string, member: string, maxBytes = 1024 * 1024): Promise<string | undefined> {
   const ex = extract();
   let found: string | undefined;
@@ -127,10 +134,12 @@ export async function readMember(file: string, member: string, maxBytes = 1024 *
     stream.on("data", (c) => chunks.push(c as Buffer));
     stream.on("end", () => {
       found = Buffer.concat(chunks).toString("utf8");
-      next();
+      ex.destroy(); // the rest is not read
     });
   });
-  await pipeline(createReadStream(file), ex);
+  await pipeline(createReadStream(file), ex).catch((err: Error) => {
+    if (found === undefined) throw err;
+  });
   return found;
 }
 

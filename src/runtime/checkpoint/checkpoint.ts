@@ -48,7 +48,8 @@ export async function writeCheckpointArchive({ runtime, container: c, location, 
     };
     await writeFile(path.join(work, CONFIG_DUMP), JSON.stringify(dump), { mode: 0o600 });
     await writeFile(path.join(work, SPEC_DUMP), await readFile(path.join(c.dir, "bundle", "config.json")), { mode: 0o600 });
-    await packDirectoryTo(work, partial, false);
+    // The record first: a restore reads it before it unpacks the rest.
+    await packDirectoryTo(work, partial, false, [CONFIG_DUMP, SPEC_DUMP]);
     await rename(partial, location);
   } finally {
     await Promise.all([work, criuWork, partial].map((d) => rm(d, { recursive: true, force: true })));
