@@ -12,7 +12,8 @@
         "native/mounts.c",
         "native/idmap.c",
         "native/spawn.c",
-        "native/replace_file.c"
+        "native/replace_file.c",
+        "native/memory.c"
       ],
       "cflags": ["-Wall", "-Wextra", "-O2"],
       "libraries": ["-lpthread"]

@@ -8,6 +8,7 @@
 //   spawn.c           start child processes with posix_spawn (no fork)
 //   replace_file.c    replace a small file atomically (durably) in one pool job
 //   notify.c          sd_notify
+//   memory.c          give the C heap's free pages back after a burst
 // Everything else stays in TypeScript.
 
 #include "common.h"
@@ -26,6 +27,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"spawnProcess", NULL, spawn_process, NULL, NULL, NULL, napi_default, NULL},
       {"replaceFile", NULL, replace_file, NULL, NULL, NULL, napi_default, NULL},
       {"idmapMount", NULL, idmap_mount, NULL, NULL, NULL, napi_default, NULL},
+      {"trimMemory", NULL, trim_memory, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

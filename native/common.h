@@ -49,6 +49,7 @@ napi_value seqpacket_bridge(napi_env env, napi_callback_info info);
 napi_value connect_in_netns(napi_env env, napi_callback_info info);
 napi_value read_net_dev_in_netns(napi_env env, napi_callback_info info);
 napi_value notify_systemd(napi_env env, napi_callback_info info);
+napi_value trim_memory(napi_env env, napi_callback_info info);
 napi_value create_pod_namespaces(napi_env env, napi_callback_info info);
 napi_value mount_fs(napi_env env, napi_callback_info info);
 napi_value unmount_fs(napi_env env, napi_callback_info info);

@@ -30,6 +30,8 @@ export async function startCriServer(deps: CriDeps, logger: Logger, recovered: P
   const server = new grpc.Server({
     "grpc.max_receive_message_length": maxBytes,
     "grpc.max_send_message_length": maxBytes,
+    // channelz (grpc's introspection service, which skiff does not serve) traces every call: ~10% of a status call's CPU.
+    "grpc.enable_channelz": 0,
   });
   installFastSerializers(cri.RuntimeService.service);
   server.addService(

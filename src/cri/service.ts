@@ -65,15 +65,54 @@ function deadlineOf(call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWr
   return typeof d === "number" && Number.isFinite(d) ? d : undefined;
 }
 
-function abortSignalFor(call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>, deadline?: number) {
-  const controller = new AbortController();
-  call.on("cancelled", () => controller.abort(new Error("the client cancelled the call")));
-  let timer: NodeJS.Timeout | undefined;
-  if (deadline !== undefined) {
-    timer = setTimeout(() => controller.abort(new Error("deadline exceeded")), Math.max(0, deadline - Date.now()));
-    timer.unref();
+/** What a call's context needs of a grpc-js call. */
+interface CancellableCall {
+  readonly cancelled: boolean;
+  once(event: "cancelled", listener: () => void): unknown;
+  off(event: "cancelled", listener: () => void): unknown;
+}
+
+/**
+ * A call's context. Its abort signal is made only when a handler asks for it:
+ * most calls (status, list) never do, and an AbortController with its
+ * cancellation listener and deadline timer is a measurable share of such a
+ * call. grpc-js emits "cancelled" when every stream closes, finished or not;
+ * end() stops listening first.
+ */
+export class LiveCallContext implements CallContext {
+  private controller?: AbortController;
+  private timer?: NodeJS.Timeout;
+  private ended = false;
+
+  constructor(
+    private readonly call: CancellableCall,
+    readonly deadline: number | undefined,
+    readonly log: Logger,
+  ) {}
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      const controller = (this.controller = new AbortController());
+      if (this.call.cancelled) controller.abort(new Error("the client cancelled the call"));
+      else this.call.once("cancelled", this.onCancelled);
+      if (this.deadline !== undefined && !controller.signal.aborted) {
+        this.timer = setTimeout(() => controller.abort(new Error("deadline exceeded")), Math.max(0, this.deadline - Date.now()));
+        this.timer.unref();
+      }
+    }
+    return this.controller.signal;
   }
-  return { signal: controller.signal, done: () => timer && clearTimeout(timer) };
+
+  private readonly onCancelled = () => {
+    if (!this.ended) this.controller?.abort(new Error("the client cancelled the call"));
+  };
+
+  end(): void {
+    this.ended = true;
+    if (!this.controller) return;
+    clearTimeout(this.timer);
+    this.call.off("cancelled", this.onCancelled);
+  }
 }
 
 export function implementService(
@@ -95,10 +134,19 @@ export function implementService(
     const handler = handlers[method];
     if (def.requestStream) throw new Error(`${rpc}: client streaming is not part of CRI v1`);
 
+    // The metric children of successful calls, made once: labelling per call hashes the labels each time.
+    const okRequests = rpcRequests.labels({ method: rpc, code: "OK" });
+    const okDuration = rpcDuration.labels({ method: rpc, code: "OK" });
     const finish = (start: bigint, req: unknown, res: unknown, code: Status, err?: unknown) => {
       const durationMs = Number(process.hrtime.bigint() - start) / 1e6;
-      rpcRequests.inc({ method: rpc, code: codeName(code) });
-      rpcDuration.observe({ method: rpc, code: codeName(code) }, durationMs / 1000);
+      if (code === Status.OK) {
+        okRequests.inc();
+        okDuration.observe(durationMs / 1000);
+        if (!logger.isLevelEnabled("debug")) return;
+      } else {
+        rpcRequests.inc({ method: rpc, code: codeName(code) });
+        rpcDuration.observe({ method: rpc, code: codeName(code) }, durationMs / 1000);
+      }
       const fields = { rpc: method, durationMs: Math.round(durationMs * 1000) / 1000, code: codeName(code), ...idsOf(req), ...idsOf(res) };
       if (code === Status.OK) logger.debug(fields, "rpc");
       else if (code === Status.INTERNAL || code === Status.UNKNOWN) logger.error({ ...fields, err: shorten((err instanceof Error && err.stack) || errorMessage(err), 4 * MAX_STATUS_MESSAGE) }, "rpc failed");
@@ -125,9 +173,8 @@ export function implementService(
           callback(e);
           return;
         }
-        const deadline = deadlineOf(call);
-        const abort = abortSignalFor(call, deadline);
-        guarded(call.request, () => (handler as UnaryFn<unknown, unknown>)(call.request, { signal: abort.signal, deadline, log: logger }))
+        const ctx = new LiveCallContext(call, deadlineOf(call), logger);
+        guarded(call.request, () => (handler as UnaryFn<unknown, unknown>)(call.request, ctx))
           .then((res) => {
             finish(start, call.request, res, Status.OK);
             callback(null, res);
@@ -137,7 +184,7 @@ export function implementService(
             finish(start, call.request, undefined, e.code, err);
             callback(e);
           })
-          .finally(abort.done);
+          .finally(() => ctx.end());
       };
     } else {
       impl[method] = (call: grpc.ServerWritableStream<unknown, unknown>) => {
@@ -148,17 +195,16 @@ export function implementService(
           call.emit("error", e);
           return;
         }
-        const deadline = deadlineOf(call);
-        const abort = abortSignalFor(call, deadline);
+        const ctx = new LiveCallContext(call, deadlineOf(call), logger);
         const sink: StreamSink<unknown> = {
           write: (message) =>
             new Promise<void>((resolve, reject) => {
-              if (abort.signal.aborted) return reject(abort.signal.reason);
+              if (ctx.signal.aborted) return reject(ctx.signal.reason);
               if (call.write(message)) resolve();
               else call.once("drain", () => resolve());
             }),
         };
-        guarded(call.request, () => (handler as StreamFn<unknown, unknown>)(call.request, sink, { signal: abort.signal, deadline, log: logger }))
+        guarded(call.request, () => (handler as StreamFn<unknown, unknown>)(call.request, sink, ctx))
           .then(() => {
             finish(start, call.request, undefined, Status.OK);
             call.end();
@@ -168,7 +214,7 @@ export function implementService(
             finish(start, call.request, undefined, e.code, err);
             if (!call.cancelled) call.emit("error", e);
           })
-          .finally(abort.done);
+          .finally(() => ctx.end());
       };
     }
   }

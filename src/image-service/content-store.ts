@@ -17,6 +17,21 @@ import { DIGEST } from "./reference.js";
 
 export class DigestMismatchError extends Error {}
 
+export interface IngestOptions {
+  /** Called with the size of each chunk received. */
+  onBytes?: (n: number) => void;
+  /**
+   * Reads the verified blob (at the path it is given) while it is flushed to
+   * disk: a pull unpacks a layer then instead of after the fsync (a large
+   * layer's fsync takes as long as its unpack). The blob is moved into place
+   * once both are done; a failure here is the caller's to report and does not
+   * stop the blob from being stored.
+   */
+  whileSyncing?: (verifiedPath: string) => Promise<unknown>;
+  /** Runs the transfer itself (e.g. under a limit on concurrent downloads); the fsync and `whileSyncing` are not part of it. */
+  transfer?: (run: () => Promise<void>) => Promise<void>;
+}
+
 export class ContentStore {
   readonly blobsDir: string;
   private readonly ingestDir: string;
@@ -78,7 +93,8 @@ export class ContentStore {
    * Concurrent ingests of one digest share a single transfer; an existing blob
    * is not fetched again.
    */
-  ingest(digest: string, expectedSize: number, openSource: () => Promise<Readable>, onBytes?: (n: number) => void): Promise<void> {
+  ingest(digest: string, expectedSize: number, openSource: () => Promise<Readable>, options: IngestOptions = {}): Promise<void> {
+    const { onBytes, whileSyncing, transfer = (fn) => fn() } = options;
     return this.flights.run(digest, async () => {
       if (await this.has(digest)) return;
       const tmp = this.tempPath();
@@ -94,14 +110,19 @@ export class ContentStore {
         },
       });
       try {
-        const source = await openSource();
-        const out = createWriteStream(tmp, { mode: 0o644 });
-        await pipeline(source, counter, out);
+        await transfer(async () => {
+          const source = await openSource();
+          const out = createWriteStream(tmp, { mode: 0o644 });
+          await pipeline(source, counter, out);
+        });
         if (size !== expectedSize) throw new DigestMismatchError(`blob ${digest} has ${size} bytes, its descriptor declares ${expectedSize}`);
         const actual = `sha256:${hash.digest("hex")}`;
         if (actual !== digest) throw new DigestMismatchError(`blob content has digest ${actual}, expected ${digest}`);
-        const fh = await open(tmp, "r");
-        await fh.sync().finally(() => fh.close());
+        const synced = (async () => {
+          const fh = await open(tmp, "r");
+          await fh.sync().finally(() => fh.close());
+        })();
+        await Promise.all([synced, whileSyncing?.(tmp).catch(() => undefined)]);
         await rename(tmp, this.path(digest));
       } catch (err) {
         await rm(tmp, { force: true });

@@ -67,8 +67,12 @@ export async function pullImage(deps: PullerDeps, refText: string, credentials: 
   const release = deps.lease([manifestDigest, ...extraBlobs, manifest.config.digest, ...manifest.layers.map((l) => l.digest), ...chains]);
   try {
     await deps.content.write(manifest.config.digest, configData);
-    await storeLayers(deps, name, manifest.layers, diffIds, (layer) =>
-      deps.downloads.run(() => deps.content.ingest(layer.digest, layer.size, () => client.openBlob(layer.digest), (n) => imagePullBytes.inc(n))),
+    await storeLayers(deps, name, manifest.layers, diffIds, (layer, unpackFrom) =>
+      deps.content.ingest(layer.digest, layer.size, () => client.openBlob(layer.digest), {
+        onBytes: (n) => imagePullBytes.inc(n),
+        whileSyncing: unpackFrom,
+        transfer: (run) => deps.downloads.run(run),
+      }),
     );
   } finally {
     release();
@@ -94,15 +98,18 @@ export type LayerDescriptor = ImageManifest["layers"][number];
 /**
  * Makes sure every layer has its snapshot: `ensureBlob` puts a missing layer's
  * blob into the content store, then it is unpacked and checked against its
- * diff_id. Layers download and unpack in parallel; each snapshot commits only
- * after its parent, so a committed snapshot always has its whole chain.
+ * diff_id. `ensureBlob` may start the unpack itself, from the verified blob
+ * before it is moved into place (`unpackFrom`); a blob that was already there
+ * is unpacked from the store. Layers download and unpack in parallel; each
+ * snapshot commits only after its parent, so a committed snapshot always has
+ * its whole chain.
  */
 export async function storeLayers(
   deps: Pick<PullerDeps, "content" | "snapshots" | "unpack">,
   name: string,
   layers: LayerDescriptor[],
   diffIds: string[],
-  ensureBlob: (layer: LayerDescriptor) => Promise<void>,
+  ensureBlob: (layer: LayerDescriptor, unpackFrom: (blobPath: string) => Promise<void>) => Promise<void>,
 ): Promise<void> {
   const chains = chainIds(diffIds);
   const committed: Promise<unknown>[] = [];
@@ -111,17 +118,35 @@ export async function storeLayers(
     committed.push(
       (async () => {
         if (deps.snapshots.get(chains[i]!)) return;
-        await ensureBlob(layer);
-        await deps.snapshots.create(chains[i]!, i === 0 ? undefined : chains[i - 1], diffIds[i]!, async (fsDir) => {
-          const r = await deps.unpack.unpack(deps.content.path(layer.digest), layer.compression, fsDir).catch((err: Error) => {
-            throw failedPrecondition(`${name}: layer ${layer.digest} cannot be unpacked: ${err.message}`);
+        let snapshot: Promise<unknown> | undefined;
+        /** Starts the snapshot from `blobPath`; settles once the blob has been read (not when the snapshot commits). */
+        const unpackFrom = (blobPath: string): Promise<void> => {
+          let read!: () => void;
+          const blobRead = new Promise<void>((resolve) => (read = resolve));
+          snapshot = deps.snapshots.create(chains[i]!, i === 0 ? undefined : chains[i - 1], diffIds[i]!, async (fsDir) => {
+            const r = await deps.unpack
+              .unpack(blobPath, layer.compression, fsDir)
+              .catch((err: Error) => {
+                throw failedPrecondition(`${name}: layer ${layer.digest} cannot be unpacked: ${err.message}`);
+              })
+              .finally(read);
+            if (r.diffId !== diffIds[i]) {
+              throw failedPrecondition(`${name}: layer ${layer.digest} unpacks to ${r.diffId}, but the config says ${diffIds[i]}; nothing was stored`);
+            }
+            await parentCommitted;
+            return r;
           });
-          if (r.diffId !== diffIds[i]) {
-            throw failedPrecondition(`${name}: layer ${layer.digest} unpacks to ${r.diffId}, but the config says ${diffIds[i]}; nothing was stored`);
-          }
-          await parentCommitted;
-          return r;
-        });
+          // Another pull's unpack of this chain (a shared flight) never runs this one's populate.
+          snapshot.then(read, read);
+          return blobRead;
+        };
+        try {
+          await ensureBlob(layer, unpackFrom);
+        } catch (err) {
+          await snapshot?.catch(() => undefined); // an unpack it started ends before the pull reports
+          throw err;
+        }
+        await (snapshot ?? unpackFrom(deps.content.path(layer.digest)).then(() => snapshot));
       })(),
     );
   });

@@ -18,6 +18,7 @@ interface Addon {
   makeSocketPair(): [number, number];
   closeFd(fd: number): void;
   idmapMount(source: string, target: string, usernsPath: string, recursive: boolean): Promise<void>;
+  trimMemory(): boolean;
   spawnProcess(file: string, argv: string[], env: string[], cwd: string | null, fds: number[], setsid: boolean, onExit: (code: number | null, signal: number) => void): number;
 }
 
@@ -127,4 +128,9 @@ export function unmount(target: string, flags: number): Promise<void> {
  */
 export function replaceFile(dir: string, name: string, data: string, opts: { mode: number; durable: boolean }): Promise<void> {
   return load().replaceFile(dir, name, data, opts.mode, opts.durable);
+}
+
+/** Returns the C heap's free pages to the kernel (malloc_trim); for after a burst of allocation such as a pull. */
+export function trimMemory(): boolean {
+  return load().trimMemory();
 }

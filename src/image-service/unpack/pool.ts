@@ -2,11 +2,12 @@
 // blocking the gRPC server's event loop. Where the compiled worker is not
 // available (tests running the TypeScript sources) layers unpack in-thread.
 
-import { existsSync, createReadStream } from "node:fs";
+import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { Compression } from "../media-types.js";
-import { extractLayer, UnsafeLayerError, type ExtractResult } from "./extract.js";
+import { trimMemory } from "../../native/index.js";
+import { extractLayer, layerSource, UnsafeLayerError, type ExtractResult } from "./extract.js";
 import type { UnpackJob } from "./worker.js";
 
 interface Pending {
@@ -39,7 +40,7 @@ export class UnpackPool {
   constructor(private readonly size: number) {}
 
   unpack(blobPath: string, compression: Compression, dest: string): Promise<ExtractResult> {
-    if (!this.useWorkers) return extractLayer(createReadStream(blobPath), compression, dest);
+    if (!this.useWorkers) return extractLayer(layerSource(blobPath), compression, dest);
     return new Promise((resolve, reject) => {
       this.queue.push({ job: { blobPath, compression, dest }, pending: { resolve, reject } });
       this.dispatch();
@@ -91,7 +92,9 @@ export class UnpackPool {
   private retire(slot: Slot): void {
     if (slot.busy) return;
     this.slots.splice(this.slots.indexOf(slot), 1);
-    void slot.worker.terminate();
+    // The last worker gone, the pull's burst is over: what the workers and their buffers
+    // freed stays in glibc's arenas (tens of MB) unless given back.
+    void slot.worker.terminate().then(() => this.slots.length === 0 && trimMemory(), () => undefined);
   }
 
   async close(): Promise<void> {

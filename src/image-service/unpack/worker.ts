@@ -1,9 +1,8 @@
 // Worker-thread side of the unpack pool: extracts one layer per message.
 
-import { createReadStream } from "node:fs";
 import { parentPort } from "node:worker_threads";
 import type { Compression } from "../media-types.js";
-import { extractLayer, UnsafeLayerError } from "./extract.js";
+import { extractLayer, layerSource, UnsafeLayerError } from "./extract.js";
 
 export interface UnpackJob {
   id: number;
@@ -13,7 +12,7 @@ export interface UnpackJob {
 }
 
 parentPort!.on("message", (job: UnpackJob) => {
-  extractLayer(createReadStream(job.blobPath), job.compression, job.dest).then(
+  extractLayer(layerSource(job.blobPath), job.compression, job.dest).then(
     (result) => parentPort!.postMessage({ id: job.id, result }),
     (err: Error) => parentPort!.postMessage({ id: job.id, error: { message: err.message, unsafe: err instanceof UnsafeLayerError } }),
   );
