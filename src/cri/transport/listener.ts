@@ -135,4 +135,3 @@ function rewritingConnection(socket: net.Socket, rewriter: AuthorityRewriter, pe
   socket.on("error", (err) => conn.destroy(err));
   return conn;
 }
-
