@@ -93,6 +93,7 @@ export class LiveCallContext implements CallContext {
   get signal(): AbortSignal {
     if (!this.controller) {
       const controller = (this.controller = new AbortController());
+      if (this.ended) return controller.signal; // asked for after the call: nothing left to listen for
       if (this.call.cancelled) controller.abort(new Error("the client cancelled the call"));
       else this.call.once("cancelled", this.onCancelled);
       if (this.deadline !== undefined && !controller.signal.aborted) {
@@ -104,7 +105,7 @@ export class LiveCallContext implements CallContext {
   }
 
   private readonly onCancelled = () => {
-    if (!this.ended) this.controller?.abort(new Error("the client cancelled the call"));
+    this.controller?.abort(new Error("the client cancelled the call"));
   };
 
   end(): void {
@@ -134,14 +135,15 @@ export function implementService(
     const handler = handlers[method];
     if (def.requestStream) throw new Error(`${rpc}: client streaming is not part of CRI v1`);
 
-    // The metric children of successful calls, made once: labelling per call hashes the labels each time.
-    const okRequests = rpcRequests.labels({ method: rpc, code: "OK" });
-    const okDuration = rpcDuration.labels({ method: rpc, code: "OK" });
+    // The metric children of successful calls, made at the first one (a method never called has no series):
+    // labelling per call hashes the labels each time.
+    let ok: { requests: ReturnType<typeof rpcRequests.labels>; duration: ReturnType<typeof rpcDuration.labels> } | undefined;
     const finish = (start: bigint, req: unknown, res: unknown, code: Status, err?: unknown) => {
       const durationMs = Number(process.hrtime.bigint() - start) / 1e6;
       if (code === Status.OK) {
-        okRequests.inc();
-        okDuration.observe(durationMs / 1000);
+        ok ??= { requests: rpcRequests.labels({ method: rpc, code: "OK" }), duration: rpcDuration.labels({ method: rpc, code: "OK" }) };
+        ok.requests.inc();
+        ok.duration.observe(durationMs / 1000);
         if (!logger.isLevelEnabled("debug")) return;
       } else {
         rpcRequests.inc({ method: rpc, code: codeName(code) });
