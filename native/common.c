@@ -112,6 +112,7 @@ struct pool_job {
   napi_deferred deferred;
   void (*run)(void *arg);
   napi_value (*done)(napi_env env, void *arg);
+  napi_value (*done_with_result)(napi_env env, void *arg, napi_value *result);
   void *arg;
 };
 
@@ -123,17 +124,26 @@ static void pool_execute(napi_env env, void *data) {
 
 static void pool_complete(napi_env env, napi_status status, void *data) {
   struct pool_job *j = data;
-  napi_value error = j->done(env, j->arg); // frees arg
+  napi_value result = NULL;
+  napi_value error = j->done ? j->done(env, j->arg) : j->done_with_result(env, j->arg, &result); // frees arg
   if (status != napi_ok && !error) error = errno_error(env, "cancelled before it ran", ECANCELED);
   if (error) {
     napi_reject_deferred(env, j->deferred, error);
   } else {
-    napi_value undefined;
-    napi_get_undefined(env, &undefined);
-    napi_resolve_deferred(env, j->deferred, undefined);
+    if (!result) napi_get_undefined(env, &result);
+    napi_resolve_deferred(env, j->deferred, result);
   }
   napi_delete_async_work(env, j->work);
   free(j);
+}
+
+static napi_value queue_on_pool(napi_env env, const char *name, struct pool_job *j) {
+  napi_value promise, resource;
+  napi_create_promise(env, &j->deferred, &promise);
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource);
+  napi_create_async_work(env, NULL, resource, pool_execute, pool_complete, j, &j->work);
+  napi_queue_async_work(env, j->work);
+  return promise;
 }
 
 napi_value run_on_pool(napi_env env, const char *name, void (*run)(void *arg), napi_value (*done)(napi_env env, void *arg), void *arg) {
@@ -145,10 +155,18 @@ napi_value run_on_pool(napi_env env, const char *name, void (*run)(void *arg), n
   j->run = run;
   j->done = done;
   j->arg = arg;
-  napi_value promise, resource;
-  napi_create_promise(env, &j->deferred, &promise);
-  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource);
-  napi_create_async_work(env, NULL, resource, pool_execute, pool_complete, j, &j->work);
-  napi_queue_async_work(env, j->work);
-  return promise;
+  return queue_on_pool(env, name, j);
+}
+
+napi_value run_on_pool_with_result(napi_env env, const char *name, void (*run)(void *arg), napi_value (*done)(napi_env env, void *arg, napi_value *result), void *arg) {
+  struct pool_job *j = calloc(1, sizeof *j);
+  if (!j) {
+    napi_value ignored;
+    done(env, arg, &ignored);
+    return throw_errno(env, name, ENOMEM);
+  }
+  j->run = run;
+  j->done_with_result = done;
+  j->arg = arg;
+  return queue_on_pool(env, name, j);
 }

@@ -42,6 +42,8 @@ int run_on_own_thread(void *(*fn)(void *), void *arg);
 // then runs on the JS thread, frees arg and returns an error to reject with,
 // or NULL to resolve. For blocking syscalls that must not stall the event loop.
 napi_value run_on_pool(napi_env env, const char *name, void (*run)(void *arg), napi_value (*done)(napi_env env, void *arg), void *arg);
+// The same for a job with a value: done sets *result (the promise's value) when it returns NULL.
+napi_value run_on_pool_with_result(napi_env env, const char *name, void (*run)(void *arg), napi_value (*done)(napi_env env, void *arg, napi_value *result), void *arg);
 // Starts fn(arg) on a detached thread with a small stack. 0, or pthread_create's error.
 int start_detached_thread(void *(*fn)(void *), void *arg, size_t stack_size);
 
@@ -57,6 +59,7 @@ napi_value make_socket_pair(napi_env env, napi_callback_info info);
 napi_value close_fd(napi_env env, napi_callback_info info);
 napi_value spawn_process(napi_env env, napi_callback_info info);
 napi_value replace_file(napi_env env, napi_callback_info info);
+napi_value read_small_files(napi_env env, napi_callback_info info);
 napi_value idmap_mount(napi_env env, napi_callback_info info);
 
 #endif

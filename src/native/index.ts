@@ -15,6 +15,7 @@ interface Addon {
   mount(source: string, target: string, fstype: string, flags: number, data: string | null, cwd: string | null, mkdirs: string[] | null): Promise<void>;
   unmount(target: string, flags: number): Promise<void>;
   replaceFile(dir: string, name: string, data: string, mode: number, durable: boolean): Promise<void>;
+  readSmallFiles(paths: string[]): Promise<(string | undefined)[]>;
   makeSocketPair(): [number, number];
   closeFd(fd: number): void;
   idmapMount(source: string, target: string, usernsPath: string, recursive: boolean): Promise<void>;
@@ -128,6 +129,11 @@ export function unmount(target: string, flags: number): Promise<void> {
  */
 export function replaceFile(dir: string, name: string, data: string, opts: { mode: number; durable: boolean }): Promise<void> {
   return load().replaceFile(dir, name, data, opts.mode, opts.durable);
+}
+
+/** Reads up to 64 small files (1 MiB each) whole in one pool job; undefined for each that cannot be read. */
+export function readSmallFiles(paths: string[]): Promise<(string | undefined)[]> {
+  return load().readSmallFiles(paths);
 }
 
 /** Returns the C heap's free pages to the kernel (malloc_trim); for after a burst of allocation such as a pull. */

@@ -760,7 +760,6 @@ export class Containers {
       // left of it (runtime state, mounts, files) goes right after, off the call's path, as containerd's
       // garbage collection does; after a crash, the next start's sweeps remove it.
       await this.store.delete(c.id);
-      await rm(path.join(this.exitDir, c.id), { force: true });
       this.deps.log.info({ container_id: c.id }, "container removed");
       this.publish("deleted", c.id, c.sandboxId);
       this.cleanups.set(c.id, { record: c, done: this.cleanUpAfter(c) });
@@ -797,6 +796,8 @@ export class Containers {
     await releaseIdmapped(c.dir);
     await rm(c.dir, { recursive: true, force: true });
     await rm(path.join(this.socketDir, c.id), { force: true }); // conmon's link to the attach socket's dir
+    // Not in RemoveContainer's path: right after StopContainer's fsyncs, this unlink waits on the journal for milliseconds.
+    await rm(path.join(this.exitDir, c.id), { force: true });
   }
 
   /**
@@ -806,9 +807,11 @@ export class Containers {
    * container id that no record knows. Nothing else is touched.
    */
   private async sweepUnrecorded(): Promise<void> {
-    // conmon's attach-socket links of containers no record knows (removed while an older skiff left them).
-    for (const name of await readdir(this.socketDir).catch(() => [])) {
-      if (isId(name) && !this.store.get(name)) await rm(path.join(this.socketDir, name), { force: true });
+    // conmon's attach-socket links and exit files of containers no record knows (removed just before a crash).
+    for (const dir of [this.socketDir, this.exitDir]) {
+      for (const name of await readdir(dir).catch(() => [])) {
+        if (isId(name) && !this.store.get(name)) await rm(path.join(dir, name), { force: true });
+      }
     }
     const root = this.deps.config.containerRoot;
     for (const name of await readdir(root).catch(() => [])) {

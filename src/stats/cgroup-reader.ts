@@ -1,32 +1,32 @@
 // Reads one cgroup's statistics files (no process is started: kubelet lists
-// stats of every container every few seconds).
+// stats of every container every few seconds). A cgroup's files are read in
+// one job of the native addon, not one fs.promises readFile each (see
+// native/read_files.c).
 
-import { readFile } from "node:fs/promises";
 import path from "node:path";
+import { readSmallFiles } from "../native/index.js";
 import type { CgroupLayout } from "../runtime/cgroups.js";
 import { parseCgroupSample, type CgroupFiles, type CgroupSample } from "./cgroup-stats.js";
 
-const read = (file: string) => readFile(file, "utf8").catch(() => undefined);
+const V2_FILES = ["cpu.stat", "memory.current", "memory.max", "memory.stat", "memory.swap.current", "memory.swap.max", "pids.current"];
 
 export async function readCgroupFiles(cgroupPath: string, layout: CgroupLayout): Promise<CgroupFiles | undefined> {
   const rel = cgroupPath.replace(/^\/+/, "");
   if (layout.version === 2) {
     const dir = path.join("/sys/fs/cgroup", rel);
-    const [cpu, memoryUsage, memoryLimit, memoryStat, swapUsage, swapLimit, pidsCurrent] = await Promise.all(
-      ["cpu.stat", "memory.current", "memory.max", "memory.stat", "memory.swap.current", "memory.swap.max", "pids.current"].map((f) => read(path.join(dir, f))),
-    );
+    const [cpu, memoryUsage, memoryLimit, memoryStat, swapUsage, swapLimit, pidsCurrent] = await readSmallFiles(V2_FILES.map((f) => path.join(dir, f)));
     if (cpu === undefined && memoryUsage === undefined) return undefined;
     return { version: 2, cpu, memoryUsage, memoryLimit, memoryStat, swapUsage, swapLimit, pidsCurrent };
   }
   const mem = path.join("/sys/fs/cgroup/memory", rel);
-  const [cpu, memoryUsage, memoryLimit, memoryStat, swapUsage, swapLimit, pidsCurrent] = await Promise.all([
-    read(path.join("/sys/fs/cgroup/cpuacct", rel, "cpuacct.usage")),
-    read(path.join(mem, "memory.usage_in_bytes")),
-    read(path.join(mem, "memory.limit_in_bytes")),
-    read(path.join(mem, "memory.stat")),
-    read(path.join(mem, "memory.memsw.usage_in_bytes")),
-    read(path.join(mem, "memory.memsw.limit_in_bytes")),
-    read(path.join("/sys/fs/cgroup/pids", rel, "pids.current")),
+  const [cpu, memoryUsage, memoryLimit, memoryStat, swapUsage, swapLimit, pidsCurrent] = await readSmallFiles([
+    path.join("/sys/fs/cgroup/cpuacct", rel, "cpuacct.usage"),
+    path.join(mem, "memory.usage_in_bytes"),
+    path.join(mem, "memory.limit_in_bytes"),
+    path.join(mem, "memory.stat"),
+    path.join(mem, "memory.memsw.usage_in_bytes"),
+    path.join(mem, "memory.memsw.limit_in_bytes"),
+    path.join("/sys/fs/cgroup/pids", rel, "pids.current"),
   ]);
   if (cpu === undefined && memoryUsage === undefined) return undefined;
   return { version: 1, cpu, memoryUsage, memoryLimit, memoryStat, swapUsage, swapLimit, pidsCurrent };
@@ -41,6 +41,6 @@ export async function readCgroupSample(cgroupPath: string, layout: CgroupLayout)
 /** Only the cumulative CPU time (ns), for the background pass that keeps rate baselines: one file per cgroup. */
 export async function readCgroupCpu(cgroupPath: string, layout: CgroupLayout): Promise<number | undefined> {
   const rel = cgroupPath.replace(/^\/+/, "");
-  const cpu = layout.version === 2 ? await read(path.join("/sys/fs/cgroup", rel, "cpu.stat")) : await read(path.join("/sys/fs/cgroup/cpuacct", rel, "cpuacct.usage"));
+  const [cpu] = await readSmallFiles([layout.version === 2 ? path.join("/sys/fs/cgroup", rel, "cpu.stat") : path.join("/sys/fs/cgroup/cpuacct", rel, "cpuacct.usage")]);
   return cpu === undefined ? undefined : parseCgroupSample({ version: layout.version, cpu }).cpuUsageNs;
 }

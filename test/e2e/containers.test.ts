@@ -800,7 +800,7 @@ describe("creations cut short by a daemon crash", () => {
     }
   });
 
-  it("remove on restart what a container removed just before a crash left: runtime state, mounts, files", async () => {
+  it("remove on restart what a container removed just before a crash left: runtime state, mounts, files, exit file", async () => {
     const reg = await TestRegistry.start();
     const d = await TestDaemon.start();
     try {
@@ -809,14 +809,20 @@ describe("creations cut short by a daemon crash", () => {
       const kept = await runContainer(d, pod, containerConfig("kept", image, { command: ["sleep", "1000"] }));
       // Created, never started: its runtime state and its conmon exist until the runtime deletes it.
       const { container_id: gone } = await d.client.runtime.CreateContainer({ pod_sandbox_id: pod.id, config: containerConfig("gone", image, { command: ["sleep", "1000"] }), sandbox_config: pod.config });
+      // Ended: its conmon wrote an exit file.
+      const ended = (await waitExited(d, await runContainer(d, pod, containerConfig("ended", image, { command: ["true"] })))).id;
+      const exitFile = path.join(d.state, "exits", ended);
+      expect(existsSync(exitFile)).toBe(true);
       await d.stop();
       // What RemoveContainer leaves when the daemon dies right after the record went: everything else.
-      await rm(path.join(d.root, "containers", "records", `${gone}.json`));
+      for (const id of [gone, ended]) await rm(path.join(d.root, "containers", "records", `${id}.json`));
       expect(spawnSync("runc", ["--root", path.join(d.state, "runc"), "state", gone]).status).toBe(0);
       await d.start();
       expect((await d.client.runtime.ListContainers({})).containers.map((c) => [c.id, c.state])).toEqual([[kept, "CONTAINER_RUNNING"]]);
       expect(spawnSync("runc", ["--root", path.join(d.state, "runc"), "state", gone]).status).not.toBe(0);
       expect(existsSync(path.join(d.root, "containers", gone))).toBe(false);
+      expect(existsSync(path.join(d.root, "containers", ended))).toBe(false);
+      expect(existsSync(exitFile)).toBe(false);
       expect(await mountsUnder(path.join(d.root, "containers", gone))).toEqual([]);
       expect(await readFile(d.logFile, "utf8")).toContain("deleted runtime state that no container record knows");
       await waitFor("the removed container's conmon to end", async () => ((await conmonsNamed("gone_")).length === 0 ? true : undefined), 10_000);

@@ -4,7 +4,7 @@
 import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { replaceFile } from "../../src/native/index.js";
+import { readSmallFiles, replaceFile } from "../../src/native/index.js";
 import { RecordStore } from "../../src/store/record-store.js";
 import { fixtureDir } from "./harness/run-dir.js";
 
@@ -73,5 +73,22 @@ describe("replaceFile", () => {
     const busy = (await replaceFile(dir, "taken", "x", { mode: 0o600, durable: false }).catch((e: unknown) => e)) as NodeJS.ErrnoException;
     expect(busy.code).toBe("EISDIR");
     expect((await readdir(dir)).sort()).toEqual(["sub", "taken"]);
+  });
+});
+
+describe("readSmallFiles", () => {
+  it("reads each file whole, in order, with undefined for one that cannot be read", async () => {
+    const dir = await fixtureDir("small-reads");
+    // Longer than the first read's buffer, to show it grows; and a file the kernel makes as it is read, reporting size 0.
+    const long = "x".repeat(10_000) + "ü";
+    await writeFile(path.join(dir, "long"), long);
+    await writeFile(path.join(dir, "empty"), "");
+    await mkdir(path.join(dir, "a-directory"));
+    const got = await readSmallFiles([path.join(dir, "long"), path.join(dir, "missing"), path.join(dir, "empty"), path.join(dir, "a-directory"), "/proc/self/status"]);
+    expect(got.slice(0, 4)).toEqual([long, undefined, "", undefined]);
+    expect(got[4]).toMatch(/^Name:/);
+    expect(await readSmallFiles([])).toEqual([]);
+    expect(() => readSmallFiles(Array.from({ length: 65 }, () => "/x"))).toThrow(TypeError);
+    expect(() => readSmallFiles("nope" as unknown as string[])).toThrow(TypeError);
   });
 });
