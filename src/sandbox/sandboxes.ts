@@ -281,8 +281,12 @@ export class Sandboxes {
     };
   }
 
-  /** Stops the infra process, detaches the network, unmounts shm. Each step is recorded when done. */
-  private async teardown(r: SandboxRecord): Promise<SandboxRecord> {
+  /**
+   * Stops the infra process, detaches the network, unmounts shm. Each step is
+   * recorded when done; `after` (the caller's own change, such as NOTREADY)
+   * goes into the network's record write, so that a stop fsyncs once, not twice.
+   */
+  private async teardown(r: SandboxRecord, after: Partial<SandboxRecord> = {}): Promise<SandboxRecord> {
     let current = r;
     if (current.infra) {
       const runtime = this.deps.runtimes.get(current.runtimeHandler);
@@ -308,7 +312,7 @@ export class Sandboxes {
       const inv = { ...this.cniInvocation(current), netns: netnsAlive ? current.namespaces.net! : "" };
       await cniDel(net, plugins, this.deps.config.cni.binDirs, inv, current.network.result ?? undefined);
       if (!netnsAlive) await removeNatLeftovers(current.id);
-      current = await this.saveIfStored(current, { network: { ...current.network, attached: false } });
+      current = await this.saveIfStored(current, { network: { ...current.network, attached: false }, ...after });
     }
     if (current.shm) await unmountAll(current.shm);
     return current;
@@ -369,7 +373,7 @@ export class Sandboxes {
   async stop(query: string): Promise<void> {
     await this.withSandbox(query, async (r) => {
       await this.hooks.stopAll(r.id);
-      const after = await this.teardown(r);
+      const after = await this.teardown(r, { state: "notready" });
       if (after.state !== "notready") await this.store.put({ ...after, state: "notready" });
       this.log(r.id).info("sandbox stopped");
     });
@@ -404,11 +408,11 @@ export class Sandboxes {
         const problem = await this.health(r, mounted, runtimes);
         if (problem) {
           log.warn({ problem }, "sandbox lost part of its state while the daemon was down; stopping it");
-          const after = await this.teardown(r).catch((err) => {
+          const after = await this.teardown(r, { state: "notready" }).catch((err) => {
             log.error({ err: errorMessage(err) }, "cleanup of a broken sandbox failed; StopPodSandbox will retry");
             return r;
           });
-          await this.store.put({ ...after, state: "notready" });
+          if (after.state !== "notready") await this.store.put({ ...after, state: "notready" });
         }
       } catch (err) {
         log.error({ err: errorMessage(err) }, "sandbox recovery failed");
