@@ -12,7 +12,6 @@
 #define MAX_FILES 64
 
 struct file_read {
-  char *path;
   char *data; // NULL: unreadable (absent, a directory, too big...)
   size_t len;
 };
@@ -23,8 +22,8 @@ struct small_reads {
   struct file_read files[MAX_FILES];
 };
 
-static void read_one(struct file_read *f) {
-  int fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+static void read_one(const char *path, struct file_read *f) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) return;
   size_t cap = FIRST_READ, len = 0;
   char *buf = malloc(cap);
@@ -56,7 +55,7 @@ static void read_one(struct file_read *f) {
 
 static void run(void *arg) {
   struct small_reads *r = arg;
-  for (uint32_t i = 0; i < r->count; i++) read_one(&r->files[i]);
+  for (uint32_t i = 0; i < r->count; i++) read_one(r->paths[i], &r->files[i]);
 }
 
 static void free_reads(struct small_reads *r) {
@@ -93,6 +92,5 @@ napi_value read_small_files(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "readSmallFiles(paths: string[]), at most 64 paths");
     return NULL;
   }
-  for (uint32_t i = 0; i < r->count; i++) r->files[i].path = r->paths[i];
   return run_on_pool_with_result(env, "skiff:readSmallFiles", run, done, r);
 }

@@ -8,28 +8,30 @@ import { readSmallFiles } from "../native/index.js";
 import type { CgroupLayout } from "../runtime/cgroups.js";
 import { parseCgroupSample, type CgroupFiles, type CgroupSample } from "./cgroup-stats.js";
 
-const V2_FILES = ["cpu.stat", "memory.current", "memory.max", "memory.stat", "memory.swap.current", "memory.swap.max", "pids.current"];
+/** The CPU file: v2 cpu.stat, v1 cpuacct.usage. */
+function cpuFile(rel: string, layout: CgroupLayout): string {
+  return layout.version === 2 ? path.join("/sys/fs/cgroup", rel, "cpu.stat") : path.join("/sys/fs/cgroup/cpuacct", rel, "cpuacct.usage");
+}
+
+/** A sample's files in CgroupFiles' order: cpu, memory usage, limit and stat, swap usage and limit, pids. */
+function sampleFiles(rel: string, layout: CgroupLayout): string[] {
+  if (layout.version === 2) {
+    return [cpuFile(rel, layout), ...["memory.current", "memory.max", "memory.stat", "memory.swap.current", "memory.swap.max", "pids.current"].map((f) => path.join("/sys/fs/cgroup", rel, f))];
+  }
+  const memory = (f: string) => path.join("/sys/fs/cgroup/memory", rel, f);
+  return [
+    cpuFile(rel, layout),
+    ...["memory.usage_in_bytes", "memory.limit_in_bytes", "memory.stat", "memory.memsw.usage_in_bytes", "memory.memsw.limit_in_bytes"].map(memory),
+    path.join("/sys/fs/cgroup/pids", rel, "pids.current"),
+  ];
+}
+
+const relative = (cgroupPath: string) => cgroupPath.replace(/^\/+/, "");
 
 export async function readCgroupFiles(cgroupPath: string, layout: CgroupLayout): Promise<CgroupFiles | undefined> {
-  const rel = cgroupPath.replace(/^\/+/, "");
-  if (layout.version === 2) {
-    const dir = path.join("/sys/fs/cgroup", rel);
-    const [cpu, memoryUsage, memoryLimit, memoryStat, swapUsage, swapLimit, pidsCurrent] = await readSmallFiles(V2_FILES.map((f) => path.join(dir, f)));
-    if (cpu === undefined && memoryUsage === undefined) return undefined;
-    return { version: 2, cpu, memoryUsage, memoryLimit, memoryStat, swapUsage, swapLimit, pidsCurrent };
-  }
-  const mem = path.join("/sys/fs/cgroup/memory", rel);
-  const [cpu, memoryUsage, memoryLimit, memoryStat, swapUsage, swapLimit, pidsCurrent] = await readSmallFiles([
-    path.join("/sys/fs/cgroup/cpuacct", rel, "cpuacct.usage"),
-    path.join(mem, "memory.usage_in_bytes"),
-    path.join(mem, "memory.limit_in_bytes"),
-    path.join(mem, "memory.stat"),
-    path.join(mem, "memory.memsw.usage_in_bytes"),
-    path.join(mem, "memory.memsw.limit_in_bytes"),
-    path.join("/sys/fs/cgroup/pids", rel, "pids.current"),
-  ]);
+  const [cpu, memoryUsage, memoryLimit, memoryStat, swapUsage, swapLimit, pidsCurrent] = await readSmallFiles(sampleFiles(relative(cgroupPath), layout));
   if (cpu === undefined && memoryUsage === undefined) return undefined;
-  return { version: 1, cpu, memoryUsage, memoryLimit, memoryStat, swapUsage, swapLimit, pidsCurrent };
+  return { version: layout.version, cpu, memoryUsage, memoryLimit, memoryStat, swapUsage, swapLimit, pidsCurrent };
 }
 
 /** Undefined when the cgroup does not exist (the container is not running, say). */
@@ -40,7 +42,6 @@ export async function readCgroupSample(cgroupPath: string, layout: CgroupLayout)
 
 /** Only the cumulative CPU time (ns), for the background pass that keeps rate baselines: one file per cgroup. */
 export async function readCgroupCpu(cgroupPath: string, layout: CgroupLayout): Promise<number | undefined> {
-  const rel = cgroupPath.replace(/^\/+/, "");
-  const [cpu] = await readSmallFiles([layout.version === 2 ? path.join("/sys/fs/cgroup", rel, "cpu.stat") : path.join("/sys/fs/cgroup/cpuacct", rel, "cpuacct.usage")]);
+  const [cpu] = await readSmallFiles([cpuFile(relative(cgroupPath), layout)]);
   return cpu === undefined ? undefined : parseCgroupSample({ version: layout.version, cpu }).cpuUsageNs;
 }
