@@ -76,7 +76,7 @@ static napi_value done(napi_env env, void *arg) {
   return error;
 }
 
-// replaceFile(dir, name, data: string, mode, durable: boolean): Promise<void>.
+// replaceFile(dir, name, data: string | Buffer, mode, durable: boolean): Promise<void>.
 // name is a plain file name inside dir (no slash).
 napi_value replace_file(napi_env env, napi_callback_info info) {
   size_t argc = 5;
@@ -90,15 +90,25 @@ napi_value replace_file(napi_env env, napi_callback_info info) {
     w->dir = dup_string(env, argv[0]);
     w->name = dup_string(env, argv[1]);
     bad = !w->dir || !w->name || !*w->name || strchr(w->name, '/') || strlen(w->name) > 4000;
-    if (!bad && napi_get_value_string_utf8(env, argv[2], NULL, 0, &w->len) != napi_ok) bad = 1;
-    if (!bad && (w->data = malloc(w->len + 1)) == NULL) bad = 1;
-    if (!bad) napi_get_value_string_utf8(env, argv[2], w->data, w->len + 1, NULL);
+    bool is_buffer = false;
+    if (!bad) napi_is_buffer(env, argv[2], &is_buffer);
+    if (!bad && is_buffer) {
+      // Bytes as they are (a blob whose digest was checked), not text.
+      void *bytes = NULL;
+      if (napi_get_buffer_info(env, argv[2], &bytes, &w->len) != napi_ok) bad = 1;
+      if (!bad && (w->data = malloc(w->len + 1)) == NULL) bad = 1;
+      if (!bad && w->len) memcpy(w->data, bytes, w->len);
+    } else {
+      if (!bad && napi_get_value_string_utf8(env, argv[2], NULL, 0, &w->len) != napi_ok) bad = 1;
+      if (!bad && (w->data = malloc(w->len + 1)) == NULL) bad = 1;
+      if (!bad) napi_get_value_string_utf8(env, argv[2], w->data, w->len + 1, NULL);
+    }
     bad |= napi_get_value_double(env, argv[3], &mode) != napi_ok || mode < 0 || mode > 07777;
     bad |= napi_get_value_bool(env, argv[4], &w->durable) != napi_ok;
   }
   if (bad) {
     done(env, w);
-    napi_throw_type_error(env, NULL, "replaceFile(dir, name without '/', data: string, mode, durable: boolean)");
+    napi_throw_type_error(env, NULL, "replaceFile(dir, name without '/', data: string or Buffer, mode, durable: boolean)");
     return NULL;
   }
   w->mode = (mode_t)mode;

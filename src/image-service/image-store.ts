@@ -2,9 +2,10 @@
 // A tag names one image: saving an image with a tag moves the tag off any
 // other image.
 
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir, unlink } from "node:fs/promises";
 import path from "node:path";
-import { loadJsonRecords, writeFileAtomic } from "../store/atomic-file.js";
+import { replaceFile } from "../native/index.js";
+import { loadJsonRecords } from "../store/atomic-file.js";
 import type { ImageRecord } from "./image-record.js";
 import { findImage } from "./image-lookup.js";
 
@@ -33,8 +34,8 @@ export class ImageStore {
     return findImage(this.all(), query);
   }
 
-  private file(id: string): string {
-    return path.join(this.dir, `${id.replace(/^sha256:/, "")}.json`);
+  private fileName(id: string): string {
+    return `${id.replace(/^sha256:/, "")}.json`;
   }
 
   /** Overwrites a record as given (e.g. with a tag removed). */
@@ -43,7 +44,7 @@ export class ImageStore {
   }
 
   private async write(record: ImageRecord): Promise<void> {
-    await writeFileAtomic(this.file(record.id), JSON.stringify(record));
+    await replaceFile(this.dir, this.fileName(record.id), JSON.stringify(record), { mode: 0o600, durable: true });
     this.byId.set(record.id, record);
   }
 
@@ -70,7 +71,9 @@ export class ImageStore {
   }
 
   async delete(id: string): Promise<void> {
-    await rm(this.file(id), { force: true });
+    await unlink(path.join(this.dir, this.fileName(id))).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== "ENOENT") throw new Error(`cannot delete the record of image ${id}: ${err.message}`);
+    });
     this.byId.delete(id);
   }
 }

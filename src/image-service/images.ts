@@ -2,10 +2,13 @@
 // usage, and garbage collection of blobs and snapshots no image or container
 // uses any more.
 
+import path from "node:path";
 import type { Config } from "../config/config.js";
 import type { Logger } from "../log.js";
+import { Trash } from "../store/trash.js";
 import { Limit } from "../util/limit.js";
 import { SingleFlight } from "../util/single-flight.js";
+import { stepTimer } from "../util/step-timer.js";
 import { ContentStore } from "./content-store.js";
 import type { ImageRecord } from "./image-record.js";
 import { ImageStore } from "./image-store.js";
@@ -27,6 +30,7 @@ export class Images {
   readonly snapshots: SnapshotStore;
   readonly store: ImageStore;
   private readonly unpack: UnpackPool;
+  private readonly trash: Trash;
   private readonly leases = new Map<string, number>();
   private readonly pulls = new SingleFlight<ImageRecord>();
   private readonly downloads: Limit;
@@ -37,14 +41,16 @@ export class Images {
     private readonly config: Config,
     private readonly log: Logger,
   ) {
+    this.trash = new Trash(path.join(config.root, "trash"), log);
     this.content = new ContentStore(config.root);
-    this.snapshots = new SnapshotStore(config.root);
+    this.snapshots = new SnapshotStore(config.root, this.trash);
     this.store = new ImageStore(config.root);
     this.unpack = new UnpackPool(config.image.unpackWorkers);
     this.downloads = new Limit(config.image.maxConcurrentDownloads);
   }
 
   async init(): Promise<void> {
+    await this.trash.init();
     await this.content.init();
     await this.snapshots.load();
     await this.store.load();
@@ -64,12 +70,12 @@ export class Images {
 
   /** Loads a docker save / OCI layout archive from this machine into the store. */
   async importArchive(file: string): Promise<ImageRecord[]> {
-    const imported = await importArchive(
-      { content: this.content, snapshots: this.snapshots, unpack: this.unpack, lease: (keys) => this.lease(keys) },
-      file,
-    );
-    const records: ImageRecord[] = [];
-    for (const image of imported) records.push(await this.store.save({ ...image, pinned: false, createdAt: Date.now() }));
+    const records = await this.holdingLeases(async (lease) => {
+      const imported = await importArchive({ content: this.content, snapshots: this.snapshots, unpack: this.unpack, lease }, file);
+      const saved: ImageRecord[] = [];
+      for (const image of imported) saved.push(await this.store.save({ ...image, pinned: false, createdAt: Date.now() }));
+      return saved;
+    });
     this.log.info({ file, images: records.map((r) => r.id) }, "images imported");
     return records;
   }
@@ -77,27 +83,49 @@ export class Images {
   pull(refText: string, credentials: Credentials | undefined, signal?: AbortSignal): Promise<ImageRecord> {
     // Concurrent pulls of one reference share one pull (credentials are the same kubelet's).
     const key = formatReference(parseReference(refText));
-    return this.pulls.run(key, async () => {
-      const t0 = Date.now();
-      const deps: PullerDeps = {
-        content: this.content,
-        snapshots: this.snapshots,
-        unpack: this.unpack,
-        registries: this.config.registries,
-        clientOptions: {
-          requestTimeoutMs: this.config.image.requestTimeoutSeconds * 1000,
-          stallTimeoutMs: this.config.image.stallTimeoutSeconds * 1000,
-          maxAttempts: 4,
-        },
-        downloads: this.downloads,
-        log: this.log,
-        lease: (keys) => this.lease(keys),
-      };
-      const pulled = await pullImage(deps, refText, credentials, signal);
-      const record = await this.store.save({ ...pulled, pinned: false, createdAt: Date.now() });
-      this.log.info({ image: key, id: record.id, ms: Date.now() - t0, layers: record.layers.length }, "image pulled");
-      return record;
-    });
+    return this.pulls.run(key, () =>
+      this.holdingLeases(async (lease) => {
+        const { step, steps } = stepTimer();
+        const deps: PullerDeps = {
+          content: this.content,
+          snapshots: this.snapshots,
+          unpack: this.unpack,
+          registries: this.config.registries,
+          clientOptions: {
+            requestTimeoutMs: this.config.image.requestTimeoutSeconds * 1000,
+            stallTimeoutMs: this.config.image.stallTimeoutSeconds * 1000,
+            maxAttempts: 4,
+          },
+          downloads: this.downloads,
+          log: this.log,
+          lease,
+          step,
+          hasLayers: (digests) => this.store.all().some((image) => digests.every((d, i) => image.layers[i]?.digest === d)),
+        };
+        const pulled = await pullImage(deps, refText, credentials, signal);
+        const record = await this.store.save({ ...pulled, pinned: false, createdAt: Date.now() });
+        step("record");
+        this.log.info({ image: key, id: record.id, layers: record.layers.length, steps }, "image pulled");
+        return record;
+      }),
+    );
+  }
+
+  /**
+   * Runs a pull or an import with leases that last until it has saved its
+   * records, not only until its blobs and snapshots are in place: in between,
+   * nothing else would keep them from a collection.
+   */
+  private async holdingLeases<T>(work: (lease: (keys: string[]) => () => void) => Promise<T>): Promise<T> {
+    const taken: (() => void)[] = [];
+    try {
+      return await work((keys) => {
+        taken.push(this.lease(keys));
+        return () => undefined;
+      });
+    } finally {
+      for (const release of taken) release();
+    }
   }
 
   /**
@@ -118,8 +146,11 @@ export class Images {
       await this.store.replace({ ...image, repoTags: image.repoTags.filter((t) => t !== tag) });
       return;
     }
+    // The blob directory is listed while the record goes; nothing is deleted before the record is gone.
+    const listing = this.content.list();
+    listing.catch(() => undefined); // awaited by the collection
     await this.store.delete(image.id);
-    await this.collectGarbage();
+    await this.collectGarbage(listing);
   }
 
   private lease(keys: string[]): () => void {
@@ -133,35 +164,37 @@ export class Images {
     };
   }
 
-  /** Deletes snapshots and blobs that no image, container or pull in progress uses. */
-  async collectGarbage(): Promise<{ snapshots: number; blobs: number }> {
+  /**
+   * Deletes snapshots and blobs that no image, container or pull in progress
+   * uses. `listing` is the content store's blobs if the caller has listed them
+   * already (a blob stored since is not in it, and stays until the next collection).
+   */
+  async collectGarbage(listing?: Promise<string[]>): Promise<{ snapshots: number; blobs: number }> {
+    // Snapshots are chosen and forgotten at once, before anything is awaited:
+    // a pull that starts after this cannot find (and count on) one being
+    // removed. Their directories go to the trash in parallel; a crash that
+    // leaves a child without its parent is mended by the next start.
     const keepChains = new Set<string>(this.snapshotUsers());
+    for (const image of this.store.all()) for (const l of image.layers) keepChains.add(l.chainId);
+    // A kept snapshot keeps its whole chain.
+    for (const chain of [...keepChains]) for (const s of this.snapshots.stack(chain)) keepChains.add(s.chainId);
+    const doomed = this.snapshots.all().filter((s) => !keepChains.has(s.chainId) && !this.leases.has(s.chainId));
+    const snapshotsRemoved = Promise.all(doomed.map((s) => this.snapshots.remove(s.chainId)));
+    snapshotsRemoved.catch(() => undefined); // awaited below
+    // Blobs likewise once the listing is in: what to keep is read then, not
+    // before (a pull may have saved its record and let go of its lease meanwhile).
+    const listed = await (listing ?? this.content.list());
     const keepBlobs = new Set<string>();
     for (const image of this.store.all()) {
       keepBlobs.add(image.manifestDigest).add(image.configDigest);
       for (const b of image.extraBlobs) keepBlobs.add(b);
-      for (const l of image.layers) {
-        keepBlobs.add(l.digest);
-        keepChains.add(l.chainId);
-      }
+      for (const l of image.layers) keepBlobs.add(l.digest);
     }
-    // A kept snapshot keeps its whole chain.
-    for (const chain of [...keepChains]) for (const s of this.snapshots.stack(chain)) keepChains.add(s.chainId);
-    let snapshots = 0;
-    let blobs = 0;
-    // Children before parents, so a crash half-way never leaves a child without its parent.
-    const doomed = this.snapshots.all().filter((s) => !keepChains.has(s.chainId) && !this.leases.has(s.chainId)).sort((a, b) => b.id - a.id);
-    for (const s of doomed) {
-      await this.snapshots.remove(s.chainId);
-      snapshots++;
-    }
-    for (const digest of await this.content.list()) {
-      if (keepBlobs.has(digest) || this.leases.has(digest)) continue;
-      await this.content.delete(digest);
-      blobs++;
-    }
-    if (snapshots || blobs) this.log.info({ snapshots, blobs }, "garbage collected");
-    return { snapshots, blobs };
+    const doomedBlobs = listed.filter((digest) => !keepBlobs.has(digest) && !this.leases.has(digest));
+    await Promise.all([snapshotsRemoved, ...doomedBlobs.map((digest) => this.content.delete(digest))]);
+    const counts = { snapshots: doomed.length, blobs: doomedBlobs.length };
+    if (counts.snapshots || counts.blobs) this.log.info(counts, "garbage collected");
+    return counts;
   }
 
   /** Usage of the image store (snapshots and blobs). */
@@ -179,7 +212,8 @@ export class Images {
     return { mountpoint: this.snapshots.dir, usedBytes, inodesUsed };
   }
 
-  close(): Promise<void> {
-    return this.unpack.close();
+  async close(): Promise<void> {
+    await this.unpack.close();
+    await this.trash.drain();
   }
 }

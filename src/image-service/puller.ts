@@ -38,7 +38,24 @@ export interface PullerDeps {
   log: Logger;
   /** Keeps blobs and snapshots of a pull in progress safe from garbage collection. */
   lease(keys: string[]): () => void;
+  /** Marks the end of a step, for the pull's log line. */
+  step?(name: string): void;
+  /**
+   * Whether an image here already has these layers (bottom first) at the
+   * bottom of its own: then their snapshots are likely there, and they are
+   * not downloaded before the config says so.
+   */
+  hasLayers?(digests: string[]): boolean;
 }
+
+/** A layer download started before the config arrived; its unpack waits for the config. */
+interface EarlyDownload {
+  /** Hands over the unpack to run on the verified blob (or none: a no-op). */
+  unpackWith(unpack: (blobPath: string) => Promise<void>): void;
+  stored: Promise<void>;
+}
+
+const NO_UNPACK = async () => undefined;
 
 const MAX_CONFIG_BYTES = 8 * 1024 * 1024;
 
@@ -46,51 +63,88 @@ function sha256(data: Buffer): string {
   return `sha256:${createHash("sha256").update(data).digest("hex")}`;
 }
 
-/** Pulls and returns the record to save (without saving it). */
+/**
+ * Pulls and returns the record to save (without saving it). Blobs already in
+ * memory (manifests, the config) are written while the next download runs,
+ * and new layers download while the config does; every write and download has
+ * finished before this returns.
+ */
 export async function pullImage(deps: PullerDeps, refText: string, credentials: Credentials | undefined, signal?: AbortSignal): Promise<Omit<ImageRecord, "createdAt" | "pinned">> {
   const ref = parseReference(refText);
   const name = formatReference(ref);
   const log = deps.log.child({ image: name });
   const client = new RegistryClient(ref.domain, endpointsFor(ref.domain, deps.registries), ref.path, credentials, { ...deps.clientOptions, log, signal });
 
-  const { manifest, manifestDigest, extraBlobs } = await resolveManifest(deps, client, ref, name);
-  const configData = await client.getBlob(manifest.config.digest, MAX_CONFIG_BYTES);
-  if (sha256(configData) !== manifest.config.digest) {
-    throw failedPrecondition(`${name}: digest verification failed for the image config ${manifest.config.digest}; nothing was stored`);
-  }
-  const config = parseImageConfig(configData, name);
-  const diffIds = config.rootfs.diff_ids;
-  if (diffIds.length !== manifest.layers.length) {
-    throw failedPrecondition(`${name}: the manifest lists ${manifest.layers.length} layers but the config has ${diffIds.length} diff_ids`);
-  }
-  const chains = chainIds(diffIds);
-  const release = deps.lease([manifestDigest, ...extraBlobs, manifest.config.digest, ...manifest.layers.map((l) => l.digest), ...chains]);
-  try {
-    await deps.content.write(manifest.config.digest, configData);
-    await storeLayers(deps, name, manifest.layers, diffIds, (layer, unpackFrom) =>
-      deps.content.ingest(layer.digest, layer.size, () => client.openBlob(layer.digest), {
-        onBytes: (n) => imagePullBytes.inc(n),
-        whileSyncing: unpackFrom,
-        transfer: (run) => deps.downloads.run(run),
-      }),
-    );
-  } finally {
-    release();
-  }
-
-  const layers: LayerRecord[] = manifest.layers.map((l, i) => ({ digest: l.digest, mediaType: l.mediaType, size: l.size, diffId: diffIds[i]!, chainId: chains[i]! }));
-  const tag = tagReference(ref);
-  return {
-    id: manifest.config.digest,
-    repoTags: tag ? [tag] : [],
-    repoDigests: [digestReference(ref, ref.digest ?? extraBlobs[0] ?? manifestDigest)],
-    manifestDigest,
-    extraBlobs,
-    configDigest: manifest.config.digest,
-    layers,
-    size: manifest.layers.reduce((n, l) => n + l.size, manifest.config.size),
-    config,
+  const { manifest, manifestDigest, extraBlobs, fetched } = await resolveManifest(client, ref, name);
+  deps.step?.("manifest");
+  const releases = [deps.lease([manifestDigest, ...extraBlobs, ...manifest.layers.map((l) => l.digest)])];
+  const writes: Promise<void>[] = [];
+  const write = (digest: string, data: Buffer) => {
+    const written = deps.content.write(digest, data);
+    written.catch(() => undefined); // reported by the Promise.all below, not as an unhandled rejection before it
+    writes.push(written);
   };
+  for (const [digest, data] of fetched) write(digest, data);
+  const ingestLayer = (layer: LayerDescriptor, unpackFrom: (blobPath: string) => Promise<void>) =>
+    deps.content.ingest(layer.digest, layer.size, () => client.openBlob(layer.digest), {
+      onBytes: (n) => imagePullBytes.inc(n),
+      whileSyncing: unpackFrom,
+      transfer: (run) => deps.downloads.run(run),
+    });
+  // Layers that no image here has start downloading while the config is fetched (their snapshots
+  // are keyed by the config's diff_ids); each one's unpack starts once the config has come.
+  const early = new Map<string, EarlyDownload>();
+  manifest.layers.forEach((layer, i) => {
+    if (early.has(layer.digest) || deps.hasLayers?.(manifest.layers.slice(0, i + 1).map((l) => l.digest))) return;
+    let unpackWith!: EarlyDownload["unpackWith"];
+    const unpack = new Promise<(blobPath: string) => Promise<void>>((resolve) => (unpackWith = resolve));
+    const stored = ingestLayer(layer, (blobPath) => unpack.then((fn) => fn(blobPath)));
+    stored.catch(() => undefined); // awaited by storeLayers or below
+    early.set(layer.digest, { unpackWith, stored });
+  });
+  try {
+    const configData = await client.getBlob(manifest.config.digest, MAX_CONFIG_BYTES);
+    if (sha256(configData) !== manifest.config.digest) {
+      throw failedPrecondition(`${name}: digest verification failed for the image config ${manifest.config.digest}; nothing was stored`);
+    }
+    const config = parseImageConfig(configData, name);
+    const diffIds = config.rootfs.diff_ids;
+    if (diffIds.length !== manifest.layers.length) {
+      throw failedPrecondition(`${name}: the manifest lists ${manifest.layers.length} layers but the config has ${diffIds.length} diff_ids`);
+    }
+    const chains = chainIds(diffIds);
+    releases.push(deps.lease([manifest.config.digest, ...manifest.layers.map((l) => l.digest), ...chains]));
+    write(manifest.config.digest, configData);
+    deps.step?.("config");
+    await storeLayers(deps, name, manifest.layers, diffIds, (layer, unpackFrom) => {
+      const started = early.get(layer.digest);
+      if (!started) return ingestLayer(layer, unpackFrom);
+      started.unpackWith(unpackFrom);
+      return started.stored;
+    });
+    await Promise.all(writes);
+    deps.step?.("layers");
+
+    const layers: LayerRecord[] = manifest.layers.map((l, i) => ({ digest: l.digest, mediaType: l.mediaType, size: l.size, diffId: diffIds[i]!, chainId: chains[i]! }));
+    const tag = tagReference(ref);
+    return {
+      id: manifest.config.digest,
+      repoTags: tag ? [tag] : [],
+      repoDigests: [digestReference(ref, ref.digest ?? extraBlobs[0] ?? manifestDigest)],
+      manifestDigest,
+      extraBlobs,
+      configDigest: manifest.config.digest,
+      layers,
+      size: manifest.layers.reduce((n, l) => n + l.size, manifest.config.size),
+      config,
+    };
+  } finally {
+    // A download whose layer turned out to have its snapshot (or whose pull failed) is stored without an unpack.
+    for (const e of early.values()) e.unpackWith(NO_UNPACK);
+    // A failed pull reports once its writes and downloads have ended (none is left running behind it).
+    await Promise.allSettled([...writes, ...[...early.values()].map((e) => e.stored)]);
+    for (const release of releases) release();
+  }
 }
 
 export type LayerDescriptor = ImageManifest["layers"][number];
@@ -155,8 +209,8 @@ export async function storeLayers(
   if (failed) throw failed.reason;
 }
 
-/** Follows an index to this platform's manifest; verifies and stores what it fetched. */
-async function resolveManifest(deps: PullerDeps, client: RegistryClient, ref: ImageReference, name: string) {
+/** Follows an index to this platform's manifest; verifies what it fetched and returns it to be stored. */
+async function resolveManifest(client: RegistryClient, ref: ImageReference, name: string) {
   const reference = ref.digest ?? ref.tag!;
   const top = await client.getManifest(reference, MANIFEST_ACCEPT);
   const topDigest = sha256(top.data);
@@ -165,8 +219,7 @@ async function resolveManifest(deps: PullerDeps, client: RegistryClient, ref: Im
   }
   const parsed = parseManifest(top.data, top.contentType, name);
   if (parsed.kind === "manifest") {
-    await deps.content.write(topDigest, top.data);
-    return { manifest: parsed, manifestDigest: topDigest, extraBlobs: [] as string[] };
+    return { manifest: parsed, manifestDigest: topDigest, extraBlobs: [] as string[], fetched: [[topDigest, top.data]] as [string, Buffer][] };
   }
   const target = hostPlatform();
   const picked = pickPlatform(parsed, target);
@@ -180,7 +233,13 @@ async function resolveManifest(deps: PullerDeps, client: RegistryClient, ref: Im
   }
   const manifest = parseManifest(inner.data, inner.contentType, name);
   if (manifest.kind !== "manifest") throw new SkiffError("failed-precondition", `${name}: an index entry points to another index`);
-  await deps.content.write(topDigest, top.data);
-  await deps.content.write(picked.digest, inner.data);
-  return { manifest: manifest as ImageManifest, manifestDigest: picked.digest, extraBlobs: [topDigest] };
+  return {
+    manifest: manifest as ImageManifest,
+    manifestDigest: picked.digest,
+    extraBlobs: [topDigest],
+    fetched: [
+      [topDigest, top.data],
+      [picked.digest, inner.data],
+    ] as [string, Buffer][],
+  };
 }

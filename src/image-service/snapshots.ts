@@ -3,12 +3,14 @@
 // chain's snapshots). Directories get short numeric names so that an overlay
 // mount of many layers stays within the kernel's one-page option limit.
 // snapshot.json is written last: a directory without it is unfinished work
-// from a killed daemon and is removed at start.
+// from a killed daemon and is removed at start, as is a snapshot whose parent
+// is gone (garbage collection removes a chain's snapshots in parallel).
 
 import { lstat, link, mkdir, readdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { failedPrecondition } from "../errors.js";
-import { writeFileAtomic } from "../store/atomic-file.js";
+import { replaceFile } from "../native/index.js";
+import type { Trash } from "../store/trash.js";
 import { SingleFlight } from "../util/single-flight.js";
 import { ancestors } from "./unpack/entry-path.js";
 
@@ -43,7 +45,10 @@ export class SnapshotStore {
   private nextId = 1;
   private readonly flights = new SingleFlight<Snapshot>();
 
-  constructor(root: string) {
+  constructor(
+    root: string,
+    private readonly trash: Trash,
+  ) {
     this.dir = path.join(root, "snapshots");
   }
 
@@ -61,6 +66,14 @@ export class SnapshotStore {
       this.byChain.set(record.chainId, record);
       this.nextId = Math.max(this.nextId, record.id + 1);
     }
+    // A crash in the middle of a collection can leave a child without its parent: useless, and unsafe to stack on.
+    for (let orphans = this.orphans(); orphans.length; orphans = this.orphans()) {
+      for (const s of orphans) await this.remove(s.chainId);
+    }
+  }
+
+  private orphans(): Snapshot[] {
+    return this.all().filter((s) => s.parent !== undefined && !this.byChain.has(s.parent));
   }
 
   get(chainId: string): Snapshot | undefined {
@@ -98,7 +111,7 @@ export class SnapshotStore {
         const r = await populate(fsDir);
         if (r.pendingHardlinks.length) await this.linkFromLowers(fsDir, parent, r.pendingHardlinks);
         const snap: Snapshot = { id, chainId, parent, diffId, usedBytes: r.usedBytes, inodes: r.inodes, createdAt: Date.now() };
-        await writeFileAtomic(path.join(base, "snapshot.json"), JSON.stringify(snap));
+        await replaceFile(base, "snapshot.json", JSON.stringify(snap), { mode: 0o600, durable: true });
         this.byChain.set(chainId, snap);
         return snap;
       } catch (err) {
@@ -128,10 +141,15 @@ export class SnapshotStore {
     }
   }
 
+  /**
+   * Forgets the snapshot at once (a pull that asks after this unpacks the
+   * layer anew, into a directory of its own) and moves its directory to the
+   * trash, where its files are removed after the call.
+   */
   async remove(chainId: string): Promise<void> {
     const s = this.byChain.get(chainId);
     if (!s) return;
     this.byChain.delete(chainId);
-    await rm(path.join(this.dir, String(s.id)), { recursive: true, force: true });
+    await this.trash.discard(path.join(this.dir, String(s.id)));
   }
 }

@@ -14,7 +14,7 @@ interface Addon {
   createPodNamespaces(options: PodNamespaceOptions): Promise<void>;
   mount(source: string, target: string, fstype: string, flags: number, data: string | null, cwd: string | null, mkdirs: string[] | null): Promise<void>;
   unmount(target: string, flags: number): Promise<void>;
-  replaceFile(dir: string, name: string, data: string, mode: number, durable: boolean): Promise<void>;
+  replaceFile(dir: string, name: string, data: string | Buffer, mode: number, durable: boolean): Promise<void>;
   readSmallFiles(paths: string[]): Promise<(string | undefined)[]>;
   makeSocketPair(): [number, number];
   closeFd(fd: number): void;
@@ -127,7 +127,7 @@ export function unmount(target: string, flags: number): Promise<void> {
  * before the rename and the directory after it, for power loss. Rejects with
  * an Error whose code is the errno's name.
  */
-export function replaceFile(dir: string, name: string, data: string, opts: { mode: number; durable: boolean }): Promise<void> {
+export function replaceFile(dir: string, name: string, data: string | Buffer, opts: { mode: number; durable: boolean }): Promise<void> {
   return load().replaceFile(dir, name, data, opts.mode, opts.durable);
 }
 

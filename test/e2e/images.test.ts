@@ -4,7 +4,7 @@
 
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { readdir, readFile, stat } from "node:fs/promises";
+import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import bcrypt from "bcryptjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,6 +14,7 @@ import { grpc, grpcError } from "./harness/cri-client.js";
 import { TestDaemon } from "./harness/daemon.js";
 import { TestProxy } from "./harness/proxy.js";
 import { TestRegistry } from "./harness/registry.js";
+import { waitFor } from "./harness/processes.js";
 import { fixtureDir } from "./harness/run-dir.js";
 import { dirEntries, mountChain, snapshotDirs } from "./harness/snapshots.js";
 
@@ -190,6 +191,30 @@ describe("image service", () => {
     expect(await readFile(path.join(dirs.get(abs.diffIds[0]!)!, "abs-name-test"), "utf8")).toBe("inside");
   });
 
+  it("removes at start what a crash left: the trash, a snapshot whose parent is gone, temp files of blobs", async () => {
+    const img = await buildImage({ layers: [[{ type: "file", path: "/crash-left", content: "kept" }]] });
+    const ref = await reg.push("lib/crash-left", "v1", img);
+    await d.client.image.PullImage({ image: { image: ref } });
+    await d.kill();
+    // A collection cut short: a tree moved to the trash, and the child of a removed parent.
+    await mkdir(path.join(d.root, "trash", "0123456789abcdef", "fs", "deep"), { recursive: true });
+    await writeFile(path.join(d.root, "trash", "0123456789abcdef", "fs", "deep", "file"), "x");
+    const orphan = { id: 9999, chainId: `sha256:${"e".repeat(64)}`, parent: `sha256:${"f".repeat(64)}`, diffId: `sha256:${"e".repeat(64)}`, usedBytes: 0, inodes: 0, createdAt: 0 };
+    await mkdir(path.join(d.root, "snapshots", "9999", "fs"), { recursive: true });
+    await writeFile(path.join(d.root, "snapshots", "9999", "snapshot.json"), JSON.stringify(orphan));
+    // A blob write cut short before its rename.
+    const temp = path.join(d.root, "content/blobs/sha256", `.${"a".repeat(64)}.tmp-1-1`);
+    await writeFile(temp, "partial");
+    await d.start();
+    expect(existsSync(path.join(d.root, "snapshots", "9999"))).toBe(false);
+    expect(existsSync(temp)).toBe(false);
+    await waitFor("the trash to be emptied", async () => ((await readdir(path.join(d.root, "trash"))).length === 0 ? true : undefined), 10_000);
+    // The image's own snapshots are whole and mount.
+    const dirs = await snapshotDirs(d.root);
+    expect(await readFile(path.join(dirs.get(chainOf(img.diffIds).at(-1)!)!, "crash-left"), "utf8")).toBe("kept");
+    await d.client.image.RemoveImage({ image: { image: ref } });
+  });
+
   it("removes one tag of several by untagging, and the image by id with all its tags", async () => {
     const img = await buildImage({ layers: [[{ type: "file", path: "/tags", content: "two" }]] });
     const a = await reg.push("lib/tags", "a", img);
@@ -227,6 +252,8 @@ describe("image service", () => {
     expect((await d.client.image.ListImages({})).images).toEqual([]);
     expect(await readdir(path.join(d.root, "snapshots"))).toEqual([]);
     expect(await readdir(path.join(d.root, "content/blobs/sha256"))).toEqual([]);
+    // The snapshots' files went to the trash with the call and are removed after it.
+    await waitFor("the trash to be emptied", async () => ((await readdir(path.join(d.root, "trash"))).length === 0 ? true : undefined), 10_000);
     const fsAfter = await d.client.image.ImageFsInfo({});
     expect(fsAfter.image_filesystems[0]!.used_bytes!.value).toBe("0");
   });
@@ -258,6 +285,55 @@ describe("image pulls through a proxy", () => {
     expect(results.map((r) => r.image_ref)).toEqual([img.config.digest, img.config.digest, img.config.digest]);
     for (const layer of img.layers) expect(proxy.blobGets(layer.digest), layer.digest).toBe(1);
     expect(proxy.blobGets(img.config.digest)).toBeLessThanOrEqual(2);
+  });
+
+  it("downloads a layer no image has while the config is fetched, and not one an image here has", async () => {
+    const base: LayerEntry[] = [{ type: "file", path: "/base-file", content: "base" }];
+    const first = await buildImage({ base: false, layers: [base, [{ type: "file", path: "/first", content: "1" }]] });
+    const second = await buildImage({ base: false, layers: [base, [{ type: "file", path: "/second", content: randomBytes(300_000) }]] });
+    await reg.push("lib/early", "first", first);
+    await reg.push("lib/early", "second", second);
+    await d.client.image.PullImage({ image: { image: `${proxy.host}/lib/early:first` } });
+    const baseGets = proxy.blobGets(first.layers[0]!.digest);
+    // The config is answered only once the new layer has been asked for (or after 5 s, and the check below fails).
+    const newLayer = second.layers[1]!.digest;
+    let layerAsked = false;
+    proxy.options = {
+      hold: (p) => {
+        if (!p.endsWith(`/blobs/${second.config.digest}`)) return undefined;
+        return waitFor("the new layer's download to start", async () => (proxy.blobGets(newLayer) > 0 ? (layerAsked = true) : undefined), 5000).catch(() => undefined);
+      },
+    };
+    try {
+      await d.client.image.PullImage({ image: { image: `${proxy.host}/lib/early:second` } });
+    } finally {
+      proxy.options = {};
+    }
+    expect(layerAsked).toBe(true);
+    expect(proxy.blobGets(first.layers[0]!.digest)).toBe(baseGets);
+    const dirs = await snapshotDirs(d.root);
+    expect((await readFile(path.join(dirs.get(chainOf(second.diffIds)[1]!)!, "second"))).length).toBe(300_000);
+  });
+
+  it("stores a layer downloaded early without unpacking it when the config turns out bad", async () => {
+    const img = await buildImage({ base: false, layers: [[{ type: "file", path: "/early-bad", content: "x" }]] });
+    await reg.push("lib/early-bad", "v1", img);
+    const snapshotsBefore = (await snapshotDirs(d.root)).size;
+    proxy.options = { tamper: (p) => (p.endsWith(`/blobs/${img.config.digest}`) ? Buffer.from("{}") : undefined) };
+    try {
+      const err = await grpcError(d.client.image.PullImage({ image: { image: `${proxy.host}/lib/early-bad:v1` } }));
+      expect(err.code).toBe(grpc.status.FAILED_PRECONDITION);
+      expect(err.details).toMatch(/digest verification failed for the image config/);
+    } finally {
+      proxy.options = {};
+    }
+    expect(proxy.blobGets(img.layers[0]!.digest)).toBe(1);
+    expect((await snapshotDirs(d.root)).size).toBe(snapshotsBefore);
+    expect((await d.client.image.ImageStatus({ image: { image: `${proxy.host}/lib/early-bad:v1` } })).image).toBeNull();
+    expect(await readdir(path.join(d.root, "content/ingest"))).toEqual([]);
+    // The next pull finds the stored blob and only unpacks it.
+    await d.client.image.PullImage({ image: { image: `${proxy.host}/lib/early-bad:v1` } });
+    expect(proxy.blobGets(img.layers[0]!.digest)).toBe(1);
   });
 
   it("rejects a blob whose content does not match its digest and stores nothing", async () => {

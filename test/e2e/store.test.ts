@@ -1,10 +1,16 @@
 // The record store on disk, through the native file replacement: what a restart
-// reads back, the order of writes to one record, and errors that say where.
+// reads back, the order of writes to one record, and errors that say where;
+// the content store's writes and deletions, and the trash.
 
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { ContentStore } from "../../src/image-service/content-store.js";
+import type { Logger } from "../../src/log.js";
 import { readSmallFiles, replaceFile } from "../../src/native/index.js";
+import { Trash } from "../../src/store/trash.js";
 import { RecordStore } from "../../src/store/record-store.js";
 import { fixtureDir } from "./harness/run-dir.js";
 
@@ -61,6 +67,15 @@ describe("replaceFile", () => {
     expect(await readdir(dir)).toEqual(["f.json"]);
   });
 
+  it("writes a Buffer's bytes as they are, including bytes that are not UTF-8", async () => {
+    const dir = await fixtureDir("durable");
+    const bytes = Buffer.from([0x00, 0xff, 0xc3, 0x28, 0x0a, 0xe2, 0x82]);
+    await replaceFile(dir, "blob", bytes, { mode: 0o644, durable: true });
+    expect((await readFile(path.join(dir, "blob"))).equals(bytes)).toBe(true);
+    await replaceFile(dir, "empty", Buffer.alloc(0), { mode: 0o644, durable: false });
+    expect((await stat(path.join(dir, "empty"))).size).toBe(0);
+  });
+
   it("fails with the errno's code and the path, and refuses names that are paths", async () => {
     const dir = await fixtureDir("durable");
     const err = (await replaceFile(path.join(dir, "missing"), "f.json", "x", { mode: 0o600, durable: true }).catch((e: unknown) => e)) as NodeJS.ErrnoException;
@@ -90,5 +105,62 @@ describe("readSmallFiles", () => {
     expect(await readSmallFiles([])).toEqual([]);
     expect(() => readSmallFiles(Array.from({ length: 65 }, () => "/x"))).toThrow(TypeError);
     expect(() => readSmallFiles("nope" as unknown as string[])).toThrow(TypeError);
+  });
+});
+
+describe("content store", () => {
+  const digestOf = (b: Buffer) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
+
+  it("has no blob from the moment its deletion starts; a write after it stores the blob again", async () => {
+    const s = new ContentStore(await fixtureDir("content"));
+    await s.init();
+    for (let i = 0; i < 20; i++) {
+      const data = Buffer.from([0x00, 0xff, i, 0xc3, 0x28]);
+      const digest = digestOf(data);
+      await s.write(digest, data);
+      expect(await s.has(digest)).toBe(true);
+      const deleted = s.delete(digest);
+      // The stat may reach the pool before the unlink: it must still answer false.
+      expect(await s.has(digest)).toBe(false);
+      await deleted;
+      await s.write(digest, data);
+      expect((await s.read(digest)).equals(data), `round ${i}`).toBe(true);
+    }
+    expect(await s.list()).toHaveLength(20);
+  });
+
+  it("removes at start the temp files of writes a crash cut short, and no blob", async () => {
+    const root = await fixtureDir("content");
+    const s = new ContentStore(root);
+    await s.init();
+    const data = Buffer.from("kept");
+    await s.write(digestOf(data), data);
+    const temp = path.join(s.blobsDir, `.${"a".repeat(64)}.tmp-1-1`);
+    await writeFile(temp, "partial");
+    await new ContentStore(root).init();
+    expect(await readdir(s.blobsDir)).toEqual([digestOf(data).slice("sha256:".length)]);
+  });
+});
+
+describe("trash", () => {
+  it("takes a tree away at once, removes it after, and empties what a previous run left", async () => {
+    const root = await fixtureDir("trash");
+    const log = { warn: () => undefined } as unknown as Logger;
+    const trash = new Trash(path.join(root, "trash"), log);
+    await trash.init();
+    const tree = path.join(root, "tree");
+    await mkdir(path.join(tree, "a", "b"), { recursive: true });
+    await writeFile(path.join(tree, "a", "b", "f"), "x");
+    await trash.discard(tree);
+    expect(existsSync(tree)).toBe(false);
+    await trash.drain();
+    expect(await readdir(path.join(root, "trash"))).toEqual([]);
+    await trash.discard(path.join(root, "never-was")); // not an error
+    // Left by a crash: removed by the next start.
+    await mkdir(path.join(root, "trash", "left", "deep"), { recursive: true });
+    const next = new Trash(path.join(root, "trash"), log);
+    await next.init();
+    await next.drain();
+    expect(await readdir(path.join(root, "trash"))).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 // An HTTP proxy in front of the test registry: it records every request, can
-// slow blob bodies down (to interrupt a pull half-way), and can replace a
-// blob's body (to test digest verification). Listens on 127.0.0.1 only.
+// slow blob bodies down (to interrupt a pull half-way), hold a request back
+// (to order a pull's requests), and can replace a blob's body (to test digest
+// verification). Listens on 127.0.0.1 only.
 
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -10,6 +11,8 @@ export interface ProxyOptions {
   throttle?: { bytes: number; everyMs: number };
   /** Return a body to serve instead of the registry's for this path. */
   tamper?: (path: string) => Buffer | undefined;
+  /** Return a promise to forward this path's request only once it settles. */
+  hold?: (path: string) => Promise<unknown> | undefined;
 }
 
 export class TestProxy {
@@ -43,6 +46,12 @@ export class TestProxy {
       res.end(tampered);
       return;
     }
+    const held = this.options.hold?.(path);
+    if (held) void held.then(() => this.forward(req, res, path), () => this.forward(req, res, path));
+    else this.forward(req, res, path);
+  }
+
+  private forward(req: http.IncomingMessage, res: http.ServerResponse, path: string) {
     const upstream = http.request(`http://${this.target}${path}`, { method: req.method, headers: { ...req.headers, host: this.target } }, (up) => {
       res.writeHead(up.statusCode ?? 502, up.headers);
       const throttle = this.options.throttle;
