@@ -13,7 +13,7 @@ import { deadlineExceeded, errorMessage, failedPrecondition, invalidArgument, no
 import type { Images } from "../image-service/images.js";
 import { topChainId } from "../image-service/image-record.js";
 import type { Logger } from "../log.js";
-import { replaceFile } from "../native/index.js";
+import { readSmallFiles, replaceFile } from "../native/index.js";
 import { ociRuntimeDuration, oomKills, timed } from "../observability/metrics.js";
 import type { Sandboxes } from "../sandbox/sandboxes.js";
 import { podHostname, type SandboxRecord } from "../sandbox/types.js";
@@ -570,12 +570,22 @@ export class Containers {
    * often, and a status needs no I/O after that), else what it was given at
    * creation.
    */
+  /** The OCI spec skiff wrote for the container, as JSON text; undefined once its bundle is gone. */
+  async runtimeSpecText(c: ContainerRecord): Promise<string | undefined> {
+    const file = path.join(c.dir, "bundle", "config.json");
+    // readSmallFiles stops at 1 MiB: a spec larger than that is read the slow way.
+    const [text] = await readSmallFiles([file]);
+    return text ?? (await readFile(file, "utf8").catch(() => undefined));
+  }
+
   async identity(c: ContainerRecord): Promise<ProcessIdentity | undefined> {
     if (c.state !== "running" || !c.pid) return c.user;
     const key = `${c.id}/${c.pid}`;
     let live = this.identities.get(key);
     if (!live) {
-      live = parseProcessIdentity(await readFile(`/proc/${c.pid}/status`, "utf8").catch(() => ""));
+      // One job on the pool (readFile takes four trips, and a fresh 64 KiB buffer for a /proc file).
+      const [status] = await readSmallFiles([`/proc/${c.pid}/status`]);
+      live = parseProcessIdentity(status ?? "");
       if (!live) return c.user;
       // /proc shows host ids; the status gives the container's.
       const userns = this.deps.sandboxes.find(c.sandboxId)?.spec.userNamespace;

@@ -1,7 +1,6 @@
 // CreateContainer (and restores from checkpoint archives), StartContainer, StopContainer, RemoveContainer,
 // ContainerStatus, ListContainers, StreamContainers, CheckpointContainer.
 
-import { readFile } from "node:fs/promises";
 import { invalidArgument } from "../../errors.js";
 import type { ContainerFilter } from "../../runtime/containers.js";
 import type { CriDeps } from "../deps.js";
@@ -73,12 +72,12 @@ export function containerHandlers(deps: CriDeps) {
     },
     async ContainerStatus(req: ContainerStatusRequest__Output): Promise<ContainerStatusResponse> {
       const c = deps.containers.get(requireId(req.container_id, "ContainerStatus"));
-      const res: ContainerStatusResponse = { status: toCriContainerStatus(c, deps.images.store.get(c.imageId), await deps.containers.identity(c)), info: {} };
+      const [identity, spec] = await Promise.all([deps.containers.identity(c), req.verbose ? deps.containers.runtimeSpecText(c) : undefined]);
+      const res: ContainerStatusResponse = { status: toCriContainerStatus(c, deps.images.store.get(c.imageId), identity), info: {} };
       if (req.verbose) {
         // The spec as skiff wrote it (JSON already): spliced in, not parsed and serialised again.
-        const spec = await readFile(`${c.dir}/bundle/config.json`, "utf8").catch(() => "null");
         const head = JSON.stringify({ sandboxID: c.sandboxId, pid: c.pid ?? 0, runtimeType: c.runtimeHandler, rootfs: c.rootfs });
-        res.info = { info: `${head.slice(0, -1)},"runtimeSpec":${spec.trim() || "null"},"config":${JSON.stringify(c.request)}}` };
+        res.info = { info: `${head.slice(0, -1)},"runtimeSpec":${spec?.trim() || "null"},"config":${JSON.stringify(c.request)}}` };
       }
       return res;
     },
