@@ -564,12 +564,6 @@ export class Containers {
     return resolveCdiDevices(specs, names, dirs, errors);
   }
 
-  /**
-   * The identity of the container's process (ContainerStatus.user): read from
-   * the running process once (the identity it was started with; kubelet asks
-   * often, and a status needs no I/O after that), else what it was given at
-   * creation.
-   */
   /** The OCI spec skiff wrote for the container, as JSON text; undefined once its bundle is gone. */
   async runtimeSpecText(c: ContainerRecord): Promise<string | undefined> {
     const file = path.join(c.dir, "bundle", "config.json");
@@ -578,6 +572,12 @@ export class Containers {
     return text ?? (await readFile(file, "utf8").catch(() => undefined));
   }
 
+  /**
+   * The identity of the container's process (ContainerStatus.user): read from
+   * the running process once (the identity it was started with; kubelet asks
+   * often, and a status needs no I/O after that), else what it was given at
+   * creation.
+   */
   async identity(c: ContainerRecord): Promise<ProcessIdentity | undefined> {
     if (c.state !== "running" || !c.pid) return c.user;
     const key = `${c.id}/${c.pid}`;
