@@ -6,13 +6,13 @@
 
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, readdir, readFile, rename, rm, stat, open, unlink, type FileHandle } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, stat, open, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { Transform, Writable } from "node:stream";
 import { failedPrecondition } from "../errors.js";
-import { replaceFile } from "../native/index.js";
+import { removeFile, writeFileAtomic } from "../store/atomic-file.js";
 import { SingleFlight } from "../util/single-flight.js";
 import { DIGEST } from "./reference.js";
 
@@ -93,8 +93,8 @@ export class ContentStore {
     const actual = `sha256:${createHash("sha256").update(data).digest("hex")}`;
     if (actual !== digest) throw new DigestMismatchError(`content has digest ${actual}, expected ${digest}`);
     if (await this.has(digest)) return;
-    // One job on the pool: temp file beside the blob, fsync, rename, fsync of the directory.
-    await replaceFile(this.blobsDir, digest.slice("sha256:".length), data, { mode: 0o644, durable: true });
+    // A temp file beside the blob (removed by init if left), fsync, rename, fsync of the directory.
+    await writeFileAtomic(this.path(digest), data, 0o644);
   }
 
   /**
@@ -171,13 +171,9 @@ export class ContentStore {
 
   /** Deletes a blob; `has` answers false from the moment this is called. */
   delete(digest: string): Promise<void> {
-    const deletion: Promise<void> = unlink(this.path(digest))
-      .catch((err: NodeJS.ErrnoException) => {
-        if (err.code !== "ENOENT") throw new Error(`cannot delete blob ${digest}: ${err.message}`);
-      })
-      .finally(() => {
-        if (this.deleting.get(digest) === deletion) this.deleting.delete(digest);
-      });
+    const deletion: Promise<void> = removeFile(this.path(digest)).finally(() => {
+      if (this.deleting.get(digest) === deletion) this.deleting.delete(digest);
+    });
     this.deleting.set(digest, deletion);
     return deletion;
   }

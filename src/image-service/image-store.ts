@@ -2,10 +2,9 @@
 // A tag names one image: saving an image with a tag moves the tag off any
 // other image.
 
-import { mkdir, unlink } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { replaceFile } from "../native/index.js";
-import { loadJsonRecords } from "../store/atomic-file.js";
+import { loadJsonRecords, removeFile, writeFileAtomic } from "../store/atomic-file.js";
 import type { ImageRecord } from "./image-record.js";
 import { findImage } from "./image-lookup.js";
 
@@ -34,8 +33,8 @@ export class ImageStore {
     return findImage(this.all(), query);
   }
 
-  private fileName(id: string): string {
-    return `${id.replace(/^sha256:/, "")}.json`;
+  private file(id: string): string {
+    return path.join(this.dir, `${id.replace(/^sha256:/, "")}.json`);
   }
 
   /** Overwrites a record as given (e.g. with a tag removed). */
@@ -44,7 +43,7 @@ export class ImageStore {
   }
 
   private async write(record: ImageRecord): Promise<void> {
-    await replaceFile(this.dir, this.fileName(record.id), JSON.stringify(record), { mode: 0o600, durable: true });
+    await writeFileAtomic(this.file(record.id), JSON.stringify(record));
     this.byId.set(record.id, record);
   }
 
@@ -71,9 +70,7 @@ export class ImageStore {
   }
 
   async delete(id: string): Promise<void> {
-    await unlink(path.join(this.dir, this.fileName(id))).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== "ENOENT") throw new Error(`cannot delete the record of image ${id}: ${err.message}`);
-    });
+    await removeFile(this.file(id));
     this.byId.delete(id);
   }
 }

@@ -9,7 +9,7 @@
 import { lstat, link, mkdir, readdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { failedPrecondition } from "../errors.js";
-import { replaceFile } from "../native/index.js";
+import { writeFileAtomic } from "../store/atomic-file.js";
 import type { Trash } from "../store/trash.js";
 import { SingleFlight } from "../util/single-flight.js";
 import { ancestors } from "./unpack/entry-path.js";
@@ -111,7 +111,7 @@ export class SnapshotStore {
         const r = await populate(fsDir);
         if (r.pendingHardlinks.length) await this.linkFromLowers(fsDir, parent, r.pendingHardlinks);
         const snap: Snapshot = { id, chainId, parent, diffId, usedBytes: r.usedBytes, inodes: r.inodes, createdAt: Date.now() };
-        await replaceFile(base, "snapshot.json", JSON.stringify(snap), { mode: 0o600, durable: true });
+        await writeFileAtomic(path.join(base, "snapshot.json"), JSON.stringify(snap));
         this.byChain.set(chainId, snap);
         return snap;
       } catch (err) {

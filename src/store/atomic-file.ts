@@ -1,15 +1,32 @@
 // Durable small-file writes: a reader (or a restart after kill -9) sees either
-// the old content or the new, never a torn file.
+// the old content or the new, never a torn file. And their removal.
 
 import { readdirSync, readFileSync, rmSync } from "node:fs";
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir, readFile, unlink } from "node:fs/promises";
 import path from "node:path";
 import { replaceFile } from "../native/index.js";
 
-/** Replaces `file` (its directory made if needed): temp file, fsync, rename, fsync of the directory. */
-export async function writeFileAtomic(file: string, data: string, mode = 0o600): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
-  await replaceFile(path.dirname(file), path.basename(file), data, { mode, durable: true });
+/**
+ * Replaces `file` (its directory made if needed): temp file, fsync, rename,
+ * fsync of the directory, in one job on libuv's pool. The directory is made
+ * only when it is missing, not before every write (a trip through the pool).
+ */
+export async function writeFileAtomic(file: string, data: string | Buffer, mode = 0o600): Promise<void> {
+  const write = () => replaceFile(path.dirname(file), path.basename(file), data, { mode, durable: true });
+  try {
+    await write();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    await mkdir(path.dirname(file), { recursive: true });
+    await write();
+  }
+}
+
+/** Removes a file; one already gone is not an error. One trip through the pool (rm takes an lstat first). */
+export async function removeFile(file: string): Promise<void> {
+  await unlink(file).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== "ENOENT") throw new Error(`cannot remove ${file}: ${err.message}`, { cause: err });
+  });
 }
 
 /** Reads and parses a JSON file; undefined when it does not exist. */

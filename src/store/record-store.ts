@@ -2,11 +2,11 @@
 // memory for every read, with id-prefix lookup and unique names. Sandboxes and
 // containers each have one.
 
-import { mkdir, unlink } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { alreadyExists } from "../errors.js";
 import { replaceFile } from "../native/index.js";
-import { loadJsonRecords } from "./atomic-file.js";
+import { loadJsonRecords, removeFile } from "./atomic-file.js";
 import { requireId, resolveIdPrefix } from "./ids.js";
 
 export interface StoredRecord {
@@ -109,12 +109,7 @@ export class RecordStore<T extends StoredRecord> {
 
   async delete(id: string): Promise<void> {
     const r = this.byId.get(id);
-    // unlink, not rm: one trip through the pool instead of an lstat and then the unlink.
-    await this.inOrder(id, () =>
-      unlink(path.join(this.dir, `${id}.json`)).catch((err: NodeJS.ErrnoException) => {
-        if (err.code !== "ENOENT") throw new Error(`cannot delete the record of ${this.kind} ${id}: ${err.message}`);
-      }),
-    );
+    await this.inOrder(id, () => removeFile(path.join(this.dir, `${id}.json`)));
     this.byId.delete(id);
     if (r && this.byName.get(r.name) === id) this.byName.delete(r.name);
   }
