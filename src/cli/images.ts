@@ -3,7 +3,7 @@
 
 import * as grpc from "@grpc/grpc-js";
 import path from "node:path";
-import { loadAdmin, loadCri } from "../cri/proto.js";
+import { loadAdmin, loadCri } from "../cri/client-proto.js";
 
 function call<Res>(client: grpc.Client, method: string, req: unknown): Promise<Res> {
   return new Promise((resolve, reject) =>

@@ -6,11 +6,9 @@
 // String, enums: String, defaults, oneofs; its descriptor building, for
 // reflection skiff does not serve, cost a tenth of a second at every start).
 
-import * as grpc from "@grpc/grpc-js";
+import type * as grpc from "@grpc/grpc-js";
 import protobuf from "protobufjs";
 import { packageFile } from "../package-root.js";
-import type { ProtoGrpcType } from "./generated/cri-api.js";
-import type { ProtoGrpcType as AdminGrpcType } from "./generated/skiff-admin.js";
 
 export const PROTO_PATH = packageFile("proto", "cri-api.proto");
 export const ADMIN_PROTO_PATH = packageFile("proto", "skiff-admin.proto");
@@ -64,19 +62,4 @@ export function packageDefinition(root: protobuf.Root): Record<string, grpc.Serv
   };
   visit(root);
   return out;
-}
-
-let cached: ProtoGrpcType | undefined;
-
-export function loadCri(): ProtoGrpcType {
-  cached ??= grpc.loadPackageDefinition(packageDefinition(protoRoot(PROTO_PATH))) as unknown as ProtoGrpcType;
-  return cached;
-}
-
-let cachedAdmin: AdminGrpcType | undefined;
-
-/** skiff's own admin API (proto/skiff-admin.proto). */
-export function loadAdmin(): AdminGrpcType {
-  cachedAdmin ??= grpc.loadPackageDefinition(packageDefinition(protoRoot(ADMIN_PROTO_PATH))) as unknown as AdminGrpcType;
-  return cachedAdmin;
 }

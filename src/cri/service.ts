@@ -1,15 +1,14 @@
-// Turns promise-returning RPC handlers into a gRPC service implementation.
+// Turns promise-returning RPC handlers into the methods the transport serves.
 // Every method of the schema gets an implementation: a missing handler answers
 // UNIMPLEMENTED naming the RPC, never a silent empty success. Each call is
 // logged once with its method, duration, gRPC code and the ids involved.
 
-import * as grpc from "@grpc/grpc-js";
+import type * as grpc from "@grpc/grpc-js";
 import { rpcDuration, rpcRequests } from "../observability/metrics.js";
-import { status as Status } from "@grpc/grpc-js";
 import { errorMessage, SkiffError } from "../errors.js";
 import { shorten } from "../util/shorten.js";
 import type { Logger } from "../log.js";
-import { codeName, MAX_STATUS_MESSAGE, toServiceError } from "./grpc-errors.js";
+import { codeName, MAX_STATUS_MESSAGE, Status, toServiceError } from "./grpc-errors.js";
 import { checkRequestLimits } from "./limits.js";
 
 /** What a handler gets besides its request. */
@@ -59,25 +58,37 @@ function idsOf(message: unknown): Record<string, string> {
   return out;
 }
 
-function deadlineOf(call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>): number | undefined {
-  const d = call.getDeadline();
-  if (d instanceof Date) return d.getTime();
-  return typeof d === "number" && Number.isFinite(d) ? d : undefined;
+/** What a call's context needs of the transport's call. */
+export interface CallControl {
+  /** Absolute deadline (ms since epoch), if the client set one. */
+  readonly deadline?: number;
+  readonly cancelled: boolean;
+  onCancel(listener: () => void): void;
+  offCancel(listener: () => void): void;
 }
 
-/** What a call's context needs of a grpc-js call. */
-interface CancellableCall {
-  readonly cancelled: boolean;
-  once(event: "cancelled", listener: () => void): unknown;
-  off(event: "cancelled", listener: () => void): unknown;
+/** How a call ended: its response (unary), or a gRPC status code and message. */
+export type Outcome = { code: Status.OK; response?: unknown } | { code: Exclude<Status, Status.OK>; message: string };
+
+/** One RPC as the transport serves it. */
+export interface RpcMethod {
+  /** "/package.Service/Method" */
+  readonly path: string;
+  readonly responseStream: boolean;
+  decodeRequest(bytes: Buffer): unknown;
+  encodeResponse(message: unknown): Buffer;
+  /**
+   * Runs the handler; never rejects. A streaming method writes its messages
+   * with `write`, which resolves when the client can take more.
+   */
+  run(request: unknown, call: CallControl, write?: (message: unknown) => Promise<void>): Promise<Outcome>;
 }
 
 /**
  * A call's context. Its abort signal is made only when a handler asks for it:
  * most calls (status, list) never do, and an AbortController with its
  * cancellation listener and deadline timer is a measurable share of such a
- * call. grpc-js emits "cancelled" when every stream closes, finished or not;
- * end() stops listening first.
+ * call. end() stops listening.
  */
 export class LiveCallContext implements CallContext {
   private controller?: AbortController;
@@ -85,17 +96,20 @@ export class LiveCallContext implements CallContext {
   private ended = false;
 
   constructor(
-    private readonly call: CancellableCall,
-    readonly deadline: number | undefined,
+    private readonly call: CallControl,
     readonly log: Logger,
   ) {}
+
+  get deadline(): number | undefined {
+    return this.call.deadline;
+  }
 
   get signal(): AbortSignal {
     if (!this.controller) {
       const controller = (this.controller = new AbortController());
       if (this.ended) return controller.signal; // asked for after the call: nothing left to listen for
       if (this.call.cancelled) controller.abort(new Error("the client cancelled the call"));
-      else this.call.once("cancelled", this.onCancelled);
+      else this.call.onCancel(this.onCancelled);
       if (this.deadline !== undefined && !controller.signal.aborted) {
         this.timer = setTimeout(() => controller.abort(new Error("deadline exceeded")), Math.max(0, this.deadline - Date.now()));
         this.timer.unref();
@@ -112,7 +126,7 @@ export class LiveCallContext implements CallContext {
     this.ended = true;
     if (!this.controller) return;
     clearTimeout(this.timer);
-    this.call.off("cancelled", this.onCancelled);
+    this.call.offCancel(this.onCancelled);
   }
 }
 
@@ -123,8 +137,8 @@ export function implementService(
   logger: Logger,
   /** Calls other than `open` wait for `ready` (the daemon's recovery). */
   gate?: { ready: Promise<void>; open: Set<string> },
-): grpc.UntypedServiceImplementation {
-  const impl: grpc.UntypedServiceImplementation = {};
+): RpcMethod[] {
+  const methods: RpcMethod[] = [];
   let gateOpen = !gate;
   gate?.ready.then(
     () => (gateOpen = true),
@@ -165,60 +179,35 @@ export function implementService(
       }
       return waits && !gateOpen ? gate!.ready.then(run) : run();
     };
+    const failed = (start: bigint, request: unknown, err: unknown): Outcome => {
+      const e = toServiceError(err);
+      finish(start, request, undefined, e.code, err);
+      return e.code === Status.OK ? { code: Status.INTERNAL, message: e.message } : { code: e.code, message: e.message };
+    };
 
-    if (!def.responseStream) {
-      impl[method] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+    methods.push({
+      path: def.path,
+      responseStream: def.responseStream,
+      decodeRequest: def.requestDeserialize as (bytes: Buffer) => unknown,
+      encodeResponse: def.responseSerialize as (message: unknown) => Buffer,
+      run(request, call, write) {
         const start = process.hrtime.bigint();
-        if (!handler) {
-          const e = toServiceError(notBuilt);
-          finish(start, call.request, undefined, e.code, notBuilt);
-          callback(e);
-          return;
-        }
-        const ctx = new LiveCallContext(call, deadlineOf(call), logger);
-        guarded(call.request, () => (handler as UnaryFn<unknown, unknown>)(call.request, ctx))
-          .then((res) => {
-            finish(start, call.request, res, Status.OK);
-            callback(null, res);
-          })
-          .catch((err: unknown) => {
-            const e = toServiceError(err);
-            finish(start, call.request, undefined, e.code, err);
-            callback(e);
-          })
+        if (!handler) return Promise.resolve(failed(start, request, notBuilt));
+        const ctx = new LiveCallContext(call, logger);
+        const running = def.responseStream
+          ? guarded(request, () => (handler as StreamFn<unknown, unknown>)(request, { write: write! }, ctx)).then(() => undefined)
+          : guarded(request, () => (handler as UnaryFn<unknown, unknown>)(request, ctx));
+        return running
+          .then(
+            (response): Outcome => {
+              finish(start, request, response, Status.OK);
+              return { code: Status.OK, response };
+            },
+            (err: unknown) => failed(start, request, err),
+          )
           .finally(() => ctx.end());
-      };
-    } else {
-      impl[method] = (call: grpc.ServerWritableStream<unknown, unknown>) => {
-        const start = process.hrtime.bigint();
-        if (!handler) {
-          const e = toServiceError(notBuilt);
-          finish(start, call.request, undefined, e.code, notBuilt);
-          call.emit("error", e);
-          return;
-        }
-        const ctx = new LiveCallContext(call, deadlineOf(call), logger);
-        const sink: StreamSink<unknown> = {
-          write: (message) =>
-            new Promise<void>((resolve, reject) => {
-              if (ctx.signal.aborted) return reject(ctx.signal.reason);
-              if (call.write(message)) resolve();
-              else call.once("drain", () => resolve());
-            }),
-        };
-        guarded(call.request, () => (handler as StreamFn<unknown, unknown>)(call.request, sink, ctx))
-          .then(() => {
-            finish(start, call.request, undefined, Status.OK);
-            call.end();
-          })
-          .catch((err: unknown) => {
-            const e = toServiceError(err);
-            finish(start, call.request, undefined, e.code, err);
-            if (!call.cancelled) call.emit("error", e);
-          })
-          .finally(() => ctx.end());
-      };
-    }
+      },
+    });
   }
-  return impl;
+  return methods;
 }

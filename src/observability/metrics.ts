@@ -27,8 +27,7 @@ export const rpcDuration = new Histogram({
 
 export const criConnections = new Counter({
   name: "skiff_cri_connections_total",
-  help: "Client connections to the CRI socket by how their :authority was taken (direct, rewritten).",
-  labelNames: ["authority"] as const,
+  help: "Client connections accepted on the CRI socket.",
   registers: [registry],
 });
 

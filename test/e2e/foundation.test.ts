@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { mkdir, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { loadCri } from "../../src/cri/proto.js";
+import { loadCri } from "../../src/cri/client-proto.js";
 import { grpc, grpcError } from "./harness/cri-client.js";
 import { runSkiff, TestDaemon } from "./harness/daemon.js";
 import { mountsUnder } from "./harness/mounts.js";

@@ -1,5 +1,5 @@
-// HTTP/2 framing (RFC 9113 §4, §6): just enough to walk a client's byte stream
-// frame by frame and to rebuild header blocks. Pure: no sockets.
+// HTTP/2 framing (RFC 9113 §4, §6): splitting a byte stream into frames and
+// encoding frames. Pure: no sockets.
 
 export const CLIENT_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
 export const FRAME_HEADER_BYTES = 9;
@@ -32,8 +32,6 @@ export interface Frame {
   flags: number;
   streamId: number;
   payload: Buffer;
-  /** The whole frame as it arrived (header + payload), for passing it on untouched. */
-  raw: Buffer;
 }
 
 export class FrameError extends Error {}
@@ -74,16 +72,12 @@ export class FrameReader {
         flags: raw[4]!,
         streamId: raw.readUInt32BE(5) & 0x7fff_ffff,
         payload: raw.subarray(FRAME_HEADER_BYTES),
-        raw,
       });
       this.buf = this.buf.subarray(total);
     }
     return frames;
   }
 
-  get prefaceComplete(): boolean {
-    return this.prefaceSeen;
-  }
 }
 
 export function encodeFrame(type: number, flags: number, streamId: number, payload: Buffer): Buffer {
@@ -93,15 +87,6 @@ export function encodeFrame(type: number, flags: number, streamId: number, paylo
   head[4] = flags;
   head.writeUInt32BE(streamId & 0x7fff_ffff, 5);
   return Buffer.concat([head, payload]);
-}
-
-/** A server's SETTINGS frame with no settings: a valid server preface that keeps every default. */
-export function emptySettingsFrame(): Buffer {
-  return encodeFrame(FrameType.SETTINGS, 0, 0, Buffer.alloc(0));
-}
-
-export function isSettingsAck(frame: Frame): boolean {
-  return frame.type === FrameType.SETTINGS && (frame.flags & Flag.ACK) !== 0;
 }
 
 /** A HEADERS frame's payload taken apart (§6.2): padding dropped, priority kept. */
@@ -127,31 +112,4 @@ export function parseHeadersPayload(frame: Frame): HeadersPayload {
   }
   if (padding > body.length) throw new FrameError(`HEADERS on stream ${frame.streamId} has more padding than payload`);
   return { priority, fragment: body.subarray(0, body.length - padding) };
-}
-
-/**
- * A header block as one HEADERS frame plus CONTINUATION frames, none longer
- * than maxFrameBytes. END_STREAM and the priority of the original are kept.
- */
-export function headerBlockFrames(
-  streamId: number,
-  block: Buffer,
-  opts: { endStream: boolean; priority?: Buffer; maxFrameBytes?: number },
-): Buffer[] {
-  const max = opts.maxFrameBytes ?? MIN_MAX_FRAME_SIZE;
-  const prefix = opts.priority ?? Buffer.alloc(0);
-  const firstRoom = max - prefix.length;
-  const frames: Buffer[] = [];
-  let rest = block;
-  let first = rest.subarray(0, firstRoom);
-  rest = rest.subarray(first.length);
-  let flags = (opts.endStream ? Flag.END_STREAM : 0) | (opts.priority ? Flag.PRIORITY : 0);
-  if (rest.length === 0) flags |= Flag.END_HEADERS;
-  frames.push(encodeFrame(FrameType.HEADERS, flags, streamId, Buffer.concat([prefix, first])));
-  while (rest.length) {
-    first = rest.subarray(0, max);
-    rest = rest.subarray(first.length);
-    frames.push(encodeFrame(FrameType.CONTINUATION, rest.length ? 0 : Flag.END_HEADERS, streamId, first));
-  }
-  return frames;
 }

@@ -1,8 +1,8 @@
-// HPACK (RFC 7541) for the authority rewriter. Decoding follows the client's
-// encoder, dynamic table and table-size updates included (hpack.js does the
-// work). Encoding is the simplest valid form, every field a literal that is
-// never added to the table (§6.2.2), so the server's decoder table stays
-// empty and cannot drift from ours.
+// HPACK (RFC 7541) for the CRI socket. Decoding follows the client's encoder,
+// dynamic table and table-size updates included (hpack.js does the work).
+// Encoding is the simplest valid form, every field a literal that is never
+// added to the table (§6.2.2), so the client's decoder table stays empty and
+// cannot drift from ours.
 
 import hpack from "hpack.js";
 

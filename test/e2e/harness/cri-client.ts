@@ -4,7 +4,7 @@
 
 import * as grpc from "@grpc/grpc-js";
 import type { MethodDefinition } from "@grpc/proto-loader";
-import { loadCri } from "../../../src/cri/proto.js";
+import { loadCri } from "../../../src/cri/client-proto.js";
 import type { ImageServiceDefinition } from "../../../src/cri/generated/runtime/v1/ImageService.js";
 import type { RuntimeServiceDefinition } from "../../../src/cri/generated/runtime/v1/RuntimeService.js";
 
