@@ -8,7 +8,7 @@
 
 import * as grpc from "@grpc/grpc-js";
 import { expect, it } from "vitest";
-import { loadCri } from "../src/cri/proto.js";
+import { loadCri } from "../src/cri/client-proto.js";
 import type { CriClient } from "../test/e2e/harness/cri-client.js";
 import { fixtureDir } from "../test/e2e/harness/run-dir.js";
 import { TestContainerd, writeBridgeConflist } from "./harness/containerd.js";
