@@ -96,7 +96,7 @@ describe("the CRI socket's HTTP/2 and gRPC", () => {
     expect(field(unknown, "grpc-status")).toBe("12");
     expect(decodeURIComponent(field(unknown, "grpc-message")!)).toContain("unknown method /runtime.v1.RuntimeService/NoSuchCall");
     const garbled = await c.trailers(3);
-    expect(field(garbled, "grpc-status")).toBe("3");
+    expect(field(garbled, "grpc-status")).toBe("13");
     expect(decodeURIComponent(field(garbled, "grpc-message")!)).toContain("not a valid /runtime.v1.RuntimeService/Version request");
     expect(field(await c.trailers(5), "grpc-status")).toBe("3");
     expect(field(await c.trailers(9), "grpc-status")).toBe("0");

@@ -130,7 +130,8 @@ class GrpcCalls {
       request = method.decodeRequest(this.message(stream, state));
     } catch (err) {
       if (err instanceof CallError) return this.fail(stream, state, err.code, err.message);
-      return this.fail(stream, state, Status.INVALID_ARGUMENT, `the request is not a valid ${method.path} request: ${(err as Error).message}`);
+      // INTERNAL, as grpc-go servers (containerd, CRI-O) answer a request that does not unmarshal.
+      return this.fail(stream, state, Status.INTERNAL, `the request is not a valid ${method.path} request: ${(err as Error).message}`);
     }
     let deadline: number | undefined;
     const timeout = stream.header("grpc-timeout");
