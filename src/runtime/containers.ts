@@ -564,35 +564,38 @@ export class Containers {
     return resolveCdiDevices(specs, names, dirs, errors);
   }
 
-  /** The OCI spec skiff wrote for the container, as JSON text; undefined once its bundle is gone. */
-  async runtimeSpecText(c: ContainerRecord): Promise<string | undefined> {
-    const file = path.join(c.dir, "bundle", "config.json");
-    // readSmallFiles stops at 1 MiB: a spec larger than that is read the slow way.
-    const [text] = await readSmallFiles([file]);
-    return text ?? (await readFile(file, "utf8").catch(() => undefined));
-  }
-
   /**
-   * The identity of the container's process (ContainerStatus.user): read from
-   * the running process once (the identity it was started with; kubelet asks
-   * often, and a status needs no I/O after that), else what it was given at
-   * creation.
+   * What ContainerStatus reads besides the record, in one trip to the pool:
+   * the identity of the container's process (ContainerStatus.user: read from
+   * the running process once, the identity it was started with; kubelet asks
+   * often, and a status needs no I/O after that; else what it was given at
+   * creation) and, for a verbose status, the OCI spec skiff wrote, as JSON
+   * text (undefined once its bundle is gone).
    */
-  async identity(c: ContainerRecord): Promise<ProcessIdentity | undefined> {
-    if (c.state !== "running" || !c.pid) return c.user;
-    const key = `${c.id}/${c.pid}`;
-    let live = this.identities.get(key);
-    if (!live) {
-      // One job on the pool (readFile takes four trips, and a fresh 64 KiB buffer for a /proc file).
-      const [status] = await readSmallFiles([`/proc/${c.pid}/status`]);
-      live = parseProcessIdentity(status ?? "");
-      if (!live) return c.user;
-      // /proc shows host ids; the status gives the container's.
-      const userns = this.deps.sandboxes.find(c.sandboxId)?.spec.userNamespace;
-      if (userns) live = identityInside(live, userns);
-      this.identities.set(key, live);
+  async inspect(c: ContainerRecord, withSpec: boolean): Promise<{ identity?: ProcessIdentity; specText?: string }> {
+    const key = c.state === "running" && c.pid ? `${c.id}/${c.pid}` : undefined;
+    const cached = key ? this.identities.get(key) : undefined;
+    const files: string[] = [];
+    if (key && !cached) files.push(`/proc/${c.pid}/status`);
+    const specFile = path.join(c.dir, "bundle", "config.json");
+    if (withSpec) files.push(specFile);
+    if (!files.length) return { identity: key ? cached : c.user };
+    const texts = await readSmallFiles(files);
+    let identity = key ? cached : c.user;
+    if (key && !cached) {
+      let live = parseProcessIdentity(texts[0] ?? "");
+      if (live) {
+        // /proc shows host ids; the status gives the container's.
+        const userns = this.deps.sandboxes.find(c.sandboxId)?.spec.userNamespace;
+        if (userns) live = identityInside(live, userns);
+        this.identities.set(key, live);
+      }
+      identity = live ?? c.user;
     }
-    return live;
+    if (!withSpec) return { identity };
+    // readSmallFiles stops at 1 MiB: a spec larger than that is read the slow way.
+    const specText = texts[files.length - 1] ?? (await readFile(specFile, "utf8").catch(() => undefined));
+    return { identity, specText };
   }
 
   /** Runs a command to completion in a running container; timeoutMs > 0 bounds it. */

@@ -72,7 +72,7 @@ export function containerHandlers(deps: CriDeps) {
     },
     async ContainerStatus(req: ContainerStatusRequest__Output): Promise<ContainerStatusResponse> {
       const c = deps.containers.get(requireId(req.container_id, "ContainerStatus"));
-      const [identity, spec] = await Promise.all([deps.containers.identity(c), req.verbose ? deps.containers.runtimeSpecText(c) : undefined]);
+      const { identity, specText: spec } = await deps.containers.inspect(c, req.verbose);
       const res: ContainerStatusResponse = { status: toCriContainerStatus(c, deps.images.store.get(c.imageId), identity), info: {} };
       if (req.verbose) {
         // The spec as skiff wrote it (JSON already): spliced in, not parsed and serialised again.
