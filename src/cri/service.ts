@@ -166,6 +166,7 @@ export function implementService(
       const fields = { rpc: method, durationMs: Math.round(durationMs * 1000) / 1000, code: codeName(code), ...idsOf(req), ...idsOf(res) };
       if (code === Status.OK) logger.debug(fields, "rpc");
       else if (code === Status.INTERNAL || code === Status.UNKNOWN) logger.error({ ...fields, err: shorten((err instanceof Error && err.stack) || errorMessage(err), 4 * MAX_STATUS_MESSAGE) }, "rpc failed");
+      else if (code === Status.CANCELLED) logger.debug(fields, "rpc cancelled by the client");
       else logger.info({ ...fields, error: shorten(errorMessage(err), MAX_STATUS_MESSAGE) }, "rpc failed");
     };
     const notBuilt = new SkiffError("unimplemented", `skiff does not implement ${rpc} yet`);
@@ -203,7 +204,12 @@ export function implementService(
               finish(start, request, response, Status.OK);
               return { code: Status.OK, response };
             },
-            (err: unknown) => failed(start, request, err),
+            (err: unknown): Outcome => {
+              if (!call.cancelled) return failed(start, request, err);
+              // A stream (or a call) the client cancelled: nothing went wrong on skiff's side.
+              finish(start, request, undefined, Status.CANCELLED, err);
+              return { code: Status.CANCELLED, message: "the client cancelled the call" };
+            },
           )
           .finally(() => ctx.end());
       },
