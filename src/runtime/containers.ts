@@ -148,8 +148,13 @@ export class Containers {
    * neither StopContainer nor RemoveContainer then waits for.
    */
   private readonly runtimeReleases = new Map<string, Promise<void>>();
-  /** "<id>/<pid>" -> the identity read from a running container's process (see identity()). */
-  private readonly identities = new Map<string, ProcessIdentity>();
+  /** "<id>/<pid>" -> the identity read from a running container's process (see inspect()), or its read under way. */
+  private readonly identities = new Map<string, Promise<ProcessIdentity | undefined>>();
+  /**
+   * The OCI spec of each container created by this daemon, as the JSON text in
+   * its bundle (a few KiB): a verbose ContainerStatus needs no read of it.
+   */
+  private readonly specTexts = new Map<string, string>();
   /** Removed containers whose leftovers are being removed (see remove()). */
   private readonly cleanups = new Map<string, { record: ContainerRecord; done: Promise<void> }>();
   private watcher?: FSWatcher;
@@ -400,7 +405,9 @@ export class Containers {
       // Durable before the bundle is complete: conmon can only create a container that the record knows.
       await reserved;
       step("reserve");
-      await replaceFile(bundle, "config.json", JSON.stringify(spec), { mode: 0o644, durable: false });
+      const specText = JSON.stringify(spec);
+      await replaceFile(bundle, "config.json", specText, { mode: 0o644, durable: false });
+      this.specTexts.set(id, specText);
       step("bundle");
       const { conmon } = await held;
       released = true;
@@ -433,6 +440,7 @@ export class Containers {
         if (waiting.madeLog) await removeIfEmpty(logFile);
       }
       await this.release(record).catch((e) => log.error({ err: errorMessage(e) }, "undoing a failed container left something behind"));
+      this.specTexts.delete(id);
       await this.store.delete(id);
       throw err;
     }
@@ -450,7 +458,11 @@ export class Containers {
       // The exit may already have been noticed (a command that ends at once).
       const now = this.store.get(c.id)!;
       if (now.state === "exited") await this.store.put({ ...now, startedAt, finishedAt: laterNanos(now.finishedAt ?? startedAt, startedAt) });
-      else await this.store.put({ ...now, state: "running", startedAt });
+      else {
+        await this.store.put({ ...now, state: "running", startedAt });
+        // Read while the reply travels: kubelet (and critest) ask for the status next.
+        this.liveIdentity(this.store.get(c.id)!);
+      }
       this.publish("started", c.id, c.sandboxId);
     });
   }
@@ -565,37 +577,54 @@ export class Containers {
   }
 
   /**
-   * What ContainerStatus reads besides the record, in one trip to the pool:
-   * the identity of the container's process (ContainerStatus.user: read from
-   * the running process once, the identity it was started with; kubelet asks
-   * often, and a status needs no I/O after that; else what it was given at
-   * creation) and, for a verbose status, the OCI spec skiff wrote, as JSON
-   * text (undefined once its bundle is gone).
+   * What ContainerStatus needs besides the record: the identity of the
+   * container's process (ContainerStatus.user), and for a verbose status the
+   * OCI spec skiff wrote, as JSON text (undefined once its bundle is gone).
    */
   async inspect(c: ContainerRecord, withSpec: boolean): Promise<{ identity?: ProcessIdentity; specText?: string }> {
-    const key = c.state === "running" && c.pid ? `${c.id}/${c.pid}` : undefined;
-    const cached = key ? this.identities.get(key) : undefined;
-    const files: string[] = [];
-    if (key && !cached) files.push(`/proc/${c.pid}/status`);
-    const specFile = path.join(c.dir, "bundle", "config.json");
-    if (withSpec) files.push(specFile);
-    if (!files.length) return { identity: key ? cached : c.user };
-    const texts = await readSmallFiles(files);
-    let identity = key ? cached : c.user;
-    if (key && !cached) {
-      let live = parseProcessIdentity(texts[0] ?? "");
-      if (live) {
+    const [identity, specText] = await Promise.all([this.liveIdentity(c), withSpec ? this.specText(c) : undefined]);
+    return { identity, specText };
+  }
+
+  /**
+   * The identity of a running container's process, read from /proc once (the
+   * identity it was started with; kubelet asks often, and a status needs no
+   * I/O after that); else, or if the process is gone, what it was given at
+   * creation.
+   */
+  private liveIdentity(c: ContainerRecord): Promise<ProcessIdentity | undefined> | ProcessIdentity | undefined {
+    if (c.state !== "running" || !c.pid) return c.user;
+    const key = `${c.id}/${c.pid}`;
+    let live = this.identities.get(key);
+    if (!live) {
+      // One job on the pool (readFile takes four trips, and a fresh 64 KiB buffer for a /proc file).
+      live = readSmallFiles([`/proc/${c.pid}/status`]).then(([status]) => {
+        let read = parseProcessIdentity(status ?? "");
+        if (!read) {
+          this.identities.delete(key); // gone (or not yet readable): asked again next time
+          return undefined;
+        }
         // /proc shows host ids; the status gives the container's.
         const userns = this.deps.sandboxes.find(c.sandboxId)?.spec.userNamespace;
-        if (userns) live = identityInside(live, userns);
-        this.identities.set(key, live);
-      }
-      identity = live ?? c.user;
+        if (userns) read = identityInside(read, userns);
+        return read;
+      }, () => {
+        this.identities.delete(key);
+        return undefined;
+      });
+      this.identities.set(key, live);
     }
-    if (!withSpec) return { identity };
-    // readSmallFiles stops at 1 MiB: a spec larger than that is read the slow way.
-    const specText = texts[files.length - 1] ?? (await readFile(specFile, "utf8").catch(() => undefined));
-    return { identity, specText };
+    return live.then((read) => read ?? c.user);
+  }
+
+  private async specText(c: ContainerRecord): Promise<string | undefined> {
+    const known = this.specTexts.get(c.id);
+    if (known !== undefined) return known;
+    // Created before this daemon started: read from the bundle. readSmallFiles
+    // stops at 1 MiB: a spec larger than that is read the slow way.
+    const file = path.join(c.dir, "bundle", "config.json");
+    const [text] = await readSmallFiles([file]);
+    return text ?? (await readFile(file, "utf8").catch(() => undefined));
   }
 
   /** Runs a command to completion in a running container; timeoutMs > 0 bounds it. */
@@ -772,6 +801,7 @@ export class Containers {
       // The record goes first, durably: from here on the container is gone for every caller. What is
       // left of it (runtime state, mounts, files) goes right after, off the call's path, as containerd's
       // garbage collection does; after a crash, the next start's sweeps remove it.
+      this.specTexts.delete(c.id);
       await this.store.delete(c.id);
       this.deps.log.info({ container_id: c.id }, "container removed");
       this.publish("deleted", c.id, c.sandboxId);

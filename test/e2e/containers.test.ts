@@ -625,10 +625,15 @@ for (const handler of ["runc", "crun"] as const) describe(`containers across dae
       const pidOf = async (id: string) => JSON.parse((await d.client.runtime.ContainerStatus({ container_id: id, verbose: true })).info.info!).pid as number;
       const longPid = await pidOf(long);
       expect(longPid).toBeGreaterThan(0);
+      // The verbose spec: kept from creation by this daemon, read from the bundle by the next.
+      const specOf = async (id: string) => JSON.parse((await d.client.runtime.ContainerStatus({ container_id: id, verbose: true })).info.info!).runtimeSpec as { process: { args: string[] } };
+      const spec = await specOf(long);
+      expect(spec.process.args).toEqual(["sleep", "1000"]);
       await d.kill();
       await new Promise((r) => setTimeout(r, 3000)); // "short" exits while no daemon runs
       await d.start();
       expect((await d.client.runtime.ContainerStatus({ container_id: long })).status!.state).toBe("CONTAINER_RUNNING");
+      expect(await specOf(long)).toEqual(spec);
       expect(await readFile(`/proc/${longPid}/cmdline`, "utf8")).toBe("sleep\u00001000\u0000");
       expect((await d.client.runtime.ContainerStatus({ container_id: short })).status).toMatchObject({ state: "CONTAINER_EXITED", exit_code: 42, reason: "Error" });
       // a clean shutdown (SIGTERM) leaves containers running too
