@@ -63,7 +63,7 @@ export async function startInfra(runtime: OciRuntime, opts: InfraOptions): Promi
 }
 
 export async function stopInfra(runtime: OciRuntime, infra: InfraProcess): Promise<void> {
-  await runtime.kill(infra.containerId, "KILL", true);
+  // delete --force kills the init (and with it its PID namespace) and removes its cgroup: one run of the runtime.
   await runtime.delete(infra.containerId);
   await rm(infra.bundle, { recursive: true, force: true });
 }

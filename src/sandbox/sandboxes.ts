@@ -282,40 +282,51 @@ export class Sandboxes {
   }
 
   /**
-   * Stops the infra process, detaches the network, unmounts shm. Each step is
-   * recorded when done; `after` (the caller's own change, such as NOTREADY)
-   * goes into the network's record write, so that a stop fsyncs once, not twice.
+   * Stops the infra process and detaches the network, side by side (the
+   * network namespace is pinned by its own mount, not by the infra), then
+   * unmounts shm. What is done is recorded in one write, with `after` (the
+   * caller's own change, such as NOTREADY) when both succeeded, so that a stop
+   * fsyncs once; both steps may run again after a crash (the runtime's delete
+   * and CNI DEL take what is already gone).
    */
   private async teardown(r: SandboxRecord, after: Partial<SandboxRecord> = {}): Promise<SandboxRecord> {
+    const change: Partial<SandboxRecord> = {};
+    const steps: Promise<void>[] = [];
+    if (r.infra) steps.push(this.stopInfraOf(r, r.infra).then(() => void (change.infra = undefined)));
+    if (r.network?.attached) steps.push(this.detachNetwork(r).then(() => void (change.network = { ...r.network!, attached: false })));
+    const results = await Promise.allSettled(steps);
+    const failed = results.find((x): x is PromiseRejectedResult => x.status === "rejected");
     let current = r;
-    if (current.infra) {
-      const runtime = this.deps.runtimes.get(current.runtimeHandler);
-      // One that never started (pid 0: its runtime failed) must not keep the network from being released.
-      await stopInfra(runtime, current.infra).catch((err: Error) => {
-        if (current.infra!.pid) throw err;
-        this.log(current.id).warn({ err: errorMessage(err) }, "cannot clean up the runtime state of an infra process that never started");
-      });
-      // runc removed the infra's own cgroup; skiff's default parent goes once empty (kubelet owns pod cgroups).
-      if (!current.spec.cgroupParent) await removeCgroupIfEmpty(DEFAULT_CGROUP_PARENT, this.deps.runtimes.cgroups);
-      current = await this.saveIfStored(current, { infra: undefined });
-    }
-    if (current.network?.attached) {
-      const net = current.network.config as CniNetworkList;
-      const plugins: Record<string, string> = {};
-      for (const p of net.plugins) {
-        const found = await findInDirs(p.type, this.deps.config.cni.binDirs);
-        if (found) plugins[p.type] = found;
-      }
-      // CNI wants an empty CNI_NETNS once the namespace is gone; the plugins
-      // then release what they can (the address) without entering it.
-      const netnsAlive = !!current.namespaces.net && (await isMountPoint(current.namespaces.net));
-      const inv = { ...this.cniInvocation(current), netns: netnsAlive ? current.namespaces.net! : "" };
-      await cniDel(net, plugins, this.deps.config.cni.binDirs, inv, current.network.result ?? undefined);
-      if (!netnsAlive) await removeNatLeftovers(current.id);
-      current = await this.saveIfStored(current, { network: { ...current.network, attached: false }, ...after });
-    }
+    if (Object.keys(change).length) current = await this.saveIfStored(r, failed ? change : { ...change, ...after });
+    if (failed) throw failed.reason;
     if (current.shm) await unmountAll(current.shm);
     return current;
+  }
+
+  private async stopInfraOf(r: SandboxRecord, infra: NonNullable<SandboxRecord["infra"]>): Promise<void> {
+    const runtime = this.deps.runtimes.get(r.runtimeHandler);
+    // One that never started (pid 0: its runtime failed) must not keep the network from being released.
+    await stopInfra(runtime, infra).catch((err: Error) => {
+      if (infra.pid) throw err;
+      this.log(r.id).warn({ err: errorMessage(err) }, "cannot clean up the runtime state of an infra process that never started");
+    });
+    // runc removed the infra's own cgroup; skiff's default parent goes once empty (kubelet owns pod cgroups).
+    if (!r.spec.cgroupParent) await removeCgroupIfEmpty(DEFAULT_CGROUP_PARENT, this.deps.runtimes.cgroups);
+  }
+
+  private async detachNetwork(r: SandboxRecord): Promise<void> {
+    const net = r.network!.config as CniNetworkList;
+    const plugins: Record<string, string> = {};
+    for (const p of net.plugins) {
+      const found = await findInDirs(p.type, this.deps.config.cni.binDirs);
+      if (found) plugins[p.type] = found;
+    }
+    // CNI wants an empty CNI_NETNS once the namespace is gone; the plugins
+    // then release what they can (the address) without entering it.
+    const netnsAlive = !!r.namespaces.net && (await isMountPoint(r.namespaces.net));
+    const inv = { ...this.cniInvocation(r), netns: netnsAlive ? r.namespaces.net! : "" };
+    await cniDel(net, plugins, this.deps.config.cni.binDirs, inv, r.network!.result ?? undefined);
+    if (!netnsAlive) await removeNatLeftovers(r.id);
   }
 
   /** Everything teardown does, plus the namespace files and directories. */
