@@ -461,7 +461,7 @@ export class Containers {
       else {
         await this.store.put({ ...now, state: "running", startedAt });
         // Read while the reply travels: kubelet (and critest) ask for the status next.
-        this.liveIdentity(this.store.get(c.id)!);
+        void this.liveIdentity(this.store.get(c.id)!);
       }
       this.publish("started", c.id, c.sandboxId);
     });
