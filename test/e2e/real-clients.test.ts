@@ -1,9 +1,9 @@
 // What the installed base of CRI clients sends and expects, through a real
 // daemon: every :authority form that grpc-go, C-core and grpc-java clients put
-// on a unix socket (none at all: grpc-transport.test.ts), for unary calls, a server stream and a
-// reply over 4 MiB; and the behaviours critest v1.28 checks that skiff once
-// got wrong (hostname of a pod without one, long pod names, ExecSync timeout,
-// run_as_group alone).
+// on a unix socket (none at all: grpc-transport.test.ts), for unary calls, a
+// server stream and a reply over 4 MiB; and the behaviours critest v1.28
+// checks that skiff once got wrong (hostname of a pod without one, long pod
+// names, ExecSync timeout, run_as_group alone).
 
 import os from "node:os";
 import { describe, expect, it } from "vitest";

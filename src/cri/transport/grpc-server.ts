@@ -80,6 +80,8 @@ interface CallState {
   method?: RpcMethod;
   body: Buffer[];
   bytes: number;
+  /** The message's length, from its prefix once that has arrived. */
+  length?: number;
   /** Answered already (a refused request): the rest of its body is dropped. */
   answered: boolean;
 }
@@ -110,14 +112,16 @@ class GrpcCalls {
     if (state.answered) return;
     state.body.push(data);
     state.bytes += data.length;
-    if (state.bytes >= PREFIX_BYTES) {
-      const first = state.body.length === 1 ? state.body[0]! : Buffer.concat(state.body);
-      const length = first.readUInt32BE(1);
-      if (length > this.opts.maxMessageBytes) {
-        this.fail(stream, state, Status.RESOURCE_EXHAUSTED, `the request message of ${length} bytes is larger than the ${this.opts.maxMessageBytes} allowed (grpc_max_message_size)`);
-      } else if (state.bytes > PREFIX_BYTES + length) {
-        this.fail(stream, state, Status.UNIMPLEMENTED, "the request carries more than one message; CRI methods take one");
+    if (state.length === undefined && state.bytes >= PREFIX_BYTES) {
+      // Read once, as soon as the prefix is in: a large request arrives in many frames.
+      const head = state.body[0]!.length >= PREFIX_BYTES ? state.body[0]! : Buffer.concat(state.body);
+      state.length = head.readUInt32BE(1);
+      if (state.length > this.opts.maxMessageBytes) {
+        return this.fail(stream, state, Status.RESOURCE_EXHAUSTED, `the request message of ${state.length} bytes is larger than the ${this.opts.maxMessageBytes} allowed (grpc_max_message_size)`);
       }
+    }
+    if (state.length !== undefined && state.bytes > PREFIX_BYTES + state.length) {
+      this.fail(stream, state, Status.UNIMPLEMENTED, "the request carries more than one message; CRI methods take one");
     }
   }
 
