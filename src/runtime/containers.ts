@@ -598,20 +598,17 @@ export class Containers {
     let live = this.identities.get(key);
     if (!live) {
       // One job on the pool (readFile takes four trips, and a fresh 64 KiB buffer for a /proc file).
-      live = readSmallFiles([`/proc/${c.pid}/status`]).then(([status]) => {
-        let read = parseProcessIdentity(status ?? "");
-        if (!read) {
-          this.identities.delete(key); // gone (or not yet readable): asked again next time
-          return undefined;
-        }
-        // /proc shows host ids; the status gives the container's.
-        const userns = this.deps.sandboxes.find(c.sandboxId)?.spec.userNamespace;
-        if (userns) read = identityInside(read, userns);
-        return read;
-      }, () => {
-        this.identities.delete(key);
-        return undefined;
-      });
+      live = readSmallFiles([`/proc/${c.pid}/status`])
+        .then(([status]) => parseProcessIdentity(status ?? ""), () => undefined)
+        .then((read) => {
+          if (!read) {
+            this.identities.delete(key); // gone (or not yet readable): asked again next time
+            return undefined;
+          }
+          // /proc shows host ids; the status gives the container's.
+          const userns = this.deps.sandboxes.find(c.sandboxId)?.spec.userNamespace;
+          return userns ? identityInside(read, userns) : read;
+        });
       this.identities.set(key, live);
     }
     return live.then((read) => read ?? c.user);

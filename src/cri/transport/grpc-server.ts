@@ -19,10 +19,11 @@ import { encodeLiteralBlock, type HeaderField } from "./hpack.js";
 /** The length prefix of a gRPC message: a compressed flag and a 4-byte length. */
 const PREFIX_BYTES = 5;
 
-const RESPONSE_HEADERS = encodeLiteralBlock([
+const RESPONSE_FIELDS: HeaderField[] = [
   { name: ":status", value: "200" },
   { name: "content-type", value: "application/grpc" },
-]);
+];
+const RESPONSE_HEADERS = encodeLiteralBlock(RESPONSE_FIELDS);
 const OK_TRAILERS = encodeLiteralBlock([{ name: "grpc-status", value: "0" }]);
 
 export interface GrpcServerOptions {
@@ -223,7 +224,7 @@ class GrpcCalls {
       { name: "grpc-status", value: String(code) },
       { name: "grpc-message", value: percentEncode(message) },
     ];
-    stream.sendHeaders(encodeLiteralBlock(headersSent ? status : [{ name: ":status", value: "200" }, { name: "content-type", value: "application/grpc" }, ...status]), true);
+    stream.sendHeaders(encodeLiteralBlock(headersSent ? status : [...RESPONSE_FIELDS, ...status]), true);
   }
 
   private fail(stream: ServerStream, state: CallState, code: Status, message: string): void {
