@@ -1,9 +1,10 @@
 // Pods with a running container, skiff vs containerd, in one run with the same
 // CNI conflist, the same busybox image from the same local registry, the same
 // client: start latency (RunPodSandbox + CreateContainer + StartContainer) and
-// teardown measured in turns with both runtimes up, then for each in turn
-// list/status latency with 100 running pods, daemon RSS, and the RSS of the
-// per-pod helpers (skiff: conmon; containerd: shims and pause).
+// teardown measured in turns with both runtimes up, then with 100 running pods
+// on each, list/status latency (calls alternating between the runtimes),
+// daemon RSS, and the RSS of the per-pod helpers (skiff: conmon; containerd:
+// shims and pause).
 
 import { expect, it } from "vitest";
 import type { CriClient } from "../test/e2e/harness/cri-client.js";
@@ -72,37 +73,54 @@ async function latencies(sides: [Side, Side]) {
   return new Map(sides.map((s) => [s.label, { start: { sequential: summary(seq.get(s)!), parallel: summary(par.get(s)!) }, teardown: summary(down.get(s)!) }]));
 }
 
-/** Many running pods on one side: list and status latency, memory. */
-async function atScale(side: Side) {
-  const { client, label, logDir } = side;
-  const many: string[] = [];
-  for (let i = 0; i < MANY; i++) many.push(await startPod(client, `${label}-m${i}`, logDir));
-  const list: number[] = [];
-  const status: number[] = [];
-  const listStats: number[] = [];
-  const { containers } = await client.runtime.ListContainers({});
-  expect(containers.length).toBeGreaterThanOrEqual(MANY);
+/**
+ * Many running pods on both sides at once, then list/status latency with the
+ * calls alternating between the runtimes (the order flipping every round), so
+ * that a slow patch of the shared vCPUs lands on both; then each daemon's RSS
+ * and its per-pod helpers.
+ */
+async function atScale(sides: [Side, Side]) {
+  const many = new Map<Side, string[]>(sides.map((s) => [s, []]));
+  for (let i = 0; i < MANY; i++) for (const side of sides) many.get(side)!.push(await startPod(side.client, `${side.label}-m${i}`, side.logDir));
+  const samples = new Map(sides.map((s) => [s, { list: [] as number[], status: [] as number[], listStats: [] as number[] }]));
+  const ids = new Map<Side, string[]>();
+  for (const side of sides) {
+    const { containers } = await side.client.runtime.ListContainers({});
+    expect(containers.length).toBeGreaterThanOrEqual(MANY);
+    ids.set(side, containers.map((c) => c.id));
+  }
   // Many samples: on shared vCPUs a p50 of 20 moves a lot from run to run.
   for (let i = 0; i < 200; i++) {
-    list.push((await timed(() => client.runtime.ListContainers({}))).ms);
-    status.push((await timed(() => client.runtime.ContainerStatus({ container_id: containers[i % containers.length]!.id }))).ms);
+    for (const side of i % 2 ? [...sides].reverse() : sides) {
+      const { client } = side;
+      const own = ids.get(side)!;
+      samples.get(side)!.list.push((await timed(() => client.runtime.ListContainers({}))).ms);
+      samples.get(side)!.status.push((await timed(() => client.runtime.ContainerStatus({ container_id: own[i % own.length]! }))).ms);
+    }
   }
   // What kubelet's summary API calls every few seconds: stats of every running container.
   for (let i = 0; i < 20; i++) {
-    const r = await timed(() => client.runtime.ListContainerStats({}));
-    expect(r.value.stats.length).toBeGreaterThanOrEqual(MANY);
-    listStats.push(r.ms);
+    for (const side of i % 2 ? [...sides].reverse() : sides) {
+      const r = await timed(() => side.client.runtime.ListContainerStats({}));
+      expect(r.value.stats.length).toBeGreaterThanOrEqual(MANY);
+      samples.get(side)!.listStats.push(r.ms);
+    }
   }
-  const busyRss = await rssOf(side.pid);
-  const helper = await rssOfMatching(side.helpers);
-  await teardown(client, many);
-  return {
-    list: summary(list),
-    status: summary(status),
-    listStats: summary(listStats),
-    with100PodsRssMB: busyRss / MB,
-    helpers: { processes: helper.count, totalMB: helper.bytes / MB, perPodMB: helper.bytes / MB / MANY },
-  };
+  const out = new Map<string, { list: ReturnType<typeof summary>; status: ReturnType<typeof summary>; listStats: ReturnType<typeof summary>; with100PodsRssMB: number; helpers: Measured["helpers"] }>();
+  for (const side of sides) {
+    const busyRss = await rssOf(side.pid);
+    const helper = await rssOfMatching(side.helpers);
+    const s = samples.get(side)!;
+    out.set(side.label, {
+      list: summary(s.list),
+      status: summary(s.status),
+      listStats: summary(s.listStats),
+      with100PodsRssMB: busyRss / MB,
+      helpers: { processes: helper.count, totalMB: helper.bytes / MB, perPodMB: helper.bytes / MB / MANY },
+    });
+  }
+  for (const side of sides) await teardown(side.client, many.get(side)!);
+  return out;
 }
 
 it("pods with a container: skiff vs containerd", async () => {
@@ -125,8 +143,9 @@ it("pods with a container: skiff vs containerd", async () => {
     };
     const idle = { sk: (await rssOf(sk.pid)) / MB, ct: (await rssOf(ct.pid)) / MB };
     const lat = await latencies([sk, ct]);
-    const skScale = await atScale(sk);
-    const ctScale = await atScale(ct);
+    const scale = await atScale([sk, ct]);
+    const skScale = scale.get("sk")!;
+    const ctScale = scale.get("ct")!;
     const skiff = { ...lat.get("sk")!, ...skScale, daemonRssMB: { idle: idle.sk, with100Pods: skScale.with100PodsRssMB } };
     const containerd = { ...lat.get("ct")!, ...ctScale, daemonRssMB: { idle: idle.ct, with100Pods: ctScale.with100PodsRssMB } };
     await reportRatios(skiffHandler, skiff, containerd);

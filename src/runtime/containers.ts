@@ -63,6 +63,9 @@ export interface ContainerFilter {
   labels?: Record<string, string>;
 }
 
+/** How long after a container's exit its runtime state is deleted, if its RemoveContainer has not come by then. */
+const RUNTIME_RELEASE_DELAY_MS = 1000;
+
 /** How long ReopenContainerLog waits for conmon to make the log file again. */
 const LOG_REOPEN_WAIT_MS = 5000;
 
@@ -148,6 +151,8 @@ export class Containers {
    * neither StopContainer nor RemoveContainer then waits for.
    */
   private readonly runtimeReleases = new Map<string, Promise<void>>();
+  /** Exited containers whose runtime state goes a moment after their exit (see scheduleRuntimeRelease). */
+  private readonly scheduledReleases = new Map<string, NodeJS.Timeout>();
   /** "<id>/<pid>" -> the identity read from a running container's process (see inspect()), or its read under way. */
   private readonly identities = new Map<string, Promise<ProcessIdentity | undefined>>();
   /**
@@ -205,6 +210,9 @@ export class Containers {
 
   close(): void {
     this.watcher?.close();
+    // What is not deleted now goes at the container's RemoveContainer.
+    for (const timer of this.scheduledReleases.values()) clearTimeout(timer);
+    this.scheduledReleases.clear();
   }
 
   private async executable(command: string): Promise<string> {
@@ -553,8 +561,24 @@ export class Containers {
     for (const resolve of this.exitWaiters.get(id) ?? []) resolve();
     this.exitWaiters.delete(id);
     const c = this.store.get(id);
-    if (recorded && c && !this.runtimeReleases.has(id)) this.runtimeReleases.set(id, this.releaseRuntime(c));
+    if (recorded && c && !this.runtimeReleases.has(id) && !this.scheduledReleases.has(id)) this.scheduleRuntimeRelease(c);
     if (recorded && c?.pid) this.identities.delete(`${id}/${c.pid}`);
+  }
+
+  /**
+   * Deletes an exited container's runtime state a moment after its exit,
+   * unless its RemoveContainer comes first and does it after replying. At the
+   * exit itself the runtime process would compete for the CPU with the calls
+   * that follow a StopContainer (RemoveContainer, StopPodSandbox): on two
+   * vCPUs that made RemoveContainer ~2 ms slower.
+   */
+  private scheduleRuntimeRelease(c: ContainerRecord): void {
+    const timer = setTimeout(() => {
+      this.scheduledReleases.delete(c.id);
+      this.runtimeReleases.set(c.id, this.releaseRuntime(c));
+    }, RUNTIME_RELEASE_DELAY_MS);
+    timer.unref();
+    this.scheduledReleases.set(c.id, timer);
   }
 
   /** Deletes an exited container's runtime state; never rejects (a failure leaves it to release()). */
@@ -827,6 +851,8 @@ export class Containers {
 
   /** Everything of a container but its record; a runtime state deletion started at its exit is waited for. */
   private async release(c: ContainerRecord): Promise<void> {
+    clearTimeout(this.scheduledReleases.get(c.id));
+    this.scheduledReleases.delete(c.id);
     await this.runtimeReleases.get(c.id);
     // None started at its exit, or that one failed (and left the map): now.
     if (!this.runtimeReleases.has(c.id)) await this.releaseRuntimeNow(c);

@@ -110,6 +110,22 @@ for (const handler of ["runc", "crun"] as const) {
       await waitFor("the removed containers' directories to go", async () => ((await readdir(path.join(f.d.root, "containers"))).join() === "records" ? true : undefined), 5000);
     });
 
+    it("deletes an exited container's runtime state soon after its exit, or right after a RemoveContainer that comes first", async () => {
+      const pod = await startPod(f.d, "released");
+      const known = (id: string) => spawnSync(handler, ["--root", path.join(f.d.state, handler), "state", id]).status === 0;
+      // Exited on its own and not removed: its runtime state (and cgroup) goes a moment after the exit.
+      const ended = await waitExited(f.d, await runContainer(f.d, pod, containerConfig("ended", f.image, { command: ["true"] })));
+      await waitFor("the exited container's runtime state to go", async () => (known(ended.id) ? undefined : true), 10_000);
+      expect((await f.d.client.runtime.ContainerStatus({ container_id: ended.id })).status).toMatchObject({ state: "CONTAINER_EXITED", exit_code: 0 });
+      // Removed right after its stop: the removal deletes it.
+      const stopped = await runContainer(f.d, pod, containerConfig("stopped", f.image, { command: ["sleep", "100"] }));
+      expect(known(stopped)).toBe(true);
+      await f.d.client.runtime.StopContainer({ container_id: stopped, timeout: "0" });
+      await f.d.client.runtime.RemoveContainer({ container_id: stopped });
+      await waitFor("the removed container's runtime state to go", async () => (known(stopped) ? undefined : true), 10_000);
+      expect(await readFile(f.d.logFile, "utf8")).not.toContain("cannot delete an exited container's runtime state");
+    });
+
     it("stops with the config's stop_signal and reports the signal in the status (KEP-4960)", async () => {
       const pod = await startPod(f.d, "stopsig");
       // Handles only USR1: a TERM would be ignored by PID 1 and the stop would need the 10 s timeout and SIGKILL.
