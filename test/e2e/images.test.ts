@@ -102,6 +102,9 @@ describe("image service", () => {
           { type: "file", path: "/keep/x", content: "x", mode: 0o4755, uid: 1000, gid: 1000 },
           { type: "hardlink", path: "/keep/x-link", target: "/keep/x" },
           { type: "symlink", path: "/keep/rel", target: "x" },
+          // A set-group-ID directory: what is created in it takes its group unless given its own.
+          { type: "dir", path: "/shared", mode: 0o2775, uid: 0, gid: 1000 },
+          { type: "file", path: "/shared/root-owned", content: "r" },
         ],
         [
           { type: "whiteout", path: "/etc/motd" },
@@ -123,6 +126,12 @@ describe("image service", () => {
       const x = await stat(path.join(merged, "keep/x"));
       expect(x.mode & 0o7777).toBe(0o4755);
       expect([x.uid, x.gid]).toEqual([1000, 1000]);
+      const shared = await stat(path.join(merged, "shared"));
+      expect([shared.mode & 0o7777, shared.uid, shared.gid]).toEqual([0o2775, 0, 1000]);
+      const rootOwned = await stat(path.join(merged, "shared/root-owned"));
+      expect([rootOwned.uid, rootOwned.gid]).toEqual([0, 0]);
+      const plain = await stat(path.join(merged, "data/c"));
+      expect([plain.uid, plain.gid]).toEqual([0, 0]);
       expect(x.nlink).toBeGreaterThanOrEqual(2);
       expect(await readFile(path.join(merged, "keep/lower-link"), "utf8")).toBe("x");
       expect(await readFile(path.join(merged, "keep/rel"), "utf8")).toBe("x");

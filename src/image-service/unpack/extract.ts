@@ -52,6 +52,8 @@ interface Decompressor {
  * own: 256 KiB unpacks such a layer 2.5-3x faster.
  */
 const GUNZIP_CHUNK = 256 * 1024;
+/** The set-group-ID mode bit (not in Node's fs.constants). */
+const S_ISGID = 0o2000;
 /** How much of a blob is read at a time (see layerSource). */
 const BLOB_READ_CHUNK = 1024 * 1024;
 
@@ -113,10 +115,15 @@ export async function extractLayer(source: Readable, compression: Compression, d
     }
   };
 
+  // A root daemon creates everything as 0:0 unless a set-group-ID directory
+  // passes its group on, so root's entries (most of them) need no chown: one
+  // system call fewer per entry, of 25,000 in a layer of small files.
+  const createsAsRoot = process.geteuid?.() === 0 && process.getegid?.() === 0;
+  let setgidDirSeen = (fs.statSync(dest).mode & S_ISGID) !== 0;
+  const ownerDiffers = (h: Headers) => !createsAsRoot || setgidDirSeen || (h.uid ?? 0) !== 0 || (h.gid ?? 0) !== 0;
+
   const setOwnerAndTimes = (file: string, h: Headers, isLink: boolean) => {
-    const uid = h.uid ?? 0;
-    const gid = h.gid ?? 0;
-    fs.lchownSync(file, uid, gid);
+    if (ownerDiffers(h)) fs.lchownSync(file, h.uid ?? 0, h.gid ?? 0);
     const mtime = h.mtime ?? new Date(0);
     if (isLink) fs.lutimesSync(file, mtime, mtime);
     else fs.utimesSync(file, mtime, mtime);
@@ -168,6 +175,7 @@ export async function extractLayer(source: Readable, compression: Compression, d
           result.inodes++;
         }
         fs.chmodSync(file, mode);
+        if (mode & S_ISGID) setgidDirSeen = true;
         setOwnerAndTimes(file, h, false);
         applyXattrs(file, h);
         dirTimes.push({ abs: file, mtime: h.mtime ?? new Date(0) });
@@ -183,7 +191,7 @@ export async function extractLayer(source: Readable, compression: Compression, d
             fs.writeSync(fd, chunk as Buffer);
             size += (chunk as Buffer).length;
           }
-          fs.fchownSync(fd, h.uid ?? 0, h.gid ?? 0);
+          if (ownerDiffers(h)) fs.fchownSync(fd, h.uid ?? 0, h.gid ?? 0);
           fs.fchmodSync(fd, mode); // after chown, which clears setuid bits
           const mtime = h.mtime ?? new Date(0);
           fs.futimesSync(fd, mtime, mtime);
