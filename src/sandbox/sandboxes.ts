@@ -194,14 +194,34 @@ export class Sandboxes {
           // Durable before what only the record lets recovery undo: the CNI address, the infra.
           await reserved;
           step("reserve");
-          if (network) {
+          const networked = (async () => {
+            if (!network) return;
             const result = await cniAdd(network, plugins, config.cni.binDirs, this.cniInvocation(current));
             ips = ipsOfResult(result);
             if (ips.length === 0) throw new Error(`CNI network "${network.name}" gave the pod no IP address`);
             // Persisted with the next write: DEL needs no prevResult to release the address.
             current = { ...current, network: { config: network, result, ips, attached: true } };
-            step("cni");
-          }
+          })();
+          // The infra needs only the namespaces (it joins them by path), not their
+          // network: it starts while the CNI plugins run, which wait more than they compute.
+          const infraStarted = (async () => {
+            if (!runtime) return;
+            const bundle = path.join(stateDir, "infra");
+            await save({ infra: { containerId: id, pid: 0, bundle } });
+            const infra = await startInfra(runtime, {
+              sandboxId: id,
+              bundle,
+              rootfs: await ensureInfraRootfs(config.root),
+              namespaces: current.namespaces,
+              userNamespace: spec.userNamespace,
+              cgroupParent: spec.cgroupParent,
+            });
+            await save({ infra });
+          })();
+          // Both settle before anything is undone: the undo must see the infra if it was recorded.
+          const failed = (await Promise.allSettled([networked, infraStarted])).find((x): x is PromiseRejectedResult => x.status === "rejected");
+          if (failed) throw failed.reason;
+          step(runtime ? "cni+infra" : "cni");
         } finally {
           await filesReady.catch(() => {}); // its own failure is reported below; cleanup needs it settled
         }
@@ -210,21 +230,6 @@ export class Sandboxes {
           await replaceFile(record.filesDir, "hosts", hostNet ? await readFile("/etc/hosts", "utf8").catch(() => hostsFile(hostname, [])) : hostsFile(hostname, ips), POD_FILE);
           await ownByPodRoot(record, ["hosts"]);
         })();
-        hostsWritten.catch(() => {}); // awaited below
-        if (runtime) {
-          await hostsWritten;
-          const bundle = path.join(stateDir, "infra");
-          await save({ infra: { containerId: id, pid: 0, bundle } });
-          const infra = await startInfra(runtime, {
-            sandboxId: id,
-            bundle,
-            rootfs: await ensureInfraRootfs(config.root),
-            namespaces: current.namespaces,
-            userNamespace: spec.userNamespace,
-            cgroupParent: spec.cgroupParent,
-          });
-          await save({ infra });
-        }
         // Written together: a crash between them leaves a ready record without
         // hosts, which recovery's health check turns NOTREADY.
         await Promise.all([hostsWritten, save({ state: "ready" })]);

@@ -338,6 +338,42 @@ describe("sandbox recovery", () => {
     }
   });
 
+  it("starts a pid: POD pod's infra while CNI ADD runs, and stops it when ADD fails", async () => {
+    // A bridge whose ADD looks, after a while, for a process in the pod's network namespace (the infra), then fails.
+    const bin = await fixtureDir("infracni");
+    const seen = path.join(bin, "infra-seen");
+    await writeFile(
+      path.join(bin, "failing-bridge"),
+      `#!/bin/sh
+[ "$CNI_COMMAND" = ADD ] || exec /usr/lib/cni/bridge
+ns=$(stat -L -c %i "$CNI_NETNS")
+for i in $(seq 50); do
+  for p in /proc/[0-9]*; do [ "$(readlink $p/ns/net 2>/dev/null)" = "net:[$ns]" ] && grep -q catatonit $p/cmdline 2>/dev/null && { touch ${seen}; break 2; }; done
+  sleep 0.1
+done
+echo '{"cniVersion":"1.0.0","code":11,"msg":"injected ADD failure"}'; exit 1
+`,
+      { mode: 0o755 },
+    );
+    const d = await TestDaemon.create({ config: { cni: { bin_dirs: [bin, "/usr/lib/cni"] } } });
+    await writeFile(
+      path.join(d.cniConfDir, "10-failing.conflist"),
+      JSON.stringify({ cniVersion: "1.0.0", name: "failing", plugins: [{ type: "failing-bridge", bridge: d.bridge, isGateway: true, ipMasq: true, ipam: { type: "host-local", dataDir: path.join(d.dir, "ipam"), ranges: [[{ subnet: d.podCidr }]] } }] }),
+    );
+    await d.start();
+    try {
+      const err = await grpcError(d.client.runtime.RunPodSandbox({ config: podConfig("infracni", { linux: { security_context: { namespace_options: { pid: "POD" } } } }) }));
+      expect(err.details).toContain("injected ADD failure");
+      expect(existsSync(seen)).toBe(true);
+      expect((await d.client.runtime.ListPodSandbox({})).items).toEqual([]);
+      // The infra the failed ADD ran beside is gone, with its runtime state and the pod's mounts.
+      expect(await readdir(path.join(d.state, "runc")).catch(() => [])).toEqual([]);
+      expect(await mountsUnder(d.dir)).toEqual([]);
+    } finally {
+      await d.cleanup();
+    }
+  });
+
   it("refuses pods while the network is not ready, naming why", async () => {
     const emptyBin = path.join(await fixtureDir("bin"), "none");
     await mkdir(emptyBin);
