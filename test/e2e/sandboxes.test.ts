@@ -241,6 +241,23 @@ for (const handler of ["runc", "crun"] as const) {
   });
 }
 
+/**
+ * A daemon whose network is a bridge conflist named `type` whose plugin is the
+ * shell script `script(bin)` (bin: the directory it lives in), e.g. one that
+ * misbehaves and then runs the real bridge plugin.
+ */
+async function daemonWithBridgeWrapper(type: string, script: (bin: string) => string): Promise<{ d: TestDaemon; bin: string }> {
+  const bin = await fixtureDir(type);
+  await writeFile(path.join(bin, type), script(bin), { mode: 0o755 });
+  const d = await TestDaemon.create({ config: { cni: { bin_dirs: [bin, "/usr/lib/cni"] } } });
+  await writeFile(
+    path.join(d.cniConfDir, `10-${type}.conflist`),
+    JSON.stringify({ cniVersion: "1.0.0", name: type, plugins: [{ type, bridge: d.bridge, isGateway: true, ipMasq: true, ipam: { type: "host-local", dataDir: path.join(d.dir, "ipam"), ranges: [[{ subnet: d.podCidr }]] } }] }),
+  );
+  await d.start();
+  return { d, bin };
+}
+
 describe("sandbox recovery", () => {
   it("marks a pod NOTREADY and releases it when its namespaces vanished while the daemon was down", async () => {
     const d = await TestDaemon.start();
@@ -284,14 +301,7 @@ describe("sandbox recovery", () => {
 
   it("undoes a sandbox whose creation was cut short by a daemon kill -9", async () => {
     // A CNI plugin that is slow to ADD gives the test time to kill the daemon mid-creation.
-    const bin = await fixtureDir("slowcni");
-    await writeFile(path.join(bin, "slow-bridge"), `#!/bin/sh\n[ "$CNI_COMMAND" = ADD ] && sleep 2\nexec /usr/lib/cni/bridge\n`, { mode: 0o755 });
-    const d = await TestDaemon.create({ config: { cni: { bin_dirs: [bin, "/usr/lib/cni"] } } });
-    await writeFile(
-      path.join(d.cniConfDir, "10-slow.conflist"),
-      JSON.stringify({ cniVersion: "1.0.0", name: "slow", plugins: [{ type: "slow-bridge", bridge: d.bridge, isGateway: true, ipMasq: true, ipam: { type: "host-local", dataDir: path.join(d.dir, "ipam"), ranges: [[{ subnet: d.podCidr }]] } }] }),
-    );
-    await d.start();
+    const { d } = await daemonWithBridgeWrapper("slow-bridge", () => `#!/bin/sh\n[ "$CNI_COMMAND" = ADD ] && sleep 2\nexec /usr/lib/cni/bridge\n`);
     try {
       const config = podConfig("cut-short");
       const pending = d.client.runtime.RunPodSandbox({ config }).catch((e: Error) => e);
@@ -303,7 +313,7 @@ describe("sandbox recovery", () => {
       expect(await mountsUnder(d.state)).toEqual([]);
       // the orphaned plugin finishes its sleep and fails: no address stays taken
       await new Promise((r) => setTimeout(r, 2500));
-      const leases = (await readdir(path.join(d.dir, "ipam", "slow")).catch(() => [] as string[])).filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f));
+      const leases = (await readdir(path.join(d.dir, "ipam", "slow-bridge")).catch(() => [] as string[])).filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f));
       expect(leases).toEqual([]);
       // the name is free again
       const again = await d.client.runtime.RunPodSandbox({ config });
@@ -315,23 +325,16 @@ describe("sandbox recovery", () => {
 
   it("retries once an ADD that hit the bridge plugin's MAC race", async () => {
     // A bridge that fails its first ADD the way bridge 1.1 sometimes does, then is the real one.
-    const bin = await fixtureDir("flakycni");
-    const marker = path.join(bin, "failed-once");
-    await writeFile(
-      path.join(bin, "flaky-bridge"),
-      `#!/bin/sh\nif [ "$CNI_COMMAND" = ADD ] && [ ! -e ${marker} ]; then touch ${marker}; echo '{"cniVersion":"1.0.0","code":999,"msg":"failed to set bridge addr: could not set bridge'"'"'s mac: invalid argument"}'; exit 1; fi\nexec /usr/lib/cni/bridge\n`,
-      { mode: 0o755 },
+    const marker = (bin: string) => path.join(bin, "failed-once");
+    const { d, bin } = await daemonWithBridgeWrapper(
+      "flaky-bridge",
+      (bin) =>
+        `#!/bin/sh\nif [ "$CNI_COMMAND" = ADD ] && [ ! -e ${marker(bin)} ]; then touch ${marker(bin)}; echo '{"cniVersion":"1.0.0","code":999,"msg":"failed to set bridge addr: could not set bridge'"'"'s mac: invalid argument"}'; exit 1; fi\nexec /usr/lib/cni/bridge\n`,
     );
-    const d = await TestDaemon.create({ config: { cni: { bin_dirs: [bin, "/usr/lib/cni"] } } });
-    await writeFile(
-      path.join(d.cniConfDir, "10-flaky.conflist"),
-      JSON.stringify({ cniVersion: "1.0.0", name: "flaky", plugins: [{ type: "flaky-bridge", bridge: d.bridge, isGateway: true, ipMasq: true, ipam: { type: "host-local", dataDir: path.join(d.dir, "ipam"), ranges: [[{ subnet: d.podCidr }]] } }] }),
-    );
-    await d.start();
     try {
       const { pod_sandbox_id } = await d.client.runtime.RunPodSandbox({ config: podConfig("flaky") });
       expect((await d.client.runtime.PodSandboxStatus({ pod_sandbox_id })).status!.network!.ip).toMatch(/^10\.231\./);
-      expect(existsSync(marker)).toBe(true);
+      expect(existsSync(marker(bin))).toBe(true);
       await d.client.runtime.RemovePodSandbox({ pod_sandbox_id });
     } finally {
       await d.cleanup();
@@ -339,32 +342,24 @@ describe("sandbox recovery", () => {
   });
 
   it("starts a pid: POD pod's infra while CNI ADD runs, and stops it when ADD fails", async () => {
-    // A bridge whose ADD looks, after a while, for a process in the pod's network namespace (the infra), then fails.
-    const bin = await fixtureDir("infracni");
-    const seen = path.join(bin, "infra-seen");
-    await writeFile(
-      path.join(bin, "failing-bridge"),
-      `#!/bin/sh
+    // A bridge whose ADD looks, for a while, for the infra in the pod's network namespace, then fails.
+    const seen = (bin: string) => path.join(bin, "infra-seen");
+    const { d, bin } = await daemonWithBridgeWrapper(
+      "failing-bridge",
+      (bin) => `#!/bin/sh
 [ "$CNI_COMMAND" = ADD ] || exec /usr/lib/cni/bridge
 ns=$(stat -L -c %i "$CNI_NETNS")
 for i in $(seq 50); do
-  for p in /proc/[0-9]*; do [ "$(readlink $p/ns/net 2>/dev/null)" = "net:[$ns]" ] && grep -q catatonit $p/cmdline 2>/dev/null && { touch ${seen}; break 2; }; done
+  for p in /proc/[0-9]*; do [ "$(readlink $p/ns/net 2>/dev/null)" = "net:[$ns]" ] && grep -q catatonit $p/cmdline 2>/dev/null && { touch ${seen(bin)}; break 2; }; done
   sleep 0.1
 done
 echo '{"cniVersion":"1.0.0","code":11,"msg":"injected ADD failure"}'; exit 1
 `,
-      { mode: 0o755 },
     );
-    const d = await TestDaemon.create({ config: { cni: { bin_dirs: [bin, "/usr/lib/cni"] } } });
-    await writeFile(
-      path.join(d.cniConfDir, "10-failing.conflist"),
-      JSON.stringify({ cniVersion: "1.0.0", name: "failing", plugins: [{ type: "failing-bridge", bridge: d.bridge, isGateway: true, ipMasq: true, ipam: { type: "host-local", dataDir: path.join(d.dir, "ipam"), ranges: [[{ subnet: d.podCidr }]] } }] }),
-    );
-    await d.start();
     try {
       const err = await grpcError(d.client.runtime.RunPodSandbox({ config: podConfig("infracni", { linux: { security_context: { namespace_options: { pid: "POD" } } } }) }));
       expect(err.details).toContain("injected ADD failure");
-      expect(existsSync(seen)).toBe(true);
+      expect(existsSync(seen(bin))).toBe(true);
       expect((await d.client.runtime.ListPodSandbox({})).items).toEqual([]);
       // The infra the failed ADD ran beside is gone, with its runtime state and the pod's mounts.
       expect(await readdir(path.join(d.state, "runc")).catch(() => [])).toEqual([]);
