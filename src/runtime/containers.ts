@@ -146,7 +146,7 @@ export class Containers {
   private readonly exitWaiters = new Map<string, (() => void)[]>();
   /**
    * Exited containers whose runtime state (and with it their cgroup) is being
-   * or has been deleted since their exit, as a shim does at a task's exit:
+   * or has been deleted after their exit, as a shim does at a task's exit:
    * `runc delete` costs ~20 ms, mostly the kernel removing cgroups, which
    * neither StopContainer nor RemoveContainer then waits for.
    */
@@ -849,7 +849,7 @@ export class Containers {
     await removeCgroupIfEmpty(DEFAULT_CGROUP_PARENT, this.deps.runtimes.cgroups);
   }
 
-  /** Everything of a container but its record; a runtime state deletion started at its exit is waited for. */
+  /** Everything of a container but its record; a runtime state deletion already started after its exit is waited for. */
   private async release(c: ContainerRecord): Promise<void> {
     clearTimeout(this.scheduledReleases.get(c.id));
     this.scheduledReleases.delete(c.id);
