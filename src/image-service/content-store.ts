@@ -1,8 +1,9 @@
 // Content-addressed blob store: <root>/content/blobs/sha256/<hex>. A blob is
 // streamed to <root>/content/ingest/ while it is hashed, its size and digest are
-// checked, and only then is it renamed into place: a reader never sees a
-// partial or corrupt blob, and a daemon killed mid-transfer leaves only ingest
-// files, which the next start removes.
+// checked, and only then is it renamed into place: a reader of the store never
+// sees a partial or corrupt blob (the ingest's own reader, an unpack, follows
+// the download but sees its end only once it is verified), and a daemon killed
+// mid-transfer leaves only ingest files, which the next start removes.
 
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
@@ -15,15 +16,29 @@ import { failedPrecondition } from "../errors.js";
 import { removeFile, writeFileAtomic } from "../store/atomic-file.js";
 import { SingleFlight } from "../util/single-flight.js";
 import { DIGEST } from "./reference.js";
+import { WriteProgress } from "./unpack/write-progress.js";
 
 export class DigestMismatchError extends Error {}
 
-/** Writes to a file it does not close (a FileHandle's own write stream that does not close it never finishes in Node 20). */
-function fileSink(fh: FileHandle): Writable {
+/**
+ * Writes to a file it does not close (a FileHandle's own write stream that
+ * does not close it never finishes in Node 20). Chunks that arrive while a
+ * write is under way go out together in one writev: a download's 64 KiB
+ * chunks would otherwise cost a trip through libuv's pool each.
+ */
+function fileSink(fh: FileHandle, onWritten: (n: number) => void): Writable {
   return new Writable({
-    write(chunk: Buffer, _encoding, done) {
+    highWaterMark: 1024 * 1024,
+    writev(chunks, done) {
       (async () => {
-        for (let off = 0; off < chunk.length; ) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
+        const buffers = chunks.map((c) => c.chunk as Buffer);
+        while (buffers.length) {
+          let n = (await fh.writev(buffers)).bytesWritten;
+          onWritten(n);
+          // A short write: go on from where it stopped.
+          while (buffers.length && n >= buffers[0]!.length) n -= buffers.shift()!.length;
+          if (n > 0) buffers[0] = buffers[0]!.subarray(n);
+        }
       })().then(() => done(), done);
     },
   });
@@ -33,14 +48,17 @@ export interface IngestOptions {
   /** Called with the size of each chunk received. */
   onBytes?: (n: number) => void;
   /**
-   * Reads the verified blob (at the path it is given) while it is flushed to
-   * disk: a pull unpacks a layer then instead of after the fsync (a large
-   * layer's fsync takes as long as its unpack). The blob is moved into place
-   * once both are done; a failure here is the caller's to report and does not
-   * stop the blob from being stored.
+   * Reads the blob while it is downloaded and flushed to disk: a pull unpacks
+   * a layer as it arrives instead of after the download and the fsync. The
+   * reader follows the file through `progress`, which ends only once size and
+   * digest are verified, and fails if they are not (the reader must then
+   * discard what it made of it). It starts with the transfer; the blob is
+   * moved into place once both the fsync and the reader are done. A failure
+   * of the reader is the caller's to report and does not stop the blob from
+   * being stored.
    */
-  whileSyncing?: (verifiedPath: string) => Promise<unknown>;
-  /** Runs the transfer itself (e.g. under a limit on concurrent downloads); the fsync and `whileSyncing` are not part of it. */
+  reader?: (blob: { path: string; progress: WriteProgress }) => Promise<unknown>;
+  /** Runs the transfer itself (e.g. under a limit on concurrent downloads); the fsync and the reader are not part of it. */
   transfer?: (run: () => Promise<void>) => Promise<void>;
 }
 
@@ -103,7 +121,7 @@ export class ContentStore {
    * is not fetched again.
    */
   ingest(digest: string, expectedSize: number, openSource: () => Promise<Readable>, options: IngestOptions = {}): Promise<void> {
-    const { onBytes, whileSyncing, transfer = (fn) => fn() } = options;
+    const { onBytes, reader, transfer = (fn) => fn() } = options;
     return this.flights.run(digest, async () => {
       if (await this.has(digest)) return;
       const tmp = this.tempPath();
@@ -118,23 +136,28 @@ export class ContentStore {
           cb(null, chunk);
         },
       });
+      const progress = new WriteProgress();
+      let reading: Promise<unknown> | undefined;
       try {
         // One descriptor from the download to the fsync: two trips through the pool fewer than reopening.
         const fh = await open(tmp, "w", 0o644);
         try {
           await transfer(async () => {
             const source = await openSource();
-            await pipeline(source, counter, fileSink(fh));
+            reading = reader?.({ path: tmp, progress }).catch(() => undefined);
+            await pipeline(source, counter, fileSink(fh, (n) => progress.advance(n)));
           });
           if (size !== expectedSize) throw new DigestMismatchError(`blob ${digest} has ${size} bytes, its descriptor declares ${expectedSize}`);
           const actual = `sha256:${hash.digest("hex")}`;
           if (actual !== digest) throw new DigestMismatchError(`blob content has digest ${actual}, expected ${digest}`);
         } catch (err) {
-          await fh.close();
+          progress.fail(`the blob ${digest} was not stored: ${(err as Error).message}`);
+          await Promise.all([fh.close(), reading]);
           throw err;
         }
+        progress.finish();
         const synced = fh.sync().finally(() => fh.close());
-        await Promise.all([synced, whileSyncing?.(tmp).catch(() => undefined)]);
+        await Promise.all([synced, reading]);
         await rename(tmp, this.path(digest));
       } catch (err) {
         await rm(tmp, { force: true });

@@ -26,6 +26,7 @@ import type { Credentials } from "./registry/auth.js";
 import { RegistryClient, type RegistryClientOptions } from "./registry/client.js";
 import { endpointsFor, type RegistryHostConfig } from "./registry/hosts.js";
 import type { SnapshotStore } from "./snapshots.js";
+import type { LayerBlob } from "./unpack/blob-source.js";
 import type { UnpackPool } from "./unpack/pool.js";
 
 export interface PullerDeps {
@@ -50,8 +51,8 @@ export interface PullerDeps {
 
 /** A layer download started before the config arrived; its unpack waits for the config. */
 interface EarlyDownload {
-  /** Hands over the unpack to run on the verified blob (or none: a no-op). */
-  unpackWith(unpack: (blobPath: string) => Promise<void>): void;
+  /** Hands over the unpack to run on the blob (or none: a no-op). */
+  unpackWith(unpack: (blob: LayerBlob) => Promise<void>): void;
   stored: Promise<void>;
 }
 
@@ -85,10 +86,10 @@ export async function pullImage(deps: PullerDeps, refText: string, credentials: 
     writes.push(written);
   };
   for (const [digest, data] of fetched) write(digest, data);
-  const ingestLayer = (layer: LayerDescriptor, unpackFrom: (blobPath: string) => Promise<void>) =>
+  const ingestLayer = (layer: LayerDescriptor, unpackFrom: (blob: LayerBlob) => Promise<void>) =>
     deps.content.ingest(layer.digest, layer.size, () => client.openBlob(layer.digest), {
       onBytes: (n) => imagePullBytes.inc(n),
-      whileSyncing: unpackFrom,
+      reader: unpackFrom,
       transfer: (run) => deps.downloads.run(run),
     });
   // Layers that no image here has start downloading while the config is fetched (their snapshots
@@ -97,8 +98,8 @@ export async function pullImage(deps: PullerDeps, refText: string, credentials: 
   manifest.layers.forEach((layer, i) => {
     if (early.has(layer.digest) || deps.hasLayers?.(manifest.layers.slice(0, i + 1).map((l) => l.digest))) return;
     let unpackWith!: EarlyDownload["unpackWith"];
-    const unpack = new Promise<(blobPath: string) => Promise<void>>((resolve) => (unpackWith = resolve));
-    const stored = ingestLayer(layer, (blobPath) => unpack.then((fn) => fn(blobPath)));
+    const unpack = new Promise<(blob: LayerBlob) => Promise<void>>((resolve) => (unpackWith = resolve));
+    const stored = ingestLayer(layer, (blob) => unpack.then((fn) => fn(blob)));
     stored.catch(() => undefined); // awaited by storeLayers or below
     early.set(layer.digest, { unpackWith, stored });
   });
@@ -152,9 +153,10 @@ export type LayerDescriptor = ImageManifest["layers"][number];
 /**
  * Makes sure every layer has its snapshot: `ensureBlob` puts a missing layer's
  * blob into the content store, then it is unpacked and checked against its
- * diff_id. `ensureBlob` may start the unpack itself, from the verified blob
- * before it is moved into place (`unpackFrom`); a blob that was already there
- * is unpacked from the store. Layers download and unpack in parallel; each
+ * diff_id. `ensureBlob` may start the unpack itself (`unpackFrom`), from the
+ * blob while it downloads (the unpack's input ends only once the blob is
+ * verified, and fails if it is not); a blob that was already there is
+ * unpacked from the store. Layers download and unpack in parallel; each
  * snapshot commits only after its parent, so a committed snapshot always has
  * its whole chain.
  */
@@ -163,7 +165,7 @@ export async function storeLayers(
   name: string,
   layers: LayerDescriptor[],
   diffIds: string[],
-  ensureBlob: (layer: LayerDescriptor, unpackFrom: (blobPath: string) => Promise<void>) => Promise<void>,
+  ensureBlob: (layer: LayerDescriptor, unpackFrom: (blob: LayerBlob) => Promise<void>) => Promise<void>,
 ): Promise<void> {
   const chains = chainIds(diffIds);
   const committed: Promise<unknown>[] = [];
@@ -173,13 +175,13 @@ export async function storeLayers(
       (async () => {
         if (deps.snapshots.get(chains[i]!)) return;
         let snapshot: Promise<unknown> | undefined;
-        /** Starts the snapshot from `blobPath`; settles once the blob has been read (not when the snapshot commits). */
-        const unpackFrom = (blobPath: string): Promise<void> => {
+        /** Starts the snapshot from `blob`; settles once the blob has been read (not when the snapshot commits). */
+        const unpackFrom = (blob: LayerBlob): Promise<void> => {
           let read!: () => void;
           const blobRead = new Promise<void>((resolve) => (read = resolve));
           snapshot = deps.snapshots.create(chains[i]!, i === 0 ? undefined : chains[i - 1], diffIds[i]!, async (fsDir) => {
             const r = await deps.unpack
-              .unpack(blobPath, layer.compression, fsDir)
+              .unpack(blob, layer.compression, fsDir)
               .catch((err: Error) => {
                 throw failedPrecondition(`${name}: layer ${layer.digest} cannot be unpacked: ${err.message}`);
               })
@@ -200,7 +202,7 @@ export async function storeLayers(
           await snapshot?.catch(() => undefined); // an unpack it started ends before the pull reports
           throw err;
         }
-        await (snapshot ?? unpackFrom(deps.content.path(layer.digest)).then(() => snapshot));
+        await (snapshot ?? unpackFrom({ path: deps.content.path(layer.digest) }).then(() => snapshot));
       })(),
     );
   });

@@ -9,7 +9,7 @@ import path from "node:path";
 import bcrypt from "bcryptjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
-import { buildImage, buildIndex, type LayerEntry } from "../support/oci-image.js";
+import { buildImage, buildIndex, tarOf, type LayerEntry } from "../support/oci-image.js";
 import { grpc, grpcError } from "./harness/cri-client.js";
 import { TestDaemon } from "./harness/daemon.js";
 import { TestProxy } from "./harness/proxy.js";
@@ -361,6 +361,54 @@ describe("image pulls through a proxy", () => {
     expect(existsSync(path.join(d.root, "content/blobs", victim.digest.replace(":", "/")))).toBe(false);
     expect(await readdir(path.join(d.root, "content/ingest"))).toEqual([]);
     expect((await d.client.image.ImageStatus({ image: { image: `${proxy.host}/lib/tampered:v1` } })).image).toBeNull();
+  });
+
+  it("unpacks a layer while it downloads", async () => {
+    const content = randomBytes(3_000_000);
+    const img = await buildImage({ base: false, compression: "none", layers: [[{ type: "file", path: "/streamed", content }]] });
+    await reg.push("lib/streamed", "v1", img);
+    proxy.options = { throttle: { bytes: 64 * 1024, everyMs: 50 } }; // ~1.3 MB/s: about 2 s for the layer
+    let pulled = false;
+    try {
+      const pull = d.client.image.PullImage({ image: { image: `${proxy.host}/lib/streamed:v1` } }).finally(() => (pulled = true));
+      // Part of the file is unpacked, in a snapshot not yet committed, while the blob is still downloading.
+      const partial = await waitFor("part of the layer unpacked while it downloads", async () => {
+        for (const name of await readdir(path.join(d.root, "snapshots"))) {
+          const size = await stat(path.join(d.root, "snapshots", name, "fs", "streamed")).then((st) => st.size, () => 0);
+          if (size > 0 && !existsSync(path.join(d.root, "snapshots", name, "snapshot.json"))) return size;
+        }
+        return undefined;
+      }, 10_000);
+      expect(pulled).toBe(false);
+      expect(partial).toBeLessThan(content.length);
+      expect(existsSync(path.join(d.root, "content/blobs", img.layers[0]!.digest.replace(":", "/")))).toBe(false);
+      await pull;
+    } finally {
+      proxy.options = {};
+    }
+    const dirs = await snapshotDirs(d.root);
+    expect((await readFile(path.join(dirs.get(img.diffIds[0]!)!, "streamed"))).equals(content)).toBe(true);
+  });
+
+  it("throws away what it unpacked from a blob that turns out not to match its digest", async () => {
+    const entry = (content: Buffer): LayerEntry[] => [{ type: "file", path: "/swapped", content }];
+    const img = await buildImage({ base: false, compression: "none", layers: [entry(randomBytes(500_000))] });
+    await reg.push("lib/swapped", "v1", img);
+    // A well-formed layer of the very same size, but not the one the manifest names.
+    const impostor = await tarOf(entry(randomBytes(500_000)));
+    expect(impostor.length).toBe(img.layers[0]!.size);
+    const snapshotsBefore = await dirEntries(path.join(d.root, "snapshots"));
+    proxy.options = { tamper: (p) => (p.endsWith(img.layers[0]!.digest) ? impostor : undefined) };
+    try {
+      const err = await grpcError(d.client.image.PullImage({ image: { image: `${proxy.host}/lib/swapped:v1` } }));
+      expect(err.code).toBe(grpc.status.FAILED_PRECONDITION);
+      expect(err.details).toContain("digest verification failed: blob content has digest");
+    } finally {
+      proxy.options = {};
+    }
+    expect(await dirEntries(path.join(d.root, "snapshots"))).toEqual(snapshotsBefore);
+    expect(await readdir(path.join(d.root, "content/ingest"))).toEqual([]);
+    expect((await d.client.image.ImageStatus({ image: { image: `${proxy.host}/lib/swapped:v1` } })).image).toBeNull();
   });
 
   it("recovers from a daemon killed mid-pull: no partial image, and the next pull succeeds", async () => {

@@ -5,6 +5,7 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
 import { ContentStore } from "../../src/image-service/content-store.js";
+import { followFile } from "../../src/image-service/unpack/blob-source.js";
 import { Limit } from "../../src/util/limit.js";
 
 const digestOf = (b: Buffer) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
@@ -18,47 +19,86 @@ async function store(): Promise<ContentStore> {
   return s;
 }
 
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
 afterEach(() => {
   for (const r of roots.splice(0)) rmSync(r, { recursive: true, force: true });
 });
 
 describe("ContentStore.ingest", () => {
-  it("lets a reader have the verified blob before it is moved into place, and stores it once the reader is done", async () => {
+  it("lets a reader follow the blob as it downloads, ends its input only once the blob is verified, and stores it once the reader is done", async () => {
     const s = await store();
-    const data = randomBytes(300_000);
+    const data = randomBytes(3_000_000);
     const digest = digestOf(data);
     let seen: Buffer | undefined;
     let storedWhileReading: boolean | undefined;
-    await s.ingest(digest, data.length, async () => Readable.from([data.subarray(0, 1000), data.subarray(1000)]), {
-      whileSyncing: async (p) => {
-        seen = readFileSync(p);
+    let startedBeforeTheEnd: boolean | undefined;
+    async function* slowly() {
+      for (let off = 0; off < data.length; off += 500_000) {
+        yield data.subarray(off, off + 500_000);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    }
+    await s.ingest(digest, data.length, async () => Readable.from(slowly()), {
+      reader: async (blob) => {
+        startedBeforeTheEnd = !blob.progress.current.end;
+        seen = await readAll(followFile(blob.path, blob.progress));
         storedWhileReading = existsSync(s.path(digest));
         await new Promise((r) => setTimeout(r, 20));
       },
     });
+    expect(startedBeforeTheEnd).toBe(true);
     expect(seen?.equals(data)).toBe(true);
     expect(storedWhileReading).toBe(false);
     expect(readFileSync(s.path(digest)).equals(data)).toBe(true);
   });
 
-  it("never hands a reader a blob that fails verification, and stores nothing", async () => {
+  it("gives the reader of a blob that fails verification an error, never the end of its input, and stores nothing", async () => {
     const s = await store();
     const data = randomBytes(1000);
-    let called = false;
     const wrong = digestOf(Buffer.from("something else"));
+    let readerSaw: unknown;
     await expect(
-      s.ingest(wrong, data.length, async () => Readable.from([data]), { whileSyncing: async () => void (called = true) }),
+      s.ingest(wrong, data.length, async () => Readable.from([data]), {
+        reader: async (blob) => {
+          readerSaw = await readAll(followFile(blob.path, blob.progress)).catch((err: Error) => err);
+        },
+      }),
     ).rejects.toThrow(/digest verification failed/);
-    expect(called).toBe(false);
+    expect(readerSaw).toBeInstanceOf(Error);
+    expect((readerSaw as Error).message).toMatch(/was not stored: blob content has digest/);
     expect(existsSync(s.path(wrong))).toBe(false);
     expect(readdirSync(path.join(path.dirname(path.dirname(s.blobsDir)), "ingest"))).toEqual([]);
+  });
+
+  it("gives the reader an error when the download breaks off", async () => {
+    const s = await store();
+    const data = randomBytes(10_000);
+    let readerSaw: unknown;
+    async function* cut() {
+      yield data.subarray(0, 4000);
+      throw new Error("connection reset");
+    }
+    await expect(
+      s.ingest(digestOf(data), data.length, async () => Readable.from(cut()), {
+        reader: async (blob) => {
+          readerSaw = await readAll(followFile(blob.path, blob.progress)).catch((err: Error) => err);
+        },
+      }),
+    ).rejects.toThrow(/connection reset/);
+    expect((readerSaw as Error).message).toMatch(/connection reset/);
+    expect(existsSync(s.path(digestOf(data)))).toBe(false);
   });
 
   it("stores the blob even when its reader fails (the reader's caller reports that)", async () => {
     const s = await store();
     const data = randomBytes(1000);
     const digest = digestOf(data);
-    await s.ingest(digest, data.length, async () => Readable.from([data]), { whileSyncing: async () => Promise.reject(new Error("bad layer")) });
+    await s.ingest(digest, data.length, async () => Readable.from([data]), { reader: async () => Promise.reject(new Error("bad layer")) });
     expect(readFileSync(s.path(digest)).equals(data)).toBe(true);
   });
 
@@ -69,7 +109,7 @@ describe("ContentStore.ingest", () => {
     let releaseReader!: () => void;
     const readerBlocked = new Promise<void>((r) => (releaseReader = r));
     let secondOpened = false;
-    const first = s.ingest(digestOf(a), a.length, async () => Readable.from([a]), { transfer: (run) => downloads.run(run), whileSyncing: () => readerBlocked });
+    const first = s.ingest(digestOf(a), a.length, async () => Readable.from([a]), { transfer: (run) => downloads.run(run), reader: () => readerBlocked });
     const second = s.ingest(digestOf(b), b.length, async () => ((secondOpened = true), Readable.from([b])), { transfer: (run) => downloads.run(run) });
     await second;
     expect(secondOpened).toBe(true);

@@ -54,14 +54,6 @@ interface Decompressor {
 const GUNZIP_CHUNK = 256 * 1024;
 /** The set-group-ID mode bit (not in Node's fs.constants). */
 const S_ISGID = 0o2000;
-/** How much of a blob is read at a time (see layerSource). */
-const BLOB_READ_CHUNK = 1024 * 1024;
-
-/** A layer blob in the content store, read in large chunks. */
-export function layerSource(blobPath: string): Readable {
-  return fs.createReadStream(blobPath, { highWaterMark: BLOB_READ_CHUNK });
-}
-
 function decompressor(compression: Compression): Decompressor {
   if (compression !== "zstd") {
     const stream = compression === "gzip" ? createGunzip({ chunkSize: GUNZIP_CHUNK }) : new PassThrough();

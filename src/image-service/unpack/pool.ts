@@ -1,18 +1,24 @@
 // A small pool of worker threads that unpack layers in parallel without
-// blocking the gRPC server's event loop. Where the compiled worker is not
-// available (tests running the TypeScript sources) layers unpack in-thread.
+// blocking the gRPC server's event loop. A layer still downloading is unpacked
+// as it arrives: the pool forwards the download's progress to the worker.
+// Where the compiled worker is not available (tests running the TypeScript
+// sources) layers unpack in-thread.
 
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { Compression } from "../media-types.js";
 import { trimMemory } from "../../native/index.js";
-import { extractLayer, layerSource, UnsafeLayerError, type ExtractResult } from "./extract.js";
-import type { UnpackJob } from "./worker.js";
+import { blobSource, type LayerBlob } from "./blob-source.js";
+import { extractLayer, UnsafeLayerError, type ExtractResult } from "./extract.js";
+import type { ProgressMessage, UnpackJob } from "./worker.js";
+import type { ProgressState } from "./write-progress.js";
 
 interface Pending {
   resolve(r: ExtractResult): void;
   reject(e: Error): void;
+  /** Stops forwarding the blob's download progress. */
+  unfollow?: () => void;
 }
 
 interface Slot {
@@ -24,6 +30,8 @@ interface Slot {
 
 /** A worker thread costs memory (its own V8 heap): idle ones are ended after this long. */
 const IDLE_MS = 5000;
+/** A download's progress goes to the worker in steps of at least this much (or at its end). */
+const PROGRESS_STEP = 1024 * 1024;
 
 /**
  * The compiled worker: beside this module after tsc, or beside the bundle
@@ -33,16 +41,16 @@ const WORKER_URL = [new URL("./worker.js", import.meta.url), new URL("./unpack-w
 
 export class UnpackPool {
   private readonly slots: Slot[] = [];
-  private readonly queue: { job: Omit<UnpackJob, "id">; pending: Pending }[] = [];
+  private readonly queue: { blob: LayerBlob; compression: Compression; dest: string; pending: Pending }[] = [];
   private nextId = 1;
   private readonly useWorkers = WORKER_URL !== undefined;
 
   constructor(private readonly size: number) {}
 
-  unpack(blobPath: string, compression: Compression, dest: string): Promise<ExtractResult> {
-    if (!this.useWorkers) return extractLayer(layerSource(blobPath), compression, dest);
+  unpack(blob: LayerBlob, compression: Compression, dest: string): Promise<ExtractResult> {
+    if (!this.useWorkers) return extractLayer(blobSource(blob), compression, dest);
     return new Promise((resolve, reject) => {
-      this.queue.push({ job: { blobPath, compression, dest }, pending: { resolve, reject } });
+      this.queue.push({ blob, compression, dest, pending: { resolve, reject } });
       this.dispatch();
     });
   }
@@ -52,12 +60,21 @@ export class UnpackPool {
       let slot = this.slots.find((s) => !s.busy);
       if (!slot && this.slots.length < this.size) slot = this.spawn();
       if (!slot) return;
-      const { job, pending } = this.queue.shift()!;
+      const { blob, compression, dest, pending } = this.queue.shift()!;
       const id = this.nextId++;
       clearTimeout(slot.idleTimer);
       slot.busy = true;
       slot.jobs.set(id, pending);
-      slot.worker.postMessage({ ...job, id } satisfies UnpackJob);
+      const worker = slot.worker;
+      worker.postMessage({ kind: "unpack", id, blobPath: blob.path, compression, dest, progress: blob.progress?.current } satisfies UnpackJob);
+      if (blob.progress) {
+        let posted = blob.progress.current.written;
+        pending.unfollow = blob.progress.subscribe((state: ProgressState) => {
+          if (!state.end && state.error === undefined && state.written - posted < PROGRESS_STEP) return;
+          posted = state.written;
+          worker.postMessage({ kind: "progress", id, state } satisfies ProgressMessage);
+        });
+      }
     }
   }
 
@@ -67,6 +84,7 @@ export class UnpackPool {
     worker.unref();
     worker.on("message", (msg: { id: number; result?: ExtractResult; error?: { message: string; unsafe: boolean } }) => {
       const p = slot.jobs.get(msg.id);
+      p?.unfollow?.();
       slot.jobs.delete(msg.id);
       slot.busy = false;
       if (msg.error) p?.reject(msg.error.unsafe ? new UnsafeLayerError(msg.error.message) : new Error(msg.error.message));
@@ -78,7 +96,10 @@ export class UnpackPool {
       }
     });
     const fail = (err: Error) => {
-      for (const p of slot.jobs.values()) p.reject(new Error(`unpack worker failed: ${err.message}`));
+      for (const p of slot.jobs.values()) {
+        p.unfollow?.();
+        p.reject(new Error(`unpack worker failed: ${err.message}`));
+      }
       slot.jobs.clear();
       this.slots.splice(this.slots.indexOf(slot), 1);
       this.dispatch();

@@ -1,19 +1,43 @@
-// Worker-thread side of the unpack pool: extracts one layer per message.
+// Worker-thread side of the unpack pool: extracts one layer per job; a layer
+// still downloading is followed through the progress the pool forwards.
 
 import { parentPort } from "node:worker_threads";
 import type { Compression } from "../media-types.js";
-import { extractLayer, layerSource, UnsafeLayerError } from "./extract.js";
+import { blobSource } from "./blob-source.js";
+import { extractLayer, UnsafeLayerError } from "./extract.js";
+import { WriteProgress, type ProgressState } from "./write-progress.js";
 
 export interface UnpackJob {
+  kind: "unpack";
   id: number;
   blobPath: string;
   compression: Compression;
   dest: string;
+  /** Set when the blob is still being written. */
+  progress?: ProgressState;
 }
 
-parentPort!.on("message", (job: UnpackJob) => {
-  extractLayer(layerSource(job.blobPath), job.compression, job.dest).then(
-    (result) => parentPort!.postMessage({ id: job.id, result }),
-    (err: Error) => parentPort!.postMessage({ id: job.id, error: { message: err.message, unsafe: err instanceof UnsafeLayerError } }),
-  );
+/** The writer's progress on a job's blob, forwarded by the pool. */
+export interface ProgressMessage {
+  kind: "progress";
+  id: number;
+  state: ProgressState;
+}
+
+const following = new Map<number, WriteProgress>();
+
+parentPort!.on("message", (msg: UnpackJob | ProgressMessage) => {
+  if (msg.kind === "progress") return following.get(msg.id)?.update(msg.state);
+  let progress: WriteProgress | undefined;
+  if (msg.progress) {
+    progress = new WriteProgress();
+    progress.update(msg.progress);
+    following.set(msg.id, progress);
+  }
+  extractLayer(blobSource({ path: msg.blobPath, progress }), msg.compression, msg.dest)
+    .then(
+      (result) => parentPort!.postMessage({ id: msg.id, result }),
+      (err: Error) => parentPort!.postMessage({ id: msg.id, error: { message: err.message, unsafe: err instanceof UnsafeLayerError } }),
+    )
+    .finally(() => following.delete(msg.id));
 });
