@@ -5,7 +5,7 @@ import type { Logger } from "../log.js";
 import type { CriDeps } from "./deps.js";
 import { imageServiceHandlers } from "./image-service.js";
 import { adminServiceHandlers } from "./admin-service.js";
-import { installFastSerializers } from "./fast-serialize.js";
+import { installContainerStatusSerializer, installFastSerializers, installImageSerializers } from "./fast-serialize.js";
 import { ADMIN_PROTO_PATH, packageDefinition, PROTO_PATH, protoRoot } from "./proto.js";
 import { runtimeServiceHandlers } from "./runtime-service.js";
 import { implementService } from "./service.js";
@@ -29,6 +29,8 @@ export async function startCriServer(deps: CriDeps, logger: Logger, recovered: P
   const image = cri["runtime.v1.ImageService"]!;
   const admin = packageDefinition(protoRoot(ADMIN_PROTO_PATH))["skiff.admin.v1.Admin"]!;
   installFastSerializers(runtime);
+  installContainerStatusSerializer(runtime);
+  installImageSerializers(image);
   const methods = [
     ...implementService("RuntimeService", runtime, runtimeServiceHandlers(deps) as AnyHandlers, logger, { ready: recovered, open: ANSWERED_DURING_RECOVERY }),
     ...implementService("ImageService", image, imageServiceHandlers(deps) as AnyHandlers, logger),

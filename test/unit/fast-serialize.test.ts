@@ -1,6 +1,9 @@
 import * as protoLoader from "@grpc/proto-loader";
 import { describe, expect, it } from "vitest";
-import { installFastSerializers } from "../../src/cri/fast-serialize.js";
+import { installContainerStatusSerializer, installFastSerializers, installImageSerializers } from "../../src/cri/fast-serialize.js";
+import { toCriContainerStatus } from "../../src/cri/mappers/container.js";
+import { toCriImage } from "../../src/cri/mappers/image.js";
+import type { ImageRecord } from "../../src/image-service/image-record.js";
 import { packageDefinition, PROTO_PATH, protoRoot } from "../../src/cri/proto.js";
 
 const LOADER_OPTIONS = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true };
@@ -22,5 +25,84 @@ describe("fast list serializers", () => {
       const slow = reference[method]!.responseSerialize(value);
       expect(reference[method]!.responseDeserialize(fast)).toEqual(reference[method]!.responseDeserialize(slow));
     }
+  });
+});
+
+describe("image reply serializers", () => {
+  const reference = protoLoader.loadSync(PROTO_PATH, LOADER_OPTIONS)["runtime.v1.ImageService"] as Record<string, protoLoader.MethodDefinition<object, object>>;
+  const patched = packageDefinition(protoRoot(PROTO_PATH))["runtime.v1.ImageService"]!;
+  installImageSerializers(patched as never);
+  const record = (tags: string[], user: string): ImageRecord => ({
+    id: "sha256:" + "a".repeat(64),
+    repoTags: tags,
+    repoDigests: ["r/x@sha256:" + "b".repeat(64)],
+    manifestDigest: "sha256:" + "b".repeat(64),
+    extraBlobs: [],
+    configDigest: "sha256:" + "a".repeat(64),
+    layers: [],
+    size: 123_456_789_012,
+    config: { architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [] }, config: { User: user } },
+    createdAt: 1,
+    pinned: true,
+  });
+  const same = (method: string, value: object) => {
+    const fast = patched[method]!.responseSerialize(value);
+    const slow = reference[method]!.responseSerialize(value);
+    expect(reference[method]!.responseDeserialize(fast)).toEqual(reference[method]!.responseDeserialize(slow));
+    return reference[method]!.responseDeserialize(fast) as Record<string, unknown>;
+  };
+
+  it("encode ListImages, StreamImages and ImageStatus as the generic encoder does", () => {
+    const images = [toCriImage(record(["r/x:1", "r/x:2"], "1000")), toCriImage(record([], "nobody"))];
+    same("ListImages", { images });
+    same("ListImages", { images: [] });
+    same("StreamImages", { images });
+    same("ImageStatus", { image: null, info: {} });
+    same("ImageStatus", { image: images[0], info: {} });
+    same("ImageStatus", { image: images[1], info: { info: JSON.stringify({ big: "x".repeat(300) }) } });
+  });
+
+  it("encode a replaced record anew, never from the bytes of the one it replaced", () => {
+    const first = record(["r/x:1"], "0");
+    same("ListImages", { images: [toCriImage(first)] });
+    const retagged = { ...first, repoTags: ["r/x:2"], pinned: false };
+    const decoded = same("ListImages", { images: [toCriImage(retagged)] }) as { images: { repo_tags: string[]; pinned: boolean }[] };
+    expect(decoded.images[0]).toMatchObject({ repo_tags: ["r/x:2"], pinned: false });
+    expect(toCriImage(first)).toBe(toCriImage(first));
+  });
+});
+
+describe("ContainerStatus serializer", () => {
+  const reference = protoLoader.loadSync(PROTO_PATH, LOADER_OPTIONS)["runtime.v1.RuntimeService"] as Record<string, protoLoader.MethodDefinition<object, object>>;
+  const patched = packageDefinition(protoRoot(PROTO_PATH))["runtime.v1.RuntimeService"]!;
+  installContainerStatusSerializer(patched as never);
+  const decode = (value: object) => {
+    const fast = reference.ContainerStatus!.responseDeserialize(patched.ContainerStatus!.responseSerialize(value));
+    expect(fast).toEqual(reference.ContainerStatus!.responseDeserialize(reference.ContainerStatus!.responseSerialize(value)));
+    return fast as { status: { state: string; exit_code: number; user: unknown } };
+  };
+  const running = {
+    id: "c1", sandboxId: "p1", state: "running", createdAt: "1795000000000000001", startedAt: "1795000000000000002", pid: 42, imageId: "sha256:" + "a".repeat(64),
+    logPath: "/var/log/pods/x/c/0.log", stopSignal: "SIGTERM", dir: "/d", rootfs: "/d/rootfs", runtimeHandler: "runc",
+    request: {
+      metadata: { name: "c", attempt: 1 }, image: "busybox", labels: { a: "b" }, annotations: { c: "d" },
+      mounts: [{ containerPath: "/data", hostPath: "/srv", readonly: true, propagation: "host-to-container" }],
+      resources: { cpuShares: 2, memoryLimit: 1 << 30, hugepageLimits: [{ pageSize: "2MB", limit: 0 }], unified: { "memory.high": "1G" } },
+    },
+  } as never as Parameters<typeof toCriContainerStatus>[0];
+
+  it("encodes as the generic encoder does, with and without the verbose info", () => {
+    const identity = { uid: 1000, gid: 1000, groups: [1000, 10] };
+    decode({ status: toCriContainerStatus(running, undefined, identity), info: {} });
+    decode({ status: toCriContainerStatus(running, undefined, undefined), info: { info: '{"pid":42}' } });
+  });
+
+  it("answers from a record's replacement, never from the status of the record it replaced", () => {
+    expect(decode({ status: toCriContainerStatus(running, undefined), info: {} }).status.state).toBe("CONTAINER_RUNNING");
+    expect(toCriContainerStatus(running, undefined)).toBe(toCriContainerStatus(running, undefined));
+    const exited = { ...running, state: "exited", exitCode: 137, finishedAt: "1795000000000000009" } as typeof running;
+    expect(decode({ status: toCriContainerStatus(exited, undefined), info: {} }).status).toMatchObject({ state: "CONTAINER_EXITED", exit_code: 137 });
+    // The same record with a different identity (read from /proc once it runs) is a different status.
+    expect(decode({ status: toCriContainerStatus(running, undefined, { uid: 5, gid: 6, groups: [6] }), info: {} }).status.user).toMatchObject({ linux: { uid: "5" } });
   });
 });

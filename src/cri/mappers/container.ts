@@ -172,7 +172,24 @@ export function toCriContainer(c: ContainerRecord, image: ImageRecord | undefine
   };
 }
 
+/**
+ * The last status made of each record, with what it was made from: records
+ * are replaced on every change, never edited (but while being created), so
+ * kubelet's frequent asks about an unchanged container get the same object,
+ * and fast-serialize.ts the bytes it encoded for it.
+ */
+const statuses = new WeakMap<ContainerRecord, { image: ImageRecord | undefined; user: ProcessIdentity | undefined; status: ContainerStatus }>();
+
 export function toCriContainerStatus(c: ContainerRecord, image: ImageRecord | undefined, user?: ProcessIdentity): ContainerStatus {
+  if (c.state === "creating") return mapStatus(c, image, user);
+  const last = statuses.get(c);
+  if (last && last.image === image && last.user === user) return last.status;
+  const status = mapStatus(c, image, user);
+  statuses.set(c, { image, user, status });
+  return status;
+}
+
+function mapStatus(c: ContainerRecord, image: ImageRecord | undefined, user?: ProcessIdentity): ContainerStatus {
   return {
     id: c.id,
     metadata: c.request.metadata,
