@@ -390,6 +390,32 @@ describe("image pulls through a proxy", () => {
     expect((await readFile(path.join(dirs.get(img.diffIds[0]!)!, "streamed"))).equals(content)).toBe(true);
   });
 
+  it("unpacks more downloading layers than it has workers: the others follow once a worker is free", async () => {
+    // One worker and four layers downloading at once: the small first layer frees the worker while the
+    // second still downloads (the pool hands it over mid-way and forwards the rest), and the last two
+    // wait until their downloads have ended; each unpack starts from the file's first byte.
+    const one = await TestDaemon.start({ config: { image: { unpack_workers: 1, max_concurrent_downloads: 4 } } });
+    try {
+      const contents = [100_000, 1_500_000, 1_500_000, 1_500_000].map((n) => randomBytes(n));
+      const img = await buildImage({ base: false, layers: contents.map((content, i) => [{ type: "file", path: `/layer${i}`, content }]) });
+      await reg.push("lib/queued", "v1", img);
+      proxy.options = { throttle: { bytes: 256 * 1024, everyMs: 20 } }; // ~12 MB/s each: the downloads overlap
+      try {
+        expect((await one.client.image.PullImage({ image: { image: `${proxy.host}/lib/queued:v1` } })).image_ref).toBe(img.config.digest);
+      } finally {
+        proxy.options = {};
+      }
+      const dirs = await snapshotDirs(one.root);
+      const chains = chainOf(img.diffIds);
+      for (const [i, content] of contents.entries()) {
+        expect((await readFile(path.join(dirs.get(chains[i]!)!, `layer${i}`))).equals(content), `layer ${i}`).toBe(true);
+      }
+      expect(await readdir(path.join(one.root, "content/ingest"))).toEqual([]);
+    } finally {
+      await one.cleanup();
+    }
+  });
+
   it("throws away what it unpacked from a blob that turns out not to match its digest", async () => {
     const entry = (content: Buffer): LayerEntry[] => [{ type: "file", path: "/swapped", content }];
     const img = await buildImage({ base: false, compression: "none", layers: [entry(randomBytes(500_000))] });
