@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
+import { buffer as readAll } from "node:stream/consumers";
 import { afterEach, describe, expect, it } from "vitest";
 import { ContentStore } from "../../src/image-service/content-store.js";
 import { followFile } from "../../src/image-service/unpack/blob-source.js";
@@ -17,12 +18,6 @@ async function store(): Promise<ContentStore> {
   const s = new ContentStore(root);
   await s.init();
   return s;
-}
-
-async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
 }
 
 afterEach(() => {

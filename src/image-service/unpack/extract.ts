@@ -54,6 +54,7 @@ interface Decompressor {
 const GUNZIP_CHUNK = 256 * 1024;
 /** The set-group-ID mode bit (not in Node's fs.constants). */
 const S_ISGID = 0o2000;
+
 function decompressor(compression: Compression): Decompressor {
   if (compression !== "zstd") {
     const stream = compression === "gzip" ? createGunzip({ chunkSize: GUNZIP_CHUNK }) : new PassThrough();
