@@ -17,8 +17,12 @@ class FakeSocket extends EventEmitter {
     super();
     this.reader.push(CLIENT_PREFACE);
   }
+  /** The frame types of each write. */
+  readonly writes: number[][] = [];
   write(b: Buffer) {
-    this.frames.push(...this.reader.push(b));
+    const frames = this.reader.push(b);
+    this.writes.push(frames.map((f) => f.type));
+    this.frames.push(...frames);
     return true;
   }
   cork() {}
@@ -29,9 +33,18 @@ class FakeSocket extends EventEmitter {
   destroy() {
     this.destroyed = true;
   }
-  /** Client bytes in; the connection's writes for them are flushed on the next tick. */
+  /**
+   * Client bytes in, from a callback of the event loop as a real socket's
+   * (so that process.nextTick runs before promise jobs, as there); then a
+   * turn for the connection's writes.
+   */
   async feed(...bytes: Buffer[]) {
-    this.emit("data", Buffer.concat(bytes));
+    await new Promise<void>((r) =>
+      setImmediate(() => {
+        this.emit("data", Buffer.concat(bytes));
+        r();
+      }),
+    );
     await new Promise((r) => setImmediate(r));
   }
   of(type: number, streamId?: number) {
@@ -57,8 +70,8 @@ const requestBlock = encodeLiteralBlock([
 ]);
 const headersEnd = (id: number) => encodeFrame(FrameType.HEADERS, Flag.END_HEADERS | Flag.END_STREAM, id, requestBlock);
 
-/** A connection whose requests are answered with `replyBytes` of DATA and trailers. */
-function serve(replyBytes: number) {
+/** A connection whose requests are answered with `replyBytes` of DATA and trailers (a microtask later with `later`, as the gRPC layer does). */
+function serve(replyBytes: number, later = false) {
   const socket = new FakeSocket();
   const streams: ServerStream[] = [];
   const bodies = new Map<number, number>();
@@ -67,9 +80,13 @@ function serve(replyBytes: number) {
     onHeaders: (s) => streams.push(s),
     onData: (s, d) => bodies.set(s.id, (bodies.get(s.id) ?? 0) + d.length),
     onEnd: (s) => {
-      s.sendHeaders(encodeLiteralBlock([{ name: ":status", value: "200" }]), false);
-      s.sendData(Buffer.alloc(replyBytes, 7));
-      s.sendHeaders(encodeLiteralBlock([{ name: "grpc-status", value: "0" }]), true);
+      const reply = () => {
+        s.sendHeaders(encodeLiteralBlock([{ name: ":status", value: "200" }]), false);
+        s.sendData(Buffer.alloc(replyBytes, 7));
+        s.sendHeaders(encodeLiteralBlock([{ name: "grpc-status", value: "0" }]), true);
+      };
+      if (later) queueMicrotask(reply);
+      else reply();
     },
   }, log);
   return { socket, conn, streams, bodies };
@@ -173,6 +190,30 @@ describe("an HTTP/2 server connection", () => {
     expect(socket.of(FrameType.GOAWAY)).toHaveLength(0);
     expect(socket.of(FrameType.SETTINGS).filter((f) => f.flags & Flag.ACK)).toHaveLength(1);
     expect(socket.of(FrameType.HEADERS, 1)).toHaveLength(2);
+  });
+});
+
+describe("an HTTP/2 server connection's acknowledgements", () => {
+  const ping = (payload: number) => encodeFrame(FrameType.PING, 0, 0, Buffer.alloc(8, payload));
+
+  it("sends a PING's ack in the write of the reply to a request that came with it, ack first", async () => {
+    const { socket } = serve(10, true);
+    await socket.feed(CLIENT_PREFACE, settings());
+    const before = socket.writes.length;
+    await socket.feed(ping(1), headersEnd(1));
+    expect(socket.writes.slice(before)).toEqual([[FrameType.PING, FrameType.HEADERS, FrameType.DATA, FrameType.HEADERS]]);
+    const ack = socket.of(FrameType.PING)[0]!;
+    expect(ack.flags & Flag.ACK).toBeTruthy();
+    expect(ack.payload).toEqual(Buffer.alloc(8, 1));
+  });
+
+  it("acks a PING that comes alone in the same turn of the event loop, and never acks an ack", async () => {
+    const { socket } = serve(1, true);
+    await socket.feed(CLIENT_PREFACE, settings());
+    const before = socket.writes.length;
+    await socket.feed(ping(2), encodeFrame(FrameType.PING, Flag.ACK, 0, Buffer.alloc(8, 3)));
+    expect(socket.writes.slice(before)).toEqual([[FrameType.PING]]);
+    expect(socket.of(FrameType.PING).map((f) => f.payload[0])).toEqual([2]);
   });
 });
 

@@ -157,7 +157,10 @@ export class Http2ServerConnection {
   private pendingBlock?: { streamId: number; endStream: boolean; fragments: Buffer[]; bytes: number };
   private out: Buffer[] = [];
   private outBytes = 0;
+  /** A flush is queued for the end of this tick (process.nextTick). */
   private flushScheduled = false;
+  /** A flush is queued for the end of this turn of the event loop (setImmediate). */
+  private lateFlushScheduled = false;
   private goingAway = false;
   private dead = false;
   private readonly drainWaiters: (() => void)[] = [];
@@ -262,7 +265,7 @@ export class Http2ServerConnection {
       case FrameType.PING:
         if (f.streamId !== 0) throw new ConnectionError(H2Error.PROTOCOL_ERROR, "PING on a stream");
         if (f.payload.length !== 8) throw new ConnectionError(H2Error.FRAME_SIZE_ERROR, "PING frame of the wrong size");
-        if (!(f.flags & Flag.ACK)) this.queueFrame(encodeFrame(FrameType.PING, Flag.ACK, 0, f.payload));
+        if (!(f.flags & Flag.ACK)) this.queueReply(encodeFrame(FrameType.PING, Flag.ACK, 0, f.payload));
         return;
       case FrameType.GOAWAY:
         // The client opens no more streams; the open ones finish as usual.
@@ -387,7 +390,7 @@ export class Http2ServerConnection {
       }
       // The rest do not concern skiff: it never pushes, and its header blocks use no dynamic table.
     }
-    this.queueFrame(encodeFrame(FrameType.SETTINGS, Flag.ACK, 0, Buffer.alloc(0)));
+    this.queueReply(encodeFrame(FrameType.SETTINGS, Flag.ACK, 0, Buffer.alloc(0)));
     this.flushBlocked();
   }
 
@@ -512,6 +515,29 @@ export class Http2ServerConnection {
       process.nextTick(this.flushOut);
     }
   }
+
+  /**
+   * An acknowledgement (PING, SETTINGS) goes out in the same turn of the event
+   * loop, but in the write of the replies of the calls that arrived with it:
+   * grpc-go pings after every response it reads (its bandwidth estimate), so
+   * the ping usually comes in with the next request, and flushed at once its
+   * ack would cost that request a write(2) of its own, with the wake-up of the
+   * client that comes with it, before the reply.
+   */
+  private queueReply(frame: Buffer): void {
+    if (this.dead) return;
+    this.out.push(frame);
+    this.outBytes += frame.length;
+    if (!this.flushScheduled && !this.lateFlushScheduled) {
+      this.lateFlushScheduled = true;
+      setImmediate(this.lateFlush);
+    }
+  }
+
+  private readonly lateFlush = (): void => {
+    this.lateFlushScheduled = false;
+    if (!this.flushScheduled) this.flushOut();
+  };
 
   private readonly flushOut = (): void => {
     this.flushScheduled = false;
