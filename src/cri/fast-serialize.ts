@@ -52,6 +52,19 @@ function encodedOnce(type: protobuf.Type, message: object): Uint8Array {
   return bytes;
 }
 
+let messageTypes: { image: protobuf.Type; containerStatus: protobuf.Type } | undefined;
+
+/**
+ * Encodes a message (from toCriImage or toCriContainerStatus) ahead of the
+ * reply that sends it, where the client asks for it next: an image's right
+ * after its pull, a container's status right after its start.
+ */
+export function encodeAhead(kind: "image" | "containerStatus", message: object): void {
+  const root = protoRoot(PROTO_PATH);
+  messageTypes ??= { image: root.lookupType("runtime.v1.Image"), containerStatus: root.lookupType("runtime.v1.ContainerStatus") };
+  encodedOnce(messageTypes[kind], message);
+}
+
 function method(def: grpc.ServiceDefinition, name: string): grpc.ServiceDefinition[string] {
   const m = def[name];
   if (!m) throw new Error(`no method ${name} to install a serializer on`);

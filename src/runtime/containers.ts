@@ -454,9 +454,10 @@ export class Containers {
     }
   }
 
-  async start(query: string): Promise<void> {
+  /** Starts a created container; resolves to its record as the start left it (running, or exited already). */
+  async start(query: string): Promise<ContainerRecord> {
     const c = this.get(query);
-    await this.locks.run(c.id, async () => {
+    return this.locks.run(c.id, async () => {
       const current = this.store.get(c.id)!;
       if (current.state !== "created") throw failedPrecondition(`container ${c.id} is ${current.state}; only a created container can be started`);
       // Taken before the runtime starts the process, so it never follows an immediate exit.
@@ -472,6 +473,7 @@ export class Containers {
         void this.liveIdentity(this.store.get(c.id)!);
       }
       this.publish("started", c.id, c.sandboxId);
+      return this.store.get(c.id)!;
     });
   }
 

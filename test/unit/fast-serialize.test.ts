@@ -1,6 +1,6 @@
 import * as protoLoader from "@grpc/proto-loader";
 import { describe, expect, it } from "vitest";
-import { installContainerStatusSerializer, installFastSerializers, installImageSerializers } from "../../src/cri/fast-serialize.js";
+import { encodeAhead, installContainerStatusSerializer, installFastSerializers, installImageSerializers } from "../../src/cri/fast-serialize.js";
 import { toCriContainerStatus } from "../../src/cri/mappers/container.js";
 import { toCriImage } from "../../src/cri/mappers/image.js";
 import type { ImageRecord } from "../../src/image-service/image-record.js";
@@ -69,6 +69,15 @@ describe("image reply serializers", () => {
     const decoded = same("ListImages", { images: [toCriImage(retagged)] }) as { images: { repo_tags: string[]; pinned: boolean }[] };
     expect(decoded.images[0]).toMatchObject({ repo_tags: ["r/x:2"], pinned: false });
     expect(toCriImage(first)).toBe(toCriImage(first));
+  });
+
+  it("reply with the bytes encodeAhead made for an image", () => {
+    const image = toCriImage(record(["r/x:ahead"], "0"));
+    encodeAhead("image", image);
+    // Records are never edited; this one is, to tell the bytes made ahead from bytes made now.
+    (image as { repo_tags: string[] }).repo_tags = ["r/x:edited"];
+    const bytes = patched.ImageStatus!.responseSerialize({ image, info: {} });
+    expect(reference.ImageStatus!.responseDeserialize(bytes)).toMatchObject({ image: { repo_tags: ["r/x:ahead"] } });
   });
 });
 

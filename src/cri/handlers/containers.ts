@@ -4,6 +4,7 @@
 import { invalidArgument } from "../../errors.js";
 import type { ContainerFilter } from "../../runtime/containers.js";
 import type { CriDeps } from "../deps.js";
+import { encodeAhead } from "../fast-serialize.js";
 import type { ContainerFilter__Output } from "../generated/runtime/v1/ContainerFilter.js";
 import type { ContainerStatusRequest__Output } from "../generated/runtime/v1/ContainerStatusRequest.js";
 import type { ContainerStatusResponse } from "../generated/runtime/v1/ContainerStatusResponse.js";
@@ -59,7 +60,12 @@ export function containerHandlers(deps: CriDeps) {
       return { container_id: c.id };
     },
     async StartContainer(req: StartContainerRequest__Output) {
-      await deps.containers.start(requireId(req.container_id, "StartContainer"));
+      const c = await deps.containers.start(requireId(req.container_id, "StartContainer"));
+      // kubelet (and critest) ask for the status next: it is read, mapped and encoded while this reply travels.
+      void deps.containers.inspect(c, false).then(
+        ({ identity }) => encodeAhead("containerStatus", toCriContainerStatus(c, deps.images.store.get(c.imageId), identity)),
+        () => undefined,
+      );
       return {};
     },
     async StopContainer(req: StopContainerRequest__Output) {

@@ -1,5 +1,7 @@
 import { imagePullDuration, imagePulls } from "../../observability/metrics.js";
 import { credentialsFromCri } from "../../image-service/registry/auth.js";
+import { encodeAhead } from "../fast-serialize.js";
+import { toCriImage } from "../mappers/image.js";
 import type { CallContext } from "../service.js";
 import type { CriDeps } from "../deps.js";
 import type { PullImageRequest__Output } from "../generated/runtime/v1/PullImageRequest.js";
@@ -20,6 +22,8 @@ export function makePullImage(deps: CriDeps) {
     }
     end({ result: "success" });
     imagePulls.inc({ result: "success" });
+    // kubelet (and critest) ask for the image's status next: its message is made now, while the pull ends anyway.
+    encodeAhead("image", toCriImage(record));
     // image_ref is the image id, the same value ListImages and ContainerStatus.image_id report.
     return { image_ref: record.id };
   };
