@@ -55,14 +55,19 @@ function encodedOnce(type: protobuf.Type, message: object): Uint8Array {
 let messageTypes: { image: protobuf.Type; containerStatus: protobuf.Type } | undefined;
 
 /**
- * Encodes a message (from toCriImage or toCriContainerStatus) ahead of the
- * reply that sends it, where the client asks for it next: an image's right
- * after its pull, a container's status right after its start.
+ * Maps and encodes a message (with toCriImage or toCriContainerStatus) ahead
+ * of the reply that sends it, where the client asks for it next: an image's
+ * right after its pull, a container's status right after its start. Only
+ * work moved earlier: a failure here is left for that reply to meet and report.
  */
-export function encodeAhead(kind: "image" | "containerStatus", message: object): void {
-  const root = protoRoot(PROTO_PATH);
-  messageTypes ??= { image: root.lookupType("runtime.v1.Image"), containerStatus: root.lookupType("runtime.v1.ContainerStatus") };
-  encodedOnce(messageTypes[kind], message);
+export function encodeAhead(kind: "image" | "containerStatus", message: () => object): void {
+  try {
+    const root = protoRoot(PROTO_PATH);
+    messageTypes ??= { image: root.lookupType("runtime.v1.Image"), containerStatus: root.lookupType("runtime.v1.ContainerStatus") };
+    encodedOnce(messageTypes[kind], message());
+  } catch {
+    /* see above */
+  }
 }
 
 function method(def: grpc.ServiceDefinition, name: string): grpc.ServiceDefinition[string] {

@@ -73,7 +73,10 @@ describe("image reply serializers", () => {
 
   it("reply with the bytes encodeAhead made for an image", () => {
     const image = toCriImage(record(["r/x:ahead"], "0"));
-    encodeAhead("image", image);
+    encodeAhead("image", () => image);
+    encodeAhead("image", () => {
+      throw new Error("a mapping that fails is left for the reply");
+    });
     // Records are never edited; this one is, to tell the bytes made ahead from bytes made now.
     (image as { repo_tags: string[] }).repo_tags = ["r/x:edited"];
     const bytes = patched.ImageStatus!.responseSerialize({ image, info: {} });

@@ -63,7 +63,7 @@ export function containerHandlers(deps: CriDeps) {
       const c = await deps.containers.start(requireId(req.container_id, "StartContainer"));
       // kubelet (and critest) ask for the status next: it is read, mapped and encoded while this reply travels.
       void deps.containers.inspect(c, false).then(
-        ({ identity }) => encodeAhead("containerStatus", toCriContainerStatus(c, deps.images.store.get(c.imageId), identity)),
+        ({ identity }) => encodeAhead("containerStatus", () => toCriContainerStatus(c, deps.images.store.get(c.imageId), identity)),
         () => undefined,
       );
       return {};

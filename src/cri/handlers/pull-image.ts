@@ -23,7 +23,7 @@ export function makePullImage(deps: CriDeps) {
     end({ result: "success" });
     imagePulls.inc({ result: "success" });
     // kubelet (and critest) ask for the image's status next: its message is made now, while the pull ends anyway.
-    encodeAhead("image", toCriImage(record));
+    encodeAhead("image", () => toCriImage(record));
     // image_ref is the image id, the same value ListImages and ContainerStatus.image_id report.
     return { image_ref: record.id };
   };
