@@ -5,8 +5,9 @@
 # limits, CrashLoopBackOff, logs/exec/port-forward through the kubelet's API,
 # /stats/summary, a kubelet restart, and removal when the manifests go.
 #   sudo hack/kubelet.sh /path/to/kubelet
-# The kubelet changes vm.overcommit_memory, kernel.panic and kernel.panic_on_oops;
-# the scenario puts them back. Skips when no binary is given.
+# The kubelet changes vm.overcommit_memory, kernel.panic and kernel.panic_on_oops,
+# and adds KUBE-* iptables chains; the scenario puts the sysctls back and removes
+# the chains it made. Skips when no binary is given.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source hack/lab/prepare.sh
