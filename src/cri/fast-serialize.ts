@@ -52,7 +52,13 @@ function encodedOnce(type: protobuf.Type, message: object): Uint8Array {
   return bytes;
 }
 
-let messageTypes: { image: protobuf.Type; containerStatus: protobuf.Type } | undefined;
+let encodedTypes: { image: protobuf.Type; containerStatus: protobuf.Type } | undefined;
+
+/** The message types whose encodings are kept per object. */
+function onceTypes(): { image: protobuf.Type; containerStatus: protobuf.Type } {
+  const root = protoRoot(PROTO_PATH);
+  return (encodedTypes ??= { image: root.lookupType("runtime.v1.Image"), containerStatus: root.lookupType("runtime.v1.ContainerStatus") });
+}
 
 /**
  * Maps and encodes a message (with toCriImage or toCriContainerStatus) ahead
@@ -62,9 +68,7 @@ let messageTypes: { image: protobuf.Type; containerStatus: protobuf.Type } | und
  */
 export function encodeAhead(kind: "image" | "containerStatus", message: () => object): void {
   try {
-    const root = protoRoot(PROTO_PATH);
-    messageTypes ??= { image: root.lookupType("runtime.v1.Image"), containerStatus: root.lookupType("runtime.v1.ContainerStatus") };
-    encodedOnce(messageTypes[kind], message());
+    encodedOnce(onceTypes()[kind], message());
   } catch {
     /* see above */
   }
@@ -93,7 +97,7 @@ function installStatusSerializer(def: grpc.ServiceDefinition, name: string, mess
 
 export function installImageSerializers(imageService: grpc.ServiceDefinition): void {
   const root = protoRoot(PROTO_PATH);
-  const imageType = root.lookupType("runtime.v1.Image");
+  const imageType = onceTypes().image;
   for (const name of ["ListImages", "StreamImages"]) {
     // Both replies have only `repeated Image images = 1`.
     method(imageService, name).responseSerialize = (value: { images?: object[] | null }) =>
@@ -104,5 +108,5 @@ export function installImageSerializers(imageService: grpc.ServiceDefinition): v
 
 export function installContainerStatusSerializer(runtimeService: grpc.ServiceDefinition): void {
   const root = protoRoot(PROTO_PATH);
-  installStatusSerializer(runtimeService, "ContainerStatus", root.lookupType("runtime.v1.ContainerStatus"), root.lookupType("runtime.v1.ContainerStatusResponse"), "status");
+  installStatusSerializer(runtimeService, "ContainerStatus", onceTypes().containerStatus, root.lookupType("runtime.v1.ContainerStatusResponse"), "status");
 }
