@@ -35,20 +35,6 @@ const OFFSET = new Int32Array(LONGEST + 1);
 /** The symbols in the order of their codes. */
 const BY_CODE = new Uint16Array(CODE_BITS.length);
 
-/** Each symbol's code, made from the lengths (for the test against Appendix B). */
-export function canonicalCodes(): number[] {
-  const order = [...CODE_BITS.keys()].sort((a, b) => CODE_BITS[a]! - CODE_BITS[b]! || a - b);
-  const codes: number[] = [];
-  let code = 0;
-  let bits = CODE_BITS[order[0]!]!;
-  for (const sym of order) {
-    code *= 2 ** (CODE_BITS[sym]! - bits);
-    bits = CODE_BITS[sym]!;
-    codes[sym] = code++;
-  }
-  return codes;
-}
-
 {
   const order = [...CODE_BITS.keys()].sort((a, b) => CODE_BITS[a]! - CODE_BITS[b]! || a - b);
   order.forEach((sym, i) => (BY_CODE[i] = sym));
@@ -61,6 +47,15 @@ export function canonicalCodes(): number[] {
     code = (code + COUNT[bits]!) * 2;
     offset += COUNT[bits]!;
   }
+}
+
+/** Each symbol's code as the decoder's tables hold it (for the test against Appendix B). */
+export function canonicalCodes(): number[] {
+  const codes: number[] = [];
+  for (let bits = 1; bits <= LONGEST; bits++) {
+    for (let i = 0; i < COUNT[bits]!; i++) codes[BY_CODE[OFFSET[bits]! + i]!] = FIRST[bits]! + i;
+  }
+  return codes;
 }
 
 export class HuffmanError extends Error {}
