@@ -14,7 +14,8 @@
         "native/spawn.c",
         "native/replace_file.c",
         "native/read_files.c",
-        "native/memory.c"
+        "native/memory.c",
+        "native/inflate.c"
       ],
       "cflags": ["-Wall", "-Wextra", "-O2"],
       "libraries": ["-lpthread"]

@@ -10,6 +10,7 @@
 //   read_files.c      read a few small files (cgroup stats) in one pool job
 //   notify.c          sd_notify
 //   memory.c          give the C heap's free pages back after a burst
+//   inflate.c         gunzip a layer into a buffer the caller reuses
 // Everything else stays in TypeScript.
 
 #include "common.h"
@@ -30,6 +31,10 @@ static napi_value init(napi_env env, napi_value exports) {
       {"readSmallFiles", NULL, read_small_files, NULL, NULL, NULL, napi_default, NULL},
       {"idmapMount", NULL, idmap_mount, NULL, NULL, NULL, napi_default, NULL},
       {"trimMemory", NULL, trim_memory, NULL, NULL, NULL, napi_default, NULL},
+      {"inflaterCreate", NULL, inflater_create, NULL, NULL, NULL, napi_default, NULL},
+      {"inflaterRun", NULL, inflater_run, NULL, NULL, NULL, napi_default, NULL},
+      {"inflaterReset", NULL, inflater_reset, NULL, NULL, NULL, napi_default, NULL},
+      {"inflaterClose", NULL, inflater_close, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

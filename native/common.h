@@ -61,5 +61,9 @@ napi_value spawn_process(napi_env env, napi_callback_info info);
 napi_value replace_file(napi_env env, napi_callback_info info);
 napi_value read_small_files(napi_env env, napi_callback_info info);
 napi_value idmap_mount(napi_env env, napi_callback_info info);
+napi_value inflater_create(napi_env env, napi_callback_info info);
+napi_value inflater_run(napi_env env, napi_callback_info info);
+napi_value inflater_reset(napi_env env, napi_callback_info info);
+napi_value inflater_close(napi_env env, napi_callback_info info);
 
 #endif

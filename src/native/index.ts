@@ -20,6 +20,10 @@ interface Addon {
   closeFd(fd: number): void;
   idmapMount(source: string, target: string, usernsPath: string, recursive: boolean): Promise<void>;
   trimMemory(): boolean;
+  inflaterCreate(): object;
+  inflaterRun(inflater: object, input: Buffer, inputOffset: number, output: Buffer): [consumed: number, produced: number, streamEnd: boolean];
+  inflaterReset(inflater: object): void;
+  inflaterClose(inflater: object): void;
   spawnProcess(file: string, argv: string[], env: string[], cwd: string | null, fds: number[], setsid: boolean, onExit: (code: number | null, signal: number) => void): number;
 }
 

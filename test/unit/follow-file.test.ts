@@ -5,6 +5,7 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { followFile } from "../../src/image-service/unpack/blob-source.js";
 import { WriteProgress } from "../../src/image-service/unpack/write-progress.js";
+import { readAll } from "../support/byte-source.js";
 
 const dirs: string[] = [];
 function emptyFile(): string {
@@ -24,11 +25,9 @@ describe("followFile", () => {
   it("reads a file as it is written and ends only when the writer finishes, not when it catches up", async () => {
     const file = emptyFile();
     const progress = new WriteProgress();
-    const stream = followFile(file, progress);
     const got: Buffer[] = [];
     let ended = false;
-    stream.on("data", (c: Buffer) => got.push(c));
-    stream.on("end", () => (ended = true));
+    const all = readAll(followFile(file, progress), (c) => got.push(c)).then((b) => ((ended = true), b));
     const data = randomBytes(2_500_000);
     for (let off = 0; off < data.length; off += 700_000) {
       const part = data.subarray(off, off + 700_000);
@@ -40,18 +39,19 @@ describe("followFile", () => {
     expect(Buffer.concat(got).equals(data)).toBe(true);
     expect(ended).toBe(false); // every byte read, but the writer has not vouched for the file yet
     progress.finish();
-    await tick();
+    expect((await all).equals(data)).toBe(true);
     expect(ended).toBe(true);
   });
 
   it("fails with the writer's reason, even when every written byte was read", async () => {
     const file = emptyFile();
     const progress = new WriteProgress();
-    const stream = followFile(file, progress);
     appendFileSync(file, "abc");
     progress.advance(3);
-    const failure = new Promise<Error>((resolve) => stream.on("error", resolve));
-    stream.resume();
+    const failure = readAll(followFile(file, progress)).then(
+      () => new Error("no failure"),
+      (err: Error) => err,
+    );
     await tick();
     progress.fail("digest verification failed");
     expect((await failure).message).toBe("digest verification failed");
@@ -62,10 +62,11 @@ describe("followFile", () => {
     appendFileSync(file, "0123456789");
     const progress = new WriteProgress();
     progress.advance(4); // the rest is not vouched for yet
-    const stream = followFile(file, progress);
     const got: Buffer[] = [];
-    stream.on("data", (c: Buffer) => got.push(c));
-    const failure = new Promise<Error>((resolve) => stream.on("error", resolve));
+    const failure = readAll(followFile(file, progress), (c) => got.push(c)).then(
+      () => new Error("no failure"),
+      (err: Error) => err,
+    );
     await tick();
     expect(Buffer.concat(got).toString()).toBe("0123");
     progress.advance(20); // more than the file holds

@@ -12,6 +12,7 @@ import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { promisify } from "node:util";
 import { extract, pack, type Header, type Pack } from "tar-stream";
+import { fileSource } from "../../image-service/unpack/blob-source.js";
 import { extractLayer } from "../../image-service/unpack/extract.js";
 import { ROOTFS_DIFF } from "./checkpoint-archive.js";
 
@@ -112,7 +113,7 @@ export async function packDirectoryTo(dir: string, file: string, overlay: boolea
  * overlayfs form, refusing any entry that would leave it.
  */
 export async function unpackInto(file: string, dest: string): Promise<void> {
-  const r = await extractLayer(createReadStream(file), "none", dest);
+  const r = await extractLayer(fileSource(file), "none", dest);
   if (r.refused.length) throw new Error(`${file} has entries that cannot be unpacked safely: ${r.refused.slice(0, 3).join("; ")}`);
 }
 
