@@ -15,33 +15,96 @@ import { Transform, Writable } from "node:stream";
 import { failedPrecondition } from "../errors.js";
 import { removeFile, writeFileAtomic } from "../store/atomic-file.js";
 import { SingleFlight } from "../util/single-flight.js";
+import { YoungCollector } from "../util/young-collection.js";
 import { DIGEST } from "./reference.js";
 import { WriteProgress } from "./unpack/write-progress.js";
 
 export class DigestMismatchError extends Error {}
 
+/** Downloads of all ingests together free their socket buffers every this many bytes (young-collection.ts). */
+const downloads = new YoungCollector(2 * 1024 * 1024);
+
+/** Size of each of a download's two staging buffers. */
+const STAGE_BYTES = 256 * 1024;
+
 /**
- * Writes to a file it does not close (a FileHandle's own write stream that
- * does not close it never finishes in Node 20). Chunks that arrive while a
- * write is under way go out together in one writev: a download's 64 KiB
- * chunks would otherwise cost a trip through libuv's pool each.
+ * Writes a download to a file it does not close (a FileHandle's own write
+ * stream that does not close it never finishes in Node 20). Each chunk is
+ * copied into one of two staging buffers and let go at once: one buffer is
+ * written while the other fills, so a download's 64 KiB chunks cost one trip
+ * through libuv's pool per batch, and none of them waits in a queue long
+ * enough to outlive a young collection (they are freed in the young
+ * generation, not piled up for a full one).
  */
-function fileSink(fh: FileHandle, onWritten: (n: number) => void): Writable {
-  return new Writable({
-    highWaterMark: 1024 * 1024,
-    writev(chunks, done) {
-      (async () => {
-        const buffers = chunks.map((c) => c.chunk as Buffer);
-        while (buffers.length) {
-          let n = (await fh.writev(buffers)).bytesWritten;
-          onWritten(n);
-          // A short write: go on from where it stopped.
-          while (buffers.length && n >= buffers[0]!.length) n -= buffers.shift()!.length;
-          if (n > 0) buffers[0] = buffers[0]!.subarray(n);
+class StagedFileSink extends Writable {
+  private readonly stages = [Buffer.allocUnsafe(STAGE_BYTES), Buffer.allocUnsafe(STAGE_BYTES)];
+  private filling = 0;
+  private filled = 0;
+  private flight: Promise<void> | undefined;
+  private failure: Error | undefined;
+
+  constructor(
+    private readonly fh: FileHandle,
+    private readonly onWritten: (n: number) => void,
+  ) {
+    super();
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    let off = 0;
+    const copy = (): void => {
+      if (this.failure) return cb(this.failure);
+      while (off < chunk.length) {
+        const stage = this.stages[this.filling]!;
+        const n = chunk.copy(stage, this.filled, off);
+        this.filled += n;
+        off += n;
+        if (this.filled === stage.length) {
+          if (this.flight) return void this.flight.then(copy); // both buffers full: wait for the write
+          this.flush();
         }
-      })().then(() => done(), done);
-    },
-  });
+      }
+      if (!this.flight) this.flush();
+      cb();
+    };
+    copy();
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    const drain = async () => {
+      while (!this.failure && (this.flight || this.filled)) {
+        if (this.flight) await this.flight;
+        else this.flush();
+      }
+      if (this.failure) throw this.failure;
+    };
+    drain().then(() => cb(), cb);
+  }
+
+  /** Writes the filling buffer out and turns to the other one. */
+  private flush(): void {
+    if (this.filled === 0) return;
+    const bytes = this.stages[this.filling]!.subarray(0, this.filled);
+    this.filling ^= 1;
+    this.filled = 0;
+    this.flight = (async () => {
+      // A short write: go on from where it stopped.
+      for (let off = 0; off < bytes.length; ) {
+        const { bytesWritten } = await this.fh.write(bytes, off, bytes.length - off, null);
+        off += bytesWritten;
+        this.onWritten(bytesWritten);
+      }
+    })().then(
+      () => {
+        this.flight = undefined;
+        if (this.filled) this.flush(); // what came in meanwhile
+      },
+      (err: Error) => {
+        this.flight = undefined;
+        this.failure = err;
+      },
+    );
+  }
 }
 
 export interface IngestOptions {
@@ -132,6 +195,7 @@ export class ContentStore {
           size += chunk.length;
           if (size > expectedSize) return cb(new DigestMismatchError(`blob ${digest} is larger than the ${expectedSize} bytes its descriptor declares`));
           hash.update(chunk);
+          downloads.add(chunk.length);
           onBytes?.(chunk.length);
           cb(null, chunk);
         },
@@ -145,7 +209,7 @@ export class ContentStore {
           await transfer(async () => {
             const source = await openSource();
             reading = reader?.({ path: tmp, progress }).catch(() => undefined);
-            await pipeline(source, counter, fileSink(fh, (n) => progress.advance(n)));
+            await pipeline(source, counter, new StagedFileSink(fh, (n) => progress.advance(n)));
           });
           if (size !== expectedSize) throw new DigestMismatchError(`blob ${digest} has ${size} bytes, its descriptor declares ${expectedSize}`);
           const actual = `sha256:${hash.digest("hex")}`;

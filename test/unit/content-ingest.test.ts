@@ -3,11 +3,11 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
-import { buffer as readAll } from "node:stream/consumers";
 import { afterEach, describe, expect, it } from "vitest";
 import { ContentStore } from "../../src/image-service/content-store.js";
 import { followFile } from "../../src/image-service/unpack/blob-source.js";
 import { Limit } from "../../src/util/limit.js";
+import { readAll } from "../support/byte-source.js";
 
 const digestOf = (b: Buffer) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
 const roots: string[] = [];
@@ -49,6 +49,31 @@ describe("ContentStore.ingest", () => {
     expect(startedBeforeTheEnd).toBe(true);
     expect(seen?.equals(data)).toBe(true);
     expect(storedWhileReading).toBe(false);
+    expect(readFileSync(s.path(digest)).equals(data)).toBe(true);
+  });
+
+  it("writes a download whose chunks are larger, smaller and of every size against its staging buffers, in order, and reports every byte", async () => {
+    const s = await store();
+    const data = randomBytes(9_000_000);
+    const digest = digestOf(data);
+    // One 3 MB chunk fills both staging buffers and waits for a write; the small ones batch up behind writes.
+    const sizes = [3_000_000, 1, 17, 65_536, 262_144, 262_145, 700_000];
+    function* pieces() {
+      for (let off = 0, i = 0; off < data.length; i++) {
+        const n = sizes[i % sizes.length]!;
+        yield data.subarray(off, off + n);
+        off += n;
+      }
+    }
+    let reported = 0;
+    await s.ingest(digest, data.length, async () => Readable.from(pieces()), {
+      reader: async (blob) => {
+        const stop = blob.progress.subscribe((p) => (reported = p.written));
+        await readAll(followFile(blob.path, blob.progress));
+        stop();
+      },
+    });
+    expect(reported).toBe(data.length);
     expect(readFileSync(s.path(digest)).equals(data)).toBe(true);
   });
 
