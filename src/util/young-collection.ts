@@ -5,20 +5,21 @@
 // of a millisecond at 1 MB) every few megabytes keeps them to a few.
 // Needs --expose-gc (bin/skiff passes it); without it this does nothing.
 
-type Collect = (options?: { type: "minor" | "major" }) => void;
-
-const collect = (globalThis as { gc?: Collect }).gc;
+export type Collect = (options?: { type: "minor" | "major" }) => void;
 
 export class YoungCollector {
   private since = 0;
 
-  constructor(private readonly everyBytes: number) {}
+  constructor(
+    private readonly everyBytes: number,
+    private readonly collect: Collect | undefined = (globalThis as { gc?: Collect }).gc,
+  ) {}
 
   /** Counts `bytes` more of short-lived buffers; collects once enough have gone by. */
   add(bytes: number): void {
     this.since += bytes;
     if (this.since < this.everyBytes) return;
     this.since = 0;
-    collect?.({ type: "minor" });
+    this.collect?.({ type: "minor" });
   }
 }
