@@ -15,7 +15,8 @@
         "native/replace_file.c",
         "native/read_files.c",
         "native/memory.c",
-        "native/inflate.c"
+        "native/inflate.c",
+        "native/hashed_write.c"
       ],
       "cflags": ["-Wall", "-Wextra", "-O2"],
       "libraries": ["-lpthread"]

@@ -11,6 +11,7 @@
 //   notify.c          sd_notify
 //   memory.c          give the C heap's free pages back after a burst
 //   inflate.c         gunzip a layer into a buffer the caller reuses
+//   hashed_write.c    write a download and hash it in one pool job
 // Everything else stays in TypeScript.
 
 #include "common.h"
@@ -35,6 +36,9 @@ static napi_value init(napi_env env, napi_value exports) {
       {"inflaterRun", NULL, inflater_run, NULL, NULL, NULL, napi_default, NULL},
       {"inflaterReset", NULL, inflater_reset, NULL, NULL, NULL, napi_default, NULL},
       {"inflaterClose", NULL, inflater_close, NULL, NULL, NULL, napi_default, NULL},
+      {"sha256Create", NULL, sha256_create, NULL, NULL, NULL, napi_default, NULL},
+      {"writeHashed", NULL, write_hashed, NULL, NULL, NULL, napi_default, NULL},
+      {"sha256Hex", NULL, sha256_hex, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -65,5 +65,8 @@ napi_value inflater_create(napi_env env, napi_callback_info info);
 napi_value inflater_run(napi_env env, napi_callback_info info);
 napi_value inflater_reset(napi_env env, napi_callback_info info);
 napi_value inflater_close(napi_env env, napi_callback_info info);
+napi_value sha256_create(napi_env env, napi_callback_info info);
+napi_value write_hashed(napi_env env, napi_callback_info info);
+napi_value sha256_hex(napi_env env, napi_callback_info info);
 
 #endif

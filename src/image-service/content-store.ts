@@ -7,105 +7,23 @@
 
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, readdir, readFile, rename, rm, stat, open, type FileHandle } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, stat, open } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { Transform, Writable } from "node:stream";
+import { Transform } from "node:stream";
 import { failedPrecondition } from "../errors.js";
 import { removeFile, writeFileAtomic } from "../store/atomic-file.js";
 import { SingleFlight } from "../util/single-flight.js";
 import { YoungCollector } from "../util/young-collection.js";
 import { DIGEST } from "./reference.js";
+import { BlobSink } from "./blob-sink.js";
 import { WriteProgress } from "./unpack/write-progress.js";
 
 export class DigestMismatchError extends Error {}
 
 /** Downloads of all ingests together free their socket buffers every this many bytes (young-collection.ts). */
 const downloads = new YoungCollector(2 * 1024 * 1024);
-
-/** Size of each of a download's two staging buffers. */
-const STAGE_BYTES = 256 * 1024;
-
-/**
- * Writes a download to a file it does not close (a FileHandle's own write
- * stream that does not close it never finishes in Node 20). Each chunk is
- * copied into one of two staging buffers and let go at once: one buffer is
- * written while the other fills, so a download's 64 KiB chunks cost one trip
- * through libuv's pool per batch, and none of them waits in a queue long
- * enough to outlive a young collection (they are freed in the young
- * generation, not piled up for a full one).
- */
-class StagedFileSink extends Writable {
-  private readonly stages = [Buffer.allocUnsafe(STAGE_BYTES), Buffer.allocUnsafe(STAGE_BYTES)];
-  private filling = 0;
-  private filled = 0;
-  private flight: Promise<void> | undefined;
-  private failure: Error | undefined;
-
-  constructor(
-    private readonly fh: FileHandle,
-    private readonly onWritten: (n: number) => void,
-  ) {
-    super();
-  }
-
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    let off = 0;
-    const copy = (): void => {
-      if (this.failure) return cb(this.failure);
-      while (off < chunk.length) {
-        const stage = this.stages[this.filling]!;
-        const n = chunk.copy(stage, this.filled, off);
-        this.filled += n;
-        off += n;
-        if (this.filled === stage.length) {
-          if (this.flight) return void this.flight.then(copy); // both buffers full: wait for the write
-          this.flush();
-        }
-      }
-      if (!this.flight) this.flush();
-      cb();
-    };
-    copy();
-  }
-
-  override _final(cb: (err?: Error | null) => void): void {
-    const drain = async () => {
-      while (!this.failure && (this.flight || this.filled)) {
-        if (this.flight) await this.flight;
-        else this.flush();
-      }
-      if (this.failure) throw this.failure;
-    };
-    drain().then(() => cb(), cb);
-  }
-
-  /** Writes the filling buffer out and turns to the other one. */
-  private flush(): void {
-    if (this.filled === 0) return;
-    const bytes = this.stages[this.filling]!.subarray(0, this.filled);
-    this.filling ^= 1;
-    this.filled = 0;
-    this.flight = (async () => {
-      // A short write: go on from where it stopped.
-      for (let off = 0; off < bytes.length; ) {
-        const { bytesWritten } = await this.fh.write(bytes, off, bytes.length - off, null);
-        off += bytesWritten;
-        this.onWritten(bytesWritten);
-      }
-    })().then(
-      () => {
-        this.flight = undefined;
-        if (this.filled) this.flush(); // what came in meanwhile
-      },
-      (err: Error) => {
-        this.flight = undefined;
-        this.failure = err;
-      },
-    );
-  }
-}
 
 export interface IngestOptions {
   /** Called with the size of each chunk received. */
@@ -188,13 +106,11 @@ export class ContentStore {
     return this.flights.run(digest, async () => {
       if (await this.has(digest)) return;
       const tmp = this.tempPath();
-      const hash = createHash("sha256");
       let size = 0;
       const counter = new Transform({
         transform(chunk: Buffer, _enc, cb) {
           size += chunk.length;
           if (size > expectedSize) return cb(new DigestMismatchError(`blob ${digest} is larger than the ${expectedSize} bytes its descriptor declares`));
-          hash.update(chunk);
           downloads.add(chunk.length);
           onBytes?.(chunk.length);
           cb(null, chunk);
@@ -205,18 +121,19 @@ export class ContentStore {
       try {
         // One descriptor from the download to the fsync: two trips through the pool fewer than reopening.
         const fh = await open(tmp, "w", 0o644);
+        const sink = new BlobSink(fh.fd, (n) => progress.advance(n));
         try {
           await transfer(async () => {
             const source = await openSource();
             reading = reader?.({ path: tmp, progress }).catch(() => undefined);
-            await pipeline(source, counter, new StagedFileSink(fh, (n) => progress.advance(n)));
+            await pipeline(source, counter, sink);
           });
           if (size !== expectedSize) throw new DigestMismatchError(`blob ${digest} has ${size} bytes, its descriptor declares ${expectedSize}`);
-          const actual = `sha256:${hash.digest("hex")}`;
+          const actual = `sha256:${sink.digest()}`;
           if (actual !== digest) throw new DigestMismatchError(`blob content has digest ${actual}, expected ${digest}`);
         } catch (err) {
           progress.fail(`the blob ${digest} was not stored: ${(err as Error).message}`);
-          await Promise.all([fh.close(), reading]);
+          await Promise.all([sink.idle().then(() => fh.close()), reading]);
           throw err;
         }
         progress.finish();

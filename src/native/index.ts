@@ -24,6 +24,9 @@ interface Addon {
   inflaterRun(inflater: object, input: Buffer, inputOffset: number, output: Buffer): [consumed: number, produced: number, streamEnd: boolean];
   inflaterReset(inflater: object): void;
   inflaterClose(inflater: object): void;
+  sha256Create(): object;
+  writeHashed(state: object, fd: number, buffer: Buffer): Promise<void>;
+  sha256Hex(state: object): string;
   spawnProcess(file: string, argv: string[], env: string[], cwd: string | null, fds: number[], setsid: boolean, onExit: (code: number | null, signal: number) => void): number;
 }
 
