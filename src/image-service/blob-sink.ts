@@ -11,7 +11,7 @@ import { Writable } from "node:stream";
 import { native } from "../native/index.js";
 
 /** Size of each of the two staging buffers. */
-const STAGE_BYTES = 512 * 1024;
+const STAGE_BYTES = 256 * 1024;
 
 export class BlobSink extends Writable {
   private readonly sha = native().sha256Create();

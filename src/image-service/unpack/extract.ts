@@ -42,7 +42,7 @@ type Kind = "dir" | "file" | "symlink" | "other";
 export class UnsafeLayerError extends Error {}
 
 /** How much of the (compressed) layer is read at a time. */
-const READ_CHUNK = 1024 * 1024;
+const READ_CHUNK = 256 * 1024;
 /** The set-group-ID mode bit (not in Node's fs.constants). */
 const S_ISGID = 0o2000;
 
