@@ -388,10 +388,13 @@ export class Sandboxes {
   /** Idempotent: an unknown id, or an already stopped sandbox, is not an error. */
   async stop(query: string): Promise<void> {
     await this.withSandbox(query, async (r) => {
+      const { step, steps } = stepTimer();
       await this.hooks.stopAll(r.id);
+      step("containers");
       const after = await this.teardown(r, { state: "notready" });
+      step("teardown");
       if (after.state !== "notready") await this.store.put({ ...after, state: "notready" });
-      this.log(r.id).info("sandbox stopped");
+      this.log(r.id).info({ steps }, "sandbox stopped");
     });
   }
 

@@ -196,6 +196,10 @@ for (const handler of ["runc", "crun"] as const) {
       await d.client.runtime.StopPodSandbox({ pod_sandbox_id: id });
       await d.client.runtime.StopPodSandbox({ pod_sandbox_id: id });
       expect((await d.client.runtime.PodSandboxStatus({ pod_sandbox_id: id.slice(0, 10) })).status!.state).toBe("SANDBOX_NOTREADY");
+      // The stop says in the log where its time went, as the start does.
+      const stopped = (await readFile(d.logFile, "utf8")).split("\n").filter((l) => l.includes(id) && l.includes('"sandbox stopped"'));
+      expect(stopped).toHaveLength(2); // one per call: the second finds nothing left to do
+      for (const l of stopped) expect(Object.keys((JSON.parse(l) as { steps: object }).steps)).toEqual(["containers", "teardown"]);
       await d.client.runtime.RemovePodSandbox({ pod_sandbox_id: id });
       await d.client.runtime.RemovePodSandbox({ pod_sandbox_id: id });
       await d.client.runtime.StopPodSandbox({ pod_sandbox_id: "0".repeat(64) });
