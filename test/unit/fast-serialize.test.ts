@@ -1,7 +1,8 @@
 import * as protoLoader from "@grpc/proto-loader";
 import { describe, expect, it } from "vitest";
 import { encodeAhead, installContainerStatusSerializer, installFastSerializers, installImageSerializers } from "../../src/cri/fast-serialize.js";
-import { toCriContainerStatus } from "../../src/cri/mappers/container.js";
+import { toCriContainer, toCriContainerStatus } from "../../src/cri/mappers/container.js";
+import { toCriPodSandbox } from "../../src/cri/mappers/sandbox.js";
 import { toCriImage } from "../../src/cri/mappers/image.js";
 import type { ImageRecord } from "../../src/image-service/image-record.js";
 import { packageDefinition, PROTO_PATH, protoRoot } from "../../src/cri/proto.js";
@@ -116,5 +117,34 @@ describe("ContainerStatus serializer", () => {
     expect(decode({ status: toCriContainerStatus(exited, undefined), info: {} }).status).toMatchObject({ state: "CONTAINER_EXITED", exit_code: 137 });
     // The same record with a different identity (read from /proc once it runs) is a different status.
     expect(decode({ status: toCriContainerStatus(running, undefined, { uid: 5, gid: 6, groups: [6] }), info: {} }).status.user).toMatchObject({ linux: { uid: "5" } });
+  });
+});
+
+describe("list items encoded once per record", () => {
+  const reference = protoLoader.loadSync(PROTO_PATH, LOADER_OPTIONS)["runtime.v1.RuntimeService"] as Record<string, protoLoader.MethodDefinition<object, object>>;
+  const patched = packageDefinition(protoRoot(PROTO_PATH))["runtime.v1.RuntimeService"]!;
+  installFastSerializers(patched as never);
+  const decode = (method: string, value: object) => reference[method]!.responseDeserialize(patched[method]!.responseSerialize(value)) as Record<string, Record<string, unknown>[]>;
+  const container = {
+    id: "c1", sandboxId: "p1", state: "running", createdAt: "1795000000000000001", imageId: "sha256:" + "a".repeat(64),
+    request: { metadata: { name: "c", attempt: 0 }, image: "busybox", labels: {}, annotations: {} },
+  } as never as Parameters<typeof toCriContainer>[0];
+  const pod = {
+    id: "p1", state: "ready", createdAt: "7", spec: { metadata: { name: "n", uid: "u", namespace: "ns", attempt: 0 }, labels: { l: "1" }, annotations: {}, runtimeHandler: "" },
+  } as never as Parameters<typeof toCriPodSandbox>[0];
+
+  it("reuse a record's item until the record is replaced, and never for one being created", () => {
+    expect(toCriContainer(container, undefined)).toBe(toCriContainer(container, undefined));
+    expect(decode("ListContainers", { containers: [toCriContainer(container, undefined)] }).containers![0]).toMatchObject({ id: "c1", state: "CONTAINER_RUNNING" });
+    const exited = { ...container, state: "exited" } as typeof container;
+    expect(decode("StreamContainers", { containers: [toCriContainer(exited, undefined)] }).containers![0]).toMatchObject({ id: "c1", state: "CONTAINER_EXITED" });
+    const creating = { ...container, state: "creating" } as typeof container;
+    expect(toCriContainer(creating, undefined)).not.toBe(toCriContainer(creating, undefined));
+
+    expect(toCriPodSandbox(pod)).toBe(toCriPodSandbox(pod));
+    expect(decode("ListPodSandbox", { items: [toCriPodSandbox(pod)] }).items![0]).toMatchObject({ id: "p1", state: "SANDBOX_READY", labels: { l: "1" } });
+    const stopped = { ...pod, state: "notready" } as typeof pod;
+    expect(decode("StreamPodSandboxes", { pod_sandboxes: [toCriPodSandbox(stopped)] }).pod_sandboxes![0]).toMatchObject({ id: "p1", state: "SANDBOX_NOTREADY" });
+    expect(decode("ListPodSandbox", { items: [] }).items).toEqual([]);
   });
 });

@@ -157,7 +157,19 @@ export function toContainerRequest(config: ContainerConfig__Output | null): Cont
 
 const STATE = { creating: "CONTAINER_UNKNOWN", created: "CONTAINER_CREATED", running: "CONTAINER_RUNNING", exited: "CONTAINER_EXITED" } as const;
 
+/** The last list item made of each record (see statuses below): ListContainers replies reuse its bytes. */
+const listed = new WeakMap<ContainerRecord, { image: ImageRecord | undefined; container: Container }>();
+
 export function toCriContainer(c: ContainerRecord, image: ImageRecord | undefined): Container {
+  if (c.state === "creating") return mapContainer(c, image);
+  const last = listed.get(c);
+  if (last && last.image === image) return last.container;
+  const container = mapContainer(c, image);
+  listed.set(c, { image, container });
+  return container;
+}
+
+function mapContainer(c: ContainerRecord, image: ImageRecord | undefined): Container {
   return {
     id: c.id,
     pod_sandbox_id: c.sandboxId,

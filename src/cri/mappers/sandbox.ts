@@ -83,7 +83,21 @@ function criState(r: SandboxRecord) {
   return r.state === "ready" ? "SANDBOX_READY" : "SANDBOX_NOTREADY";
 }
 
+/**
+ * The list item made of each record: records are replaced on every change,
+ * never edited once created, so ListPodSandbox replies reuse the item's bytes
+ * (fast-serialize.ts) while a pod stays as it is.
+ */
+const listed = new WeakMap<SandboxRecord, PodSandbox>();
+
 export function toCriPodSandbox(r: SandboxRecord): PodSandbox {
+  if (r.state === "creating") return mapPodSandbox(r);
+  let item = listed.get(r);
+  if (!item) listed.set(r, (item = mapPodSandbox(r)));
+  return item;
+}
+
+function mapPodSandbox(r: SandboxRecord): PodSandbox {
   return {
     id: r.id,
     metadata: r.spec.metadata,
