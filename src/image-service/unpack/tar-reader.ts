@@ -73,11 +73,6 @@ export class TarReader {
 
   constructor(private readonly sink: TarSink) {}
 
-  /** Whether the end-of-archive block has been seen (what follows it is ignored). */
-  get ended(): boolean {
-    return this.state.kind === "ended";
-  }
-
   push(bytes: Uint8Array): void {
     let off = 0;
     while (off < bytes.length) {
