@@ -15,6 +15,7 @@ typedef struct {
 
 struct hashed_write {
   sha256_state *state;
+  napi_ref state_ref;  // keeps the state alive while a pool thread uses it
   napi_ref buffer;
   int fd;
   const unsigned char *bytes;
@@ -78,6 +79,7 @@ static napi_value done(napi_env env, void *arg) {
   napi_value error = w->err ? errno_error(env, "write the blob", w->err) : NULL;
   if (w->buffer) napi_delete_reference(env, w->buffer);
   if (w->state) w->state->busy = false;
+  if (w->state_ref) napi_delete_reference(env, w->state_ref);
   free(w);
   return error;
 }
@@ -107,8 +109,13 @@ napi_value write_hashed(napi_env env, napi_callback_info info) {
   }
   struct hashed_write *w = calloc(1, sizeof *w);
   if (!w) return throw_errno(env, "writeHashed", ENOMEM);
-  // Keeps the buffer alive while the pool thread reads it.
+  // Keeps the buffer and the state alive while the pool thread uses them.
   if (napi_create_reference(env, argv[2], 1, &w->buffer) != napi_ok) {
+    free(w);
+    return NULL;
+  }
+  if (napi_create_reference(env, argv[0], 1, &w->state_ref) != napi_ok) {
+    napi_delete_reference(env, w->buffer);
     free(w);
     return NULL;
   }
