@@ -10,7 +10,7 @@ import type * as grpc from "@grpc/grpc-js";
 import protobuf from "protobufjs";
 import { PROTO_PATH, protoRoot } from "./proto.js";
 
-/** Encoded messages that are made once per record (toCriImage, toCriContainerStatus), by that object. */
+/** Encoded messages that are made once per record (toCriImage, toCriContainer, toCriContainerStatus, toCriPodSandbox), by that object. */
 const encoded = new WeakMap<object, Uint8Array>();
 
 /** A length-delimited field: its tag, the length as a varint, the bytes. */

@@ -2,7 +2,7 @@
 // A download turns its size over in socket buffers; V8 counts their bytes
 // only loosely, so with a 1 MB young generation they pile up to tens of MB
 // before a collection frees them. Collecting the young generation (a fraction
-// of a millisecond at 1 MB) every few megabytes keeps them to a few.
+// of a millisecond at 1 MB) every megabyte or so keeps them to a few.
 // Needs --expose-gc (bin/skiff passes it); without it this does nothing.
 
 export type Collect = (options?: { type: "minor" | "major" }) => void;

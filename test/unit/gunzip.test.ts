@@ -14,7 +14,11 @@ function gunzip(data: Buffer, piece: number): Buffer {
     const n = data.copy(input, 0, off, off + piece);
     g.write(input.subarray(0, n), (b) => out.push(Buffer.from(b)));
   }
-  g.end();
+  try {
+    g.end();
+  } finally {
+    g.close();
+  }
   return Buffer.concat(out);
 }
 

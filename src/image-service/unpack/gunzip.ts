@@ -36,13 +36,12 @@ export class Gunzip {
     }
   }
 
-  /** The input is over: throws if the gzip stream was cut short. Frees zlib's state. */
+  /** The input is over: throws if the gzip stream was cut short. */
   end(): void {
-    const complete = this.atMemberEnd || this.trailing;
-    native().inflaterClose(this.handle);
-    if (!complete) throw new Error("gzip data is truncated: the stream ends before its last member does");
+    if (!this.atMemberEnd && !this.trailing) throw new Error("gzip data is truncated: the stream ends before its last member does");
   }
 
+  /** Frees zlib's state now rather than at collection. */
   close(): void {
     native().inflaterClose(this.handle);
   }
