@@ -14,6 +14,7 @@ import os from "node:os";
 import path from "node:path";
 import WebSocket from "ws";
 import { CriClient } from "../../test/e2e/harness/cri-client.js";
+import { chainsNamed, removeChainsMadeSince } from "../../test/e2e/harness/iptables-chains.js";
 import { freePort } from "../../test/e2e/harness/registry.js";
 import { spdyCommand, spdyConnect, wsCommand } from "../../test/e2e/harness/streaming-clients.js";
 
@@ -273,45 +274,8 @@ featureGates: { PodAndContainerStatsFromCRI: true }
   }
 }
 
-/** The KUBE-* chains (kubelet makes a few in each table, IPv4 and IPv6, and leaves them) that exist now. */
-function kubeChains(): Map<string, Set<string>> {
-  const chains = new Map<string, Set<string>>();
-  for (const cmd of ["iptables", "ip6tables"]) {
-    for (const table of ["nat", "filter", "mangle"]) {
-      const rules = spawnSync(cmd, ["-w", "-t", table, "-S"], { encoding: "utf8" }).stdout ?? "";
-      chains.set(`${cmd} ${table}`, new Set(rules.split("\n").flatMap((l) => (l.startsWith("-N KUBE-") ? [l.slice(3)] : []))));
-    }
-  }
-  return chains;
-}
-
-/** An iptables -S line's words, double-quoted ones (comments) whole. */
-function ruleWords(line: string): string[] {
-  return [...line.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]!);
-}
-
-/** Removes the KUBE-* chains the kubelet made in this run, and the rules that jump to them. */
-function removeKubeletChains(before: Map<string, Set<string>>): void {
-  for (const [key, now] of kubeChains()) {
-    const [cmd, table] = key.split(" ") as [string, string];
-    const made = [...now].filter((c) => !before.get(key)?.has(c));
-    if (!made.length) continue;
-    const rules = (spawnSync(cmd, ["-w", "-t", table, "-S"], { encoding: "utf8" }).stdout ?? "").split("\n");
-    for (const line of rules) {
-      const words = ruleWords(line);
-      const jump = words[words.indexOf("-j") + 1];
-      if (words[0] === "-A" && !made.includes(words[1]!) && jump && made.includes(jump)) spawnSync(cmd, ["-w", "-t", table, "-D", ...words.slice(1)]);
-    }
-    for (const c of made) spawnSync(cmd, ["-w", "-t", table, "-F", c]);
-    for (const c of made) spawnSync(cmd, ["-w", "-t", table, "-X", c]);
-    const left = made.filter((c) => kubeChains().get(key)?.has(c));
-    if (left.length) console.error(`could not remove the kubelet's ${cmd} ${table} chains ${left.join(", ")}`);
-    else console.log(`removed the kubelet's ${cmd} ${table} chains ${made.join(", ")}`);
-  }
-}
-
 const saved = SYSCTLS.map((k) => [k, readFileSync(`/proc/sys/${k}`, "utf8").trim()] as const);
-const chainsBefore = kubeChains();
+const chainsBefore = chainsNamed("KUBE-");
 const dir = await mkdtemp("/tmp/skiff-kubelet-");
 try {
   await main(dir, await freePort());
@@ -319,7 +283,7 @@ try {
   check("scenario ran to the end", false, (err as Error).stack ?? String(err));
 } finally {
   for (const [k, v] of saved) await writeFile(`/proc/sys/${k}`, v).catch((e: Error) => console.error(`could not restore ${k}: ${e.message}`));
-  removeKubeletChains(chainsBefore);
+  for (const line of removeChainsMadeSince("KUBE-", chainsBefore)) console.log(`kubelet: ${line}`);
   cri.close();
   // The kubelet bind-mounts its root dir onto itself (to make it shared) and leaves that behind.
   spawnSync("umount", ["-R", path.join(dir, "root")], { stdio: "ignore" });

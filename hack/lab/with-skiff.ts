@@ -18,6 +18,7 @@ process.env.SKIFF_LAB_DIR ??= await mkdtemp("/tmp/skiff-lab-");
 const { TestRegistry } = await import("../../test/e2e/harness/registry.js");
 const { TestDaemon } = await import("../../test/e2e/harness/daemon.js");
 const { labImages } = await import("./images.js");
+const { chainsNamed, removeChainsMadeSince } = await import("../../test/e2e/harness/iptables-chains.js");
 
 const argv = process.argv.slice(2).filter((a, i) => !(i === 0 && a === "--"));
 if (argv.length === 0) {
@@ -25,6 +26,8 @@ if (argv.length === 0) {
   process.exit(2);
 }
 
+// The portmap plugin's shared chains, made at the first pod with a hostPort (critest has some).
+const portmapChainsBefore = chainsNamed("CNI-HOSTPORT-");
 const AUTH = { username: "lab", password: "lab-secret" };
 const registry = await TestRegistry.start();
 const authRegistry = await TestRegistry.start({ htpasswd: `${AUTH.username}:${bcrypt.hashSync(AUTH.password, 8)}\n` });
@@ -67,6 +70,7 @@ try {
   await daemon?.cleanup();
   // The daemon's pod bridge outlives its pods (as cni0 does); the lab made it, so the lab removes it.
   if (daemon) spawnSync("ip", ["link", "del", daemon.bridge]);
+  for (const line of removeChainsMadeSince("CNI-HOSTPORT-", portmapChainsBefore)) console.error(`with-skiff: ${line}`);
   await registry.stop();
   await authRegistry.stop();
   await rm(path.resolve(process.env.SKIFF_LAB_DIR), { recursive: true, force: true });
