@@ -19,7 +19,7 @@ interface Addon {
   makeSocketPair(): [number, number];
   closeFd(fd: number): void;
   idmapMount(source: string, target: string, usernsPath: string, recursive: boolean): Promise<void>;
-  trimMemory(): boolean;
+  trimMemory(): Promise<void>;
   inflaterCreate(): object;
   inflaterRun(inflater: object, input: Buffer, inputOffset: number, output: Buffer): [consumed: number, produced: number, streamEnd: boolean];
   inflaterReset(inflater: object): void;
@@ -143,7 +143,7 @@ export function readSmallFiles(paths: string[]): Promise<(string | undefined)[]>
   return load().readSmallFiles(paths);
 }
 
-/** Returns the C heap's free pages to the kernel (malloc_trim); for after a burst of allocation such as a pull. */
-export function trimMemory(): boolean {
+/** Returns the C heap's free pages to the kernel (malloc_trim), on libuv's thread pool; for during and after a burst of allocation such as a pull. */
+export function trimMemory(): Promise<void> {
   return load().trimMemory();
 }

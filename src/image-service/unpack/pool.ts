@@ -119,7 +119,10 @@ export class UnpackPool {
     this.slots.splice(this.slots.indexOf(slot), 1);
     // The last worker gone, the pull's burst is over: what the workers and their buffers
     // freed stays in glibc's arenas (tens of MB) unless given back.
-    void slot.worker.terminate().then(() => this.slots.length === 0 && trimMemory(), () => undefined);
+    void slot.worker.terminate().then(
+      () => (this.slots.length === 0 ? trimMemory() : undefined),
+      () => undefined,
+    );
   }
 
   async close(): Promise<void> {
