@@ -1,9 +1,8 @@
 // trimMemory(): hands the C heap's free pages back to the kernel (glibc's
-// malloc_trim), on libuv's thread pool: it walks every arena, ~0.5 ms with a
-// pull's worth of them, which the event loop need not wait for. glibc keeps
-// what a burst freed, such as a pull's unpack workers and socket buffers, in
-// its arenas; without this the daemon's RSS climbs through a pull and stays
-// at its peak long after.
+// malloc_trim), on libuv's thread pool: it walks every arena, ~0.5 ms after
+// a pull, which the event loop need not wait for. glibc keeps what a burst
+// freed, such as a pull's unpack workers and buffers, in its arenas; without
+// this the daemon's RSS stays at its peak long after the burst.
 
 #include "common.h"
 

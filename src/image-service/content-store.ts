@@ -15,7 +15,6 @@ import { Transform } from "node:stream";
 import { failedPrecondition } from "../errors.js";
 import { removeFile, writeFileAtomic } from "../store/atomic-file.js";
 import { SingleFlight } from "../util/single-flight.js";
-import { trimMemory } from "../native/index.js";
 import { YoungCollector } from "../util/young-collection.js";
 import { DIGEST } from "./reference.js";
 import { BlobSink } from "./blob-sink.js";
@@ -23,13 +22,8 @@ import { WriteProgress } from "./unpack/write-progress.js";
 
 export class DigestMismatchError extends Error {}
 
-/**
- * Downloads of all ingests together free their socket buffers every MiB
- * (young-collection.ts: ~0.2 ms of the main thread per MiB), and give the
- * freed memory back to the kernel every 4 MiB (on the thread pool): that
- * took 2–4 MB off the daemon's peak RSS in a pull of 300 MB.
- */
-const downloads = new YoungCollector({ everyBytes: 1024 * 1024, release: () => void trimMemory(), releaseEvery: 4 });
+/** Downloads of all ingests together free their socket buffers every this many bytes (young-collection.ts): ~0.2 ms of the main thread per MiB. */
+const downloads = new YoungCollector(1024 * 1024);
 
 export interface IngestOptions {
   /** Called with the size of each chunk received. */

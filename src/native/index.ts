@@ -143,7 +143,7 @@ export function readSmallFiles(paths: string[]): Promise<(string | undefined)[]>
   return load().readSmallFiles(paths);
 }
 
-/** Returns the C heap's free pages to the kernel (malloc_trim), on libuv's thread pool; for during and after a burst of allocation such as a pull. */
+/** Returns the C heap's free pages to the kernel (malloc_trim), on libuv's thread pool; for after a burst of allocation such as a pull. */
 export function trimMemory(): Promise<void> {
   return load().trimMemory();
 }
