@@ -115,7 +115,7 @@ it.skipIf(!CRITEST)(`critest -benchmark, skiff vs containerd (${ROUNDS} rounds o
         // The image benchmark's image sits on busybox's layer. Pulled here, it is
         // there whatever the spec order: else the container specs pull it in
         // some rounds and not in others, each pull of the image benchmark then
-        // unpacks busybox (~8x slower on either runtime), and a p50 over the
+        // unpacks busybox (~6x slower on either runtime), and a p50 over the
         // two kinds of round lands in the gap between them.
         await side.client.image.PullImage({ image: { image: images.busybox } });
         const samples = await critestBenchmark(side.socket, await fixtureDir(`cb-${side.label}-${round}`), paramsFile, imagesFile, seed);

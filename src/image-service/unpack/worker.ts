@@ -34,7 +34,7 @@ const collect = (globalThis as { gc?: () => void }).gc;
  * until the heap had grown much more: after such a layer the next one starts
  * from a clean heap. A layer of fewer entries leaves too little to be worth a
  * full collection, which takes a CPU for several ms just as the pull returns
- * (on two CPUs it cost critest's pull of a small image a third of its time).
+ * (on two CPUs it cost critest's pull of a small image a quarter of its time).
  */
 const COLLECT_AFTER_ENTRIES = 2000;
 
