@@ -16,10 +16,11 @@
         "native/read_files.c",
         "native/memory.c",
         "native/inflate.c",
-        "native/hashed_write.c"
+        "native/hashed_write.c",
+        "native/layer_ops.c"
       ],
       "cflags": ["-Wall", "-Wextra", "-O2"],
-      "libraries": ["-lpthread"]
+      "libraries": ["-lpthread", "-lm"]
     }
   ]
 }

@@ -47,7 +47,7 @@ check crun crun --version
 check conmon conmon --version
 check iptables iptables --version
 check catatonit catatonit --version
-check setfattr setfattr --version
+check getfattr getfattr --version
 check zstd zstd --version
 for plugin in bridge host-local loopback portmap; do
   [[ -x /usr/lib/cni/$plugin ]] || { echo "install-deps: CNI plugin /usr/lib/cni/$plugin is missing" >&2; exit 1; }

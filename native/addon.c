@@ -12,6 +12,7 @@
 //   memory.c          give the C heap's free pages back after a burst
 //   inflate.c         gunzip a layer into a buffer the caller reuses
 //   hashed_write.c    write a download and hash it in one pool job
+//   layer_ops.c       a layer's file system work, in batches on the pool
 // Everything else stays in TypeScript.
 
 #include "common.h"
@@ -39,6 +40,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"sha256Create", NULL, sha256_create, NULL, NULL, NULL, napi_default, NULL},
       {"writeHashed", NULL, write_hashed, NULL, NULL, NULL, napi_default, NULL},
       {"sha256Hex", NULL, sha256_hex, NULL, NULL, NULL, napi_default, NULL},
+      {"applyLayerOps", NULL, apply_layer_ops, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -38,8 +38,8 @@ export interface ImageConfig {
   /** A blob transfer that delivers no byte for this long fails and is retried. */
   stallTimeoutSeconds: number;
   maxConcurrentDownloads: number;
-  /** Worker threads unpacking layers. */
-  unpackWorkers: number;
+  /** Layers unpacked at once (by one worker thread, their file system work on libuv's pool). */
+  maxConcurrentUnpacks: number;
 }
 
 export interface StreamingConfig {

@@ -220,11 +220,13 @@ export function buildConfig(file: Table, flags: ConfigFlags = {}): Config {
   }
 
   const imageTable = top.table("image");
+  // unpack_workers: the older name, from when each layer took a worker thread of its own.
+  const unpackWorkers = imageTable.has("unpack_workers") ? imageTable.int("unpack_workers", 4, 1, 64) : undefined;
   const image = {
     requestTimeoutSeconds: imageTable.int("request_timeout", 30, 1, 3600),
     stallTimeoutSeconds: imageTable.int("stall_timeout", 60, 1, 3600),
     maxConcurrentDownloads: imageTable.int("max_concurrent_downloads", 3, 1, 64),
-    unpackWorkers: imageTable.int("unpack_workers", 2, 1, 64),
+    maxConcurrentUnpacks: imageTable.int("max_concurrent_unpacks", unpackWorkers ?? 4, 1, 64),
   };
   imageTable.finish();
 

@@ -29,7 +29,7 @@ export function renderConfig(c: Config): string {
       request_timeout: c.image.requestTimeoutSeconds,
       stall_timeout: c.image.stallTimeoutSeconds,
       max_concurrent_downloads: c.image.maxConcurrentDownloads,
-      unpack_workers: c.image.unpackWorkers,
+      max_concurrent_unpacks: c.image.maxConcurrentUnpacks,
     },
     streaming: {
       host: c.streaming.host,

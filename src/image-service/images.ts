@@ -45,7 +45,7 @@ export class Images {
     this.content = new ContentStore(config.root);
     this.snapshots = new SnapshotStore(config.root, this.trash);
     this.store = new ImageStore(config.root);
-    this.unpack = new UnpackPool(config.image.unpackWorkers);
+    this.unpack = new UnpackPool(config.image.maxConcurrentUnpacks);
     this.downloads = new Limit(config.image.maxConcurrentDownloads);
   }
 

@@ -27,6 +27,7 @@ interface Addon {
   sha256Create(): object;
   writeHashed(state: object, fd: number, buffer: Buffer): Promise<void>;
   sha256Hex(state: object): string;
+  applyLayerOps(steps: Buffer, length: number, fd: number): Promise<number>;
   spawnProcess(file: string, argv: string[], env: string[], cwd: string | null, fds: number[], setsid: boolean, onExit: (code: number | null, signal: number) => void): number;
 }
 

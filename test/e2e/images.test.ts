@@ -390,11 +390,11 @@ describe("image pulls through a proxy", () => {
     expect((await readFile(path.join(dirs.get(img.diffIds[0]!)!, "streamed"))).equals(content)).toBe(true);
   });
 
-  it("unpacks more downloading layers than it has workers: the others follow once a worker is free", async () => {
-    // One worker and four layers downloading at once: the small first layer frees the worker while the
+  it("unpacks more downloading layers than it may at once: the others follow once one is done", async () => {
+    // One unpack at a time and four layers downloading at once: the small first layer is done while the
     // second still downloads (the pool hands it over mid-way and forwards the rest), and the last two
     // wait until their downloads have ended; each unpack starts from the file's first byte.
-    const one = await TestDaemon.start({ config: { image: { unpack_workers: 1, max_concurrent_downloads: 4 } } });
+    const one = await TestDaemon.start({ config: { image: { max_concurrent_unpacks: 1, max_concurrent_downloads: 4 } } });
     try {
       const contents = [100_000, 1_500_000, 1_500_000, 1_500_000].map((n) => randomBytes(n));
       const img = await buildImage({ base: false, layers: contents.map((content, i) => [{ type: "file", path: `/layer${i}`, content }]) });

@@ -105,7 +105,12 @@ describe("registry and image config", () => {
       "docker.io": { mirrors: ["mirror.local:5000", "https://m2.example"], insecure: false },
       "reg.lan:5000": { mirrors: [], insecure: true },
     });
-    expect(c.image).toEqual({ requestTimeoutSeconds: 30, stallTimeoutSeconds: 5, maxConcurrentDownloads: 8, unpackWorkers: 2 });
+    expect(c.image).toEqual({ requestTimeoutSeconds: 30, stallTimeoutSeconds: 5, maxConcurrentDownloads: 8, maxConcurrentUnpacks: 4 });
+  });
+  it("still takes unpack_workers, max_concurrent_unpacks' older name", () => {
+    expect(parse(`[image]\nunpack_workers = 2\n`).image.maxConcurrentUnpacks).toBe(2);
+    expect(parse(`[image]\nunpack_workers = 2\nmax_concurrent_unpacks = 6\n`).image.maxConcurrentUnpacks).toBe(6);
+    expect(configError(() => parse(`[image]\nunpack_workers = 0\n`)).key).toBe("image.unpack_workers");
   });
   it.each([
     [`[registries."docker.io"]\nmirror = ["x"]`, 'registries.docker.io.mirror'],

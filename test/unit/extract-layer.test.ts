@@ -74,7 +74,7 @@ describe("extractLayer", () => {
     const dest = tempDir();
     await expect(extractLayer(fileSource(hostile), "none", dest)).rejects.toBeInstanceOf(UnsafeLayerError);
     expect(openFds()).toBe(before);
-    expect(readdirSync(dest)).toEqual(["etc"]);
-    expect(lstatSync(path.join(dest, "etc")).isSymbolicLink()).toBe(true);
+    // Refused while reading its first chunk: the steps queued before it (the symlink) never ran.
+    expect(readdirSync(dest)).toEqual([]);
   });
 });

@@ -8,14 +8,14 @@
 // is refused; an existing final component is removed first, and files are
 // opened with O_EXCL), and no name can leave the directory.
 //
-// Everything is synchronous but the reads: the daemon runs this in a worker
-// thread (pool.ts), where blocking costs nothing and saves the per-call hop to
-// libuv's thread pool that dominates with many small files. The layer's bytes
-// go through two buffers reused from start to end (the read, gunzip's output),
-// and the tar reader hands file contents on as views of them: a layer of any
-// size is unpacked without allocating per chunk.
+// The reading, gunzip, hashing and tar parsing run on the calling thread (the
+// daemon's unpack worker, pool.ts); the file system work is queued as steps
+// that run in batches on libuv's pool (layer-steps.ts), so one thread unpacks
+// several layers at once. The layer's bytes go through two buffers reused
+// from start to end (the read, gunzip's output); file contents are copied
+// from them into the batch.
 
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
@@ -23,6 +23,7 @@ import type { Compression } from "../media-types.js";
 import type { ByteSource } from "./blob-source.js";
 import { ancestors, cleanEntryPath, whiteoutOf } from "./entry-path.js";
 import { Gunzip } from "./gunzip.js";
+import { LayerSteps } from "./layer-steps.js";
 import { TarReader, type TarHeader, type TarSink } from "./tar-reader.js";
 
 export interface ExtractResult {
@@ -41,50 +42,54 @@ type Kind = "dir" | "file" | "symlink" | "other";
 
 export class UnsafeLayerError extends Error {}
 
-/** How much of the (compressed) layer is read at a time. */
-const READ_CHUNK = 256 * 1024;
+/**
+ * How much of the (compressed) layer is read at a time: the steps it makes
+ * are handed on (or waited for) after each read, so this bounds how far the
+ * queue runs ahead of the file system.
+ */
+const READ_CHUNK = 64 * 1024;
 /** The set-group-ID mode bit (not in Node's fs.constants). */
 const S_ISGID = 0o2000;
-
-function setXattr(file: string, name: string, value: Buffer): void {
-  // Node has no setxattr(2); setfattr (package attr) takes a base64 value with the 0s prefix.
-  const r = spawnSync("setfattr", ["-h", "-n", name, "-v", `0s${value.toString("base64")}`, file]);
-  if (r.status !== 0) throw new Error(`cannot set xattr ${name} on ${file}: ${r.stderr?.toString().trim() || r.error?.message}`);
-}
-
-function mknod(file: string, type: "c" | "b" | "p", mode: number, major = 0, minor = 0): void {
-  const args = ["-m", (mode & 0o7777).toString(8), file, type, ...(type === "p" ? [] : [String(major), String(minor)])];
-  const r = spawnSync("mknod", args);
-  if (r.status !== 0) throw new Error(`cannot create device ${file}: ${r.stderr?.toString().trim() || r.error?.message}`);
-}
 
 export async function extractLayer(source: ByteSource, compression: Compression, dest: string): Promise<ExtractResult> {
   const writer = new LayerWriter(dest);
   const tar = new TarReader(writer);
   const hash = createHash("sha256");
   try {
-    await decompress(source, compression, (bytes) => {
-      hash.update(bytes);
-      tar.push(bytes);
-    });
+    await decompress(
+      source,
+      compression,
+      (bytes) => {
+        hash.update(bytes);
+        tar.push(bytes);
+      },
+      () => writer.steps.drain(),
+    );
     tar.finish();
     writer.finishDirectories();
+    await writer.steps.flush();
+  } catch (err) {
+    await writer.steps.discard();
+    throw err;
   } finally {
-    writer.abort();
     source.close();
   }
   return { ...writer.result, diffId: `sha256:${hash.digest("hex")}` };
 }
 
-/** Reads the whole source and hands its uncompressed bytes, in order, to `onBytes` (views valid during the call). */
-async function decompress(source: ByteSource, compression: Compression, onBytes: (bytes: Buffer) => void): Promise<void> {
+/**
+ * Reads the whole source and hands its uncompressed bytes, in order, to
+ * `onBytes` (views valid during the call), waiting for `between` after each read.
+ */
+async function decompress(source: ByteSource, compression: Compression, onBytes: (bytes: Buffer) => void, between: () => Promise<void>): Promise<void> {
   const input = Buffer.allocUnsafe(READ_CHUNK);
-  if (compression === "zstd") return zstdDecompress(source, input, onBytes);
+  if (compression === "zstd") return zstdDecompress(source, input, onBytes, between);
   const gunzip = compression === "gzip" ? new Gunzip() : undefined;
   try {
     for (let n = await source.read(input); n > 0; n = await source.read(input)) {
       if (gunzip) gunzip.write(input.subarray(0, n), onBytes);
       else onBytes(input.subarray(0, n));
+      await between();
     }
     gunzip?.end();
   } finally {
@@ -93,19 +98,25 @@ async function decompress(source: ByteSource, compression: Compression, onBytes:
 }
 
 /** Node 20's zlib has no zstd: the zstd tool (Debian package zstd) does it in a child process. */
-async function zstdDecompress(source: ByteSource, input: Buffer, onBytes: (bytes: Buffer) => void): Promise<void> {
+async function zstdDecompress(source: ByteSource, input: Buffer, onBytes: (bytes: Buffer) => void, between: () => Promise<void>): Promise<void> {
   const child = spawn("zstd", ["-d", "-c", "-q"], { stdio: ["pipe", "pipe", "pipe"] });
   let stderr = "";
   let failure: Error | undefined;
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  const fail = (err: Error) => {
+    failure ??= err;
+    child.kill();
+    child.stdout.resume(); // what is left is dropped, so that the pipe can close
+  };
   child.stdout.on("data", (d: Buffer) => {
     if (failure) return;
     try {
       onBytes(d);
     } catch (err) {
-      failure = err as Error;
-      child.kill();
+      return fail(err as Error);
     }
+    child.stdout.pause();
+    between().then(() => child.stdout.resume(), fail);
   });
   const exited = new Promise<void>((resolve, reject) => {
     child.on("error", (err) => reject(new Error(`cannot run zstd to decompress the layer: ${err.message}`)));
@@ -129,15 +140,15 @@ async function zstdDecompress(source: ByteSource, input: Buffer, onBytes: (bytes
 
 /** What is being written: the file entry whose contents are arriving. */
 interface OpenFile {
-  fd: number;
   rel: string;
   header: TarHeader;
   size: number;
 }
 
-/** Turns tar entries into files under `dest`, safely (see the top of this file). */
+/** Turns tar entries into steps that make files under `dest`, safely (see the top of this file). */
 class LayerWriter implements TarSink {
   readonly result: Omit<ExtractResult, "diffId"> = { usedBytes: 0, inodes: 0, pendingHardlinks: [], refused: [] };
+  readonly steps = new LayerSteps();
   private readonly tracked = new Map<string, Kind>();
   private readonly dirTimes: { abs: string; mtime: number }[] = [];
   private open: OpenFile | undefined;
@@ -162,10 +173,10 @@ class LayerWriter implements TarSink {
       if (wh.kind === "opaque") {
         if (wh.dir === "") return; // the root cannot be opaque in overlayfs; nothing below exists anyway
         if (this.tracked.get(wh.dir) !== "dir") this.prepareParents(`${wh.dir}/x`);
-        setXattr(this.abs(wh.dir), "trusted.overlay.opaque", Buffer.from("y"));
+        this.steps.lsetxattr(this.abs(wh.dir), "trusted.overlay.opaque", Buffer.from("y"));
       } else {
         this.removeExisting(wh.path);
-        mknod(this.abs(wh.path), "c", 0o600, 0, 0);
+        this.steps.mknod(this.abs(wh.path), "c", 0o600, 0, 0);
         this.tracked.set(wh.path, "other");
         this.result.inodes++;
       }
@@ -178,11 +189,11 @@ class LayerWriter implements TarSink {
       case "directory": {
         if (this.tracked.get(rel) !== "dir") {
           this.removeExisting(rel);
-          fs.mkdirSync(file);
+          this.steps.mkdir(file, 0o777);
           this.tracked.set(rel, "dir");
           this.result.inodes++;
         }
-        fs.chmodSync(file, mode);
+        this.steps.chmod(file, mode);
         if (mode & S_ISGID) this.setgidDirSeen = true;
         this.setOwnerAndTimes(file, h, false);
         this.applyXattrs(file, h);
@@ -192,13 +203,13 @@ class LayerWriter implements TarSink {
       case "file":
       case "contiguous-file": {
         this.removeExisting(rel);
-        const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
-        this.open = { fd, rel, header: h, size: 0 };
+        this.steps.create(file);
+        this.open = { rel, header: h, size: 0 };
         return; // contents and metadata follow (data, endEntry)
       }
       case "symlink": {
         this.removeExisting(rel);
-        fs.symlinkSync(h.linkname, file);
+        this.steps.symlink(h.linkname, file);
         this.tracked.set(rel, "symlink");
         this.setOwnerAndTimes(file, h, true);
         this.result.inodes++;
@@ -212,7 +223,7 @@ class LayerWriter implements TarSink {
         }
         this.removeExisting(rel);
         if (this.tracked.has(target)) {
-          fs.linkSync(this.abs(target), file);
+          this.steps.link(this.abs(target), file);
           this.tracked.set(rel, this.tracked.get(target)!);
         } else {
           this.result.pendingHardlinks.push({ path: rel, target });
@@ -223,7 +234,7 @@ class LayerWriter implements TarSink {
       case "block-device":
       case "fifo": {
         this.removeExisting(rel);
-        mknod(file, h.type === "fifo" ? "p" : h.type === "character-device" ? "c" : "b", mode, h.devmajor, h.devminor);
+        this.steps.mknod(file, h.type === "fifo" ? "p" : h.type === "character-device" ? "c" : "b", mode, h.devmajor, h.devminor);
         this.tracked.set(rel, "other");
         this.setOwnerAndTimes(file, h, false);
         this.result.inodes++;
@@ -239,7 +250,7 @@ class LayerWriter implements TarSink {
   data(bytes: Uint8Array): void {
     const f = this.open;
     if (!f) return; // the contents of an entry that is not a file
-    for (let off = 0; off < bytes.length; ) off += fs.writeSync(f.fd, bytes, off, bytes.length - off);
+    this.steps.write(bytes);
     f.size += bytes.length;
   }
 
@@ -248,13 +259,10 @@ class LayerWriter implements TarSink {
     if (!f) return;
     this.open = undefined;
     const h = f.header;
-    try {
-      if (this.ownerDiffers(h)) fs.fchownSync(f.fd, h.uid, h.gid);
-      fs.fchmodSync(f.fd, h.mode & 0o7777); // after chown, which clears setuid bits
-      fs.futimesSync(f.fd, h.mtime, h.mtime);
-    } finally {
-      fs.closeSync(f.fd);
-    }
+    if (this.ownerDiffers(h)) this.steps.fchown(h.uid, h.gid);
+    this.steps.fchmod(h.mode & 0o7777); // after chown, which clears setuid bits
+    this.steps.futimes(h.mtime);
+    this.steps.close();
     this.tracked.set(f.rel, "file");
     this.applyXattrs(this.abs(f.rel), h);
     this.result.usedBytes += Math.ceil(f.size / 4096) * 4096;
@@ -263,13 +271,7 @@ class LayerWriter implements TarSink {
 
   /** Directory mtimes last: writing their children changed them. */
   finishDirectories(): void {
-    for (const d of this.dirTimes.reverse()) fs.utimesSync(d.abs, d.mtime, d.mtime);
-  }
-
-  /** Closes a file left open by an unpack that failed. */
-  abort(): void {
-    if (this.open) fs.closeSync(this.open.fd);
-    this.open = undefined;
+    for (const d of this.dirTimes.reverse()) this.steps.utimes(d.abs, d.mtime, false);
   }
 
   private abs(rel: string): string {
@@ -278,7 +280,7 @@ class LayerWriter implements TarSink {
 
   private removeExisting(rel: string): void {
     if (!this.tracked.has(rel)) return;
-    fs.rmSync(this.abs(rel), { recursive: true, force: true });
+    this.steps.remove(this.abs(rel));
     for (const key of [...this.tracked.keys()]) if (key === rel || key.startsWith(`${rel}/`)) this.tracked.delete(key);
   }
 
@@ -289,7 +291,7 @@ class LayerWriter implements TarSink {
       if (kind === "dir") continue;
       if (kind === "symlink") throw new UnsafeLayerError(`"${rel}" would be written through the symlink "${dir}"`);
       if (kind) this.removeExisting(dir);
-      fs.mkdirSync(this.abs(dir), { mode: 0o755 });
+      this.steps.mkdir(this.abs(dir), 0o755);
       this.tracked.set(dir, "dir");
       this.result.inodes++;
     }
@@ -300,16 +302,15 @@ class LayerWriter implements TarSink {
   }
 
   private setOwnerAndTimes(file: string, h: TarHeader, isLink: boolean): void {
-    if (this.ownerDiffers(h)) fs.lchownSync(file, h.uid, h.gid);
-    if (isLink) fs.lutimesSync(file, h.mtime, h.mtime);
-    else fs.utimesSync(file, h.mtime, h.mtime);
+    if (this.ownerDiffers(h)) this.steps.lchown(file, h.uid, h.gid);
+    this.steps.utimes(file, h.mtime, isLink);
   }
 
   private applyXattrs(file: string, h: TarHeader): void {
     for (const [name, value] of h.xattrs) {
       // Overlay's own xattrs from an image could fake whiteouts or redirects.
       if (name.startsWith("trusted.overlay.")) continue;
-      setXattr(file, name, value);
+      this.steps.lsetxattr(file, name, value);
     }
   }
 }

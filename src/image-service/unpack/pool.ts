@@ -1,8 +1,10 @@
-// A small pool of worker threads that unpack layers in parallel without
-// blocking the gRPC server's event loop. A layer still downloading is unpacked
-// as it arrives: the pool forwards the download's progress to the worker.
-// Where the compiled worker is not available (tests running the TypeScript
-// sources) layers unpack in-thread.
+// Unpacks layers in a worker thread, so that their tar parsing, gunzip and
+// hashing never block the gRPC server's event loop. One thread does for any
+// number of layers at once: their file system work runs on libuv's pool
+// (layer-steps.ts), and a second thread would cost ~8 MB of its own V8 heap.
+// A layer still downloading is unpacked as it arrives: the pool forwards the
+// download's progress to the worker. Where the compiled worker is not
+// available (tests running the TypeScript sources) layers unpack in-thread.
 
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -21,14 +23,7 @@ interface Pending {
   unfollow?: () => void;
 }
 
-interface Slot {
-  worker: Worker;
-  busy: boolean;
-  jobs: Map<number, Pending>;
-  idleTimer?: NodeJS.Timeout;
-}
-
-/** A worker thread costs memory (its own V8 heap): idle ones are ended after this long. */
+/** The worker costs memory (its own V8 heap): it is ended after this long idle. */
 const IDLE_MS = 5000;
 /**
  * A download's progress goes to the worker in steps of at least this much (or
@@ -44,11 +39,14 @@ const PROGRESS_STEP = 4 * 1024 * 1024;
 const WORKER_URL = [new URL("./worker.js", import.meta.url), new URL("./unpack-worker.mjs", import.meta.url)].find((u) => existsSync(fileURLToPath(u)));
 
 export class UnpackPool {
-  private readonly slots: Slot[] = [];
+  private worker: Worker | undefined;
+  private readonly jobs = new Map<number, Pending>();
+  private idleTimer: NodeJS.Timeout | undefined;
   private readonly queue: { blob: LayerBlob; compression: Compression; dest: string; pending: Pending }[] = [];
   private nextId = 1;
   private readonly useWorkers = WORKER_URL !== undefined;
 
+  /** `size`: how many layers are unpacked at once; more wait their turn. */
   constructor(private readonly size: number) {}
 
   unpack(blob: LayerBlob, compression: Compression, dest: string): Promise<ExtractResult> {
@@ -60,16 +58,12 @@ export class UnpackPool {
   }
 
   private dispatch(): void {
-    while (this.queue.length) {
-      let slot = this.slots.find((s) => !s.busy);
-      if (!slot && this.slots.length < this.size) slot = this.spawn();
-      if (!slot) return;
+    while (this.queue.length && this.jobs.size < this.size) {
       const { blob, compression, dest, pending } = this.queue.shift()!;
+      const worker = (this.worker ??= this.spawn());
       const id = this.nextId++;
-      clearTimeout(slot.idleTimer);
-      slot.busy = true;
-      slot.jobs.set(id, pending);
-      const worker = slot.worker;
+      clearTimeout(this.idleTimer);
+      this.jobs.set(id, pending);
       worker.postMessage({ kind: "unpack", id, blobPath: blob.path, compression, dest, progress: blob.progress?.current } satisfies UnpackJob);
       if (blob.progress) {
         let posted = blob.progress.current.written;
@@ -82,51 +76,51 @@ export class UnpackPool {
     }
   }
 
-  private spawn(): Slot {
+  private spawn(): Worker {
     const worker = new Worker(WORKER_URL!);
-    const slot: Slot = { worker, busy: false, jobs: new Map() };
     worker.unref();
     worker.on("message", (msg: { id: number; result?: ExtractResult; error?: { message: string; unsafe: boolean } }) => {
-      const p = slot.jobs.get(msg.id);
+      const p = this.jobs.get(msg.id);
       p?.unfollow?.();
-      slot.jobs.delete(msg.id);
-      slot.busy = false;
+      this.jobs.delete(msg.id);
       if (msg.error) p?.reject(msg.error.unsafe ? new UnsafeLayerError(msg.error.message) : new Error(msg.error.message));
       else p?.resolve(msg.result!);
       this.dispatch();
-      if (!slot.busy) {
-        slot.idleTimer = setTimeout(() => this.retire(slot), IDLE_MS);
-        slot.idleTimer.unref();
+      if (this.jobs.size === 0) {
+        this.idleTimer = setTimeout(() => this.retire(worker), IDLE_MS);
+        this.idleTimer.unref();
       }
     });
     const fail = (err: Error) => {
-      for (const p of slot.jobs.values()) {
+      if (this.worker !== worker) return;
+      this.worker = undefined;
+      for (const p of this.jobs.values()) {
         p.unfollow?.();
         p.reject(new Error(`unpack worker failed: ${err.message}`));
       }
-      slot.jobs.clear();
-      this.slots.splice(this.slots.indexOf(slot), 1);
+      this.jobs.clear();
       this.dispatch();
     };
     worker.on("error", fail);
-    worker.on("exit", (code) => code !== 0 && code !== 1 && this.slots.includes(slot) && fail(new Error(`exited with code ${code}`)));
-    this.slots.push(slot);
-    return slot;
+    worker.on("exit", (code) => code !== 0 && code !== 1 && fail(new Error(`exited with code ${code}`)));
+    return worker;
   }
 
-  private retire(slot: Slot): void {
-    if (slot.busy) return;
-    this.slots.splice(this.slots.indexOf(slot), 1);
-    // The last worker gone, the pull's burst is over: what the workers and their buffers
-    // freed stays in glibc's arenas (tens of MB) unless given back.
-    void slot.worker.terminate().then(
-      () => (this.slots.length === 0 ? trimMemory() : undefined),
+  private retire(worker: Worker): void {
+    if (this.worker !== worker || this.jobs.size) return;
+    this.worker = undefined;
+    // The pull's burst is over: what the worker and its buffers freed stays in
+    // glibc's arenas (tens of MB) unless given back.
+    void worker.terminate().then(
+      () => (this.worker ? undefined : trimMemory()),
       () => undefined,
     );
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.slots.map((s) => s.worker.terminate()));
-    this.slots.length = 0;
+    clearTimeout(this.idleTimer);
+    const worker = this.worker;
+    this.worker = undefined;
+    await worker?.terminate();
   }
 }

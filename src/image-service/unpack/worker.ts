@@ -1,5 +1,6 @@
-// Worker-thread side of the unpack pool: extracts one layer per job; a layer
-// still downloading is followed through the progress the pool forwards.
+// Worker-thread side of the unpack pool: extracts a layer per job, several
+// jobs at once; a layer still downloading is followed through the progress
+// the pool forwards.
 
 import { parentPort } from "node:worker_threads";
 import type { Compression } from "../media-types.js";
