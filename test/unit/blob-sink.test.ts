@@ -2,24 +2,17 @@
 // OpenSSL's SHA-256 of exactly them, computed on the pool with each write.
 
 import { createHash, randomBytes } from "node:crypto";
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { closeSync, openSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { BlobSink } from "../../src/image-service/blob-sink.js";
 import { native } from "../../src/native/index.js";
+import { useTempDirs } from "../support/temp-dirs.js";
 
-const dirs: string[] = [];
-function tempFile(): string {
-  const d = mkdtempSync(path.join(tmpdir(), "skiff-sink-"));
-  dirs.push(d);
-  return path.join(d, "blob");
-}
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = useTempDirs("sink");
+const tempFile = () => path.join(tempDir(), "blob");
 
 describe("BlobSink", () => {
   it("writes every byte in order and hashes exactly what it wrote", async () => {

@@ -1,28 +1,22 @@
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { Readable } from "node:stream";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ContentStore } from "../../src/image-service/content-store.js";
 import { followFile } from "../../src/image-service/unpack/blob-source.js";
 import { Limit } from "../../src/util/limit.js";
 import { readAll } from "../support/byte-source.js";
+import { useTempDirs } from "../support/temp-dirs.js";
 
 const digestOf = (b: Buffer) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
-const roots: string[] = [];
+const tempDir = useTempDirs("content");
 
 async function store(): Promise<ContentStore> {
-  const root = mkdtempSync(path.join(tmpdir(), "skiff-content-"));
-  roots.push(root);
-  const s = new ContentStore(root);
+  const s = new ContentStore(tempDir());
   await s.init();
   return s;
 }
-
-afterEach(() => {
-  for (const r of roots.splice(0)) rmSync(r, { recursive: true, force: true });
-});
 
 describe("ContentStore.ingest", () => {
   it("lets a reader follow the blob as it downloads, ends its input only once the blob is verified, and stores it once the reader is done", async () => {

@@ -4,23 +4,15 @@
 
 import { execFileSync } from "node:child_process";
 import { gzipSync } from "node:zlib";
-import { linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { fileSource } from "../../src/image-service/unpack/blob-source.js";
 import { extractLayer, UnsafeLayerError } from "../../src/image-service/unpack/extract.js";
 import { sha256, tarOf } from "../support/oci-image.js";
+import { useTempDirs } from "../support/temp-dirs.js";
 
-const dirs: string[] = [];
-function tempDir(): string {
-  const d = mkdtempSync(path.join(tmpdir(), "skiff-extract-"));
-  dirs.push(d);
-  return d;
-}
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = useTempDirs("extract");
 
 const openFds = () => readdirSync("/proc/self/fd").length;
 const xattrHex = (file: string, name: string) => execFileSync("getfattr", ["-h", "--only-values", "-n", name, file]).toString("hex");

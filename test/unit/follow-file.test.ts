@@ -1,23 +1,18 @@
 import { randomBytes } from "node:crypto";
-import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { appendFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { followFile } from "../../src/image-service/unpack/blob-source.js";
 import { WriteProgress } from "../../src/image-service/unpack/write-progress.js";
 import { readAll } from "../support/byte-source.js";
+import { useTempDirs } from "../support/temp-dirs.js";
 
-const dirs: string[] = [];
+const tempDir = useTempDirs("follow");
 function emptyFile(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), "skiff-follow-"));
-  dirs.push(dir);
-  const file = path.join(dir, "blob");
+  const file = path.join(tempDir(), "blob");
   writeFileSync(file, "");
   return file;
 }
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
 
 const tick = () => new Promise((r) => setTimeout(r, 10));
 
