@@ -1,4 +1,4 @@
-// extractLayer on its own (in this thread, as the daemon's workers run it):
+// extractLayer on its own (in this thread, as the daemon's unpack worker runs it):
 // a layer written by GNU tar in pax format comes back as it went in, binary
 // xattrs included; a cut or hostile layer fails without leaving files open.
 
