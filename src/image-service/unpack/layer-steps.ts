@@ -63,10 +63,7 @@ export class LayerSteps {
     this.op(Op.Create).str(path);
   }
   write(bytes: Uint8Array): void {
-    this.op(Op.Write).u32(bytes.length);
-    this.reserve(bytes.length);
-    this.buf.set(bytes, this.len);
-    this.len += bytes.length;
+    this.op(Op.Write).bytes(bytes);
   }
   fchown(uid: number, gid: number): void {
     this.op(Op.Fchown).u32(uid).u32(gid);
@@ -91,10 +88,7 @@ export class LayerSteps {
     this.op(Op.Mknod).str(path).u32(type.charCodeAt(0)).u32(mode).u32(major).u32(minor);
   }
   lsetxattr(path: string, name: string, value: Buffer): void {
-    this.op(Op.Lsetxattr).str(path).str(name).u32(value.length);
-    this.reserve(value.length);
-    this.buf.set(value, this.len);
-    this.len += value.length;
+    this.op(Op.Lsetxattr).str(path).str(name).bytes(value);
   }
   /** Removes path and all below it (symlinks are not followed); absent is fine. */
   remove(path: string): void {
@@ -169,6 +163,14 @@ export class LayerSteps {
     this.reserve(8);
     this.buf.writeDoubleLE(n, this.len);
     this.len += 8;
+    return this;
+  }
+
+  /** Bytes as they are: their length, then them. */
+  private bytes(b: Uint8Array): this {
+    this.u32(b.length).reserve(b.length);
+    this.buf.set(b, this.len);
+    this.len += b.length;
     return this;
   }
 

@@ -3,6 +3,7 @@
 // the pool forwards.
 
 import { parentPort } from "node:worker_threads";
+import type { Collect } from "../../util/young-collection.js";
 import type { Compression } from "../media-types.js";
 import { blobSource } from "./blob-source.js";
 import { extractLayer, UnsafeLayerError } from "./extract.js";
@@ -28,12 +29,12 @@ export interface ProgressMessage {
 const following = new Map<number, WriteProgress>();
 
 /** With --expose-gc (bin/skiff): a full collection after a layer of many entries. */
-const collect = (globalThis as { gc?: () => void }).gc;
+const collect = (globalThis as { gc?: Collect }).gc;
 /**
  * A layer's bookkeeping (a name per entry: 25,000 in a layer of small files)
  * is garbage in the old generation once it is done, where V8 would leave it
- * until the heap had grown much more: after such a layer the next one starts
- * from a clean heap. A layer of fewer entries leaves too little to be worth a
+ * until the heap had grown much more: after such a layer the ones after it
+ * start from a clean heap. A layer of fewer entries leaves too little to be worth a
  * full collection, which takes a CPU for several ms just as the pull returns
  * (on two CPUs it cost critest's pull of a small image a quarter of its time).
  */
