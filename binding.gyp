@@ -17,7 +17,8 @@
         "native/memory.c",
         "native/inflate.c",
         "native/hashed_write.c",
-        "native/layer_ops.c"
+        "native/layer_ops.c",
+        "native/sealed_copy.c"
       ],
       "cflags": ["-Wall", "-Wextra", "-O2"],
       "libraries": ["-lpthread", "-lm"]

@@ -13,6 +13,7 @@
 //   inflate.c         gunzip a layer into a buffer the caller reuses
 //   hashed_write.c    write a download and hash it in one pool job
 //   layer_ops.c       a layer's file system work, in batches on the pool
+//   sealed_copy.c     a sealed in-memory copy of crun, which then skips its self-copy
 // Everything else stays in TypeScript.
 
 #include "common.h"
@@ -41,6 +42,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"writeHashed", NULL, write_hashed, NULL, NULL, NULL, napi_default, NULL},
       {"sha256Hex", NULL, sha256_hex, NULL, NULL, NULL, napi_default, NULL},
       {"applyLayerOps", NULL, apply_layer_ops, NULL, NULL, NULL, napi_default, NULL},
+      {"sealedCopy", NULL, sealed_copy, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

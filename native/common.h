@@ -69,5 +69,6 @@ napi_value sha256_create(napi_env env, napi_callback_info info);
 napi_value write_hashed(napi_env env, napi_callback_info info);
 napi_value sha256_hex(napi_env env, napi_callback_info info);
 napi_value apply_layer_ops(napi_env env, napi_callback_info info);
+napi_value sealed_copy(napi_env env, napi_callback_info info);
 
 #endif

@@ -236,7 +236,7 @@ static int step(struct batch *b, struct reader *r, int op, char *path, char *oth
 
 static void run(void *arg) {
   struct batch *b = arg;
-  struct reader r = {b->p, b->end, false};
+  struct reader r = {b->p, b->end, false, 0};
   static __thread char path[MAX_PATH], other[MAX_PATH];
   while (r.p < r.end) {
     int op = *r.p++;

@@ -44,6 +44,10 @@ export async function runDaemon(config: Config, logger: Logger, reload?: () => P
     for (const [handler, problem] of Object.entries(runtimes.problems())) logger.warn({ handler }, problem);
     if (runtimes.fallbackReason) logger.warn({ handler: config.defaultRuntimeHandler }, runtimes.fallbackReason);
     else logger.info({ handler: config.defaultRuntimeHandler }, "default runtime handler");
+    for (const { handler, source, problem } of await runtimes.sealBinaries()) {
+      if (problem) logger.warn({ handler, binary: source, problem }, "cannot run the handler from a sealed copy of its binary; running it from disk");
+      else logger.info({ handler, binary: source }, "handler runs from a sealed in-memory copy of its binary (runtime.sealed_copy)");
+    }
     const sandboxes = new Sandboxes({ config, podNetwork, runtimes, log: logger.child({ module: "sandboxes" }) });
     await sandboxes.load();
     const containers = new Containers({ config, images, sandboxes, runtimes, log: logger.child({ module: "containers" }) });

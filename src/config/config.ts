@@ -87,6 +87,11 @@ export interface Config {
   defaultRuntimeHandlerPinned: boolean;
   /** An OCI runtime call (create through conmon, start, kill, delete, update, state) still running after this long is killed. */
   runtimeTimeoutSeconds: number;
+  /**
+   * Run handlers whose binary copies and re-executes itself at every call
+   * (crun) from a sealed in-memory copy, which spares that second exec.
+   */
+  runtimeSealedCopy: boolean;
   runtimeHandlers: Record<string, RuntimeHandlerConfig>;
   cni: CniConfig;
   /** Directories of CDI spec files, lowest priority first (a later one's device of the same name wins). */

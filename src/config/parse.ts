@@ -187,6 +187,7 @@ export function buildConfig(file: Table, flags: ConfigFlags = {}): Config {
     runtimeHandlers[v] ? undefined : `"${v}" is not a configured handler (known: ${Object.keys(runtimeHandlers).join(", ")})`,
   );
   const runtimeTimeoutSeconds = runtime.int("timeout", 60, 1, 3600);
+  const runtimeSealedCopy = runtime.bool("sealed_copy", true);
   runtime.finish();
 
   const cdiTable = top.table("cdi");
@@ -260,6 +261,7 @@ export function buildConfig(file: Table, flags: ConfigFlags = {}): Config {
     cdiSpecDirs,
     criuPath,
     runtimeTimeoutSeconds,
+    runtimeSealedCopy,
     runtimeHandlers,
     cni,
     registries,

@@ -19,6 +19,7 @@ export function renderConfig(c: Config): string {
       // Left out unless set: an unset default may fall back to runc where crun cannot run.
       ...(c.defaultRuntimeHandlerPinned ? { default_handler: c.defaultRuntimeHandler } : {}),
       timeout: c.runtimeTimeoutSeconds,
+      sealed_copy: c.runtimeSealedCopy,
       handlers: Object.fromEntries(Object.entries(c.runtimeHandlers).map(([name, h]) => [name, { path: h.path, root: h.root }])),
     },
     cdi: { spec_dirs: c.cdiSpecDirs },

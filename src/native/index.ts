@@ -28,6 +28,7 @@ interface Addon {
   writeHashed(state: object, fd: number, buffer: Buffer): Promise<void>;
   sha256Hex(state: object): string;
   applyLayerOps(steps: Buffer, length: number, fd: number): Promise<number>;
+  sealedCopy(path: string, name: string): number;
   spawnProcess(file: string, argv: string[], env: string[], cwd: string | null, fds: number[], setsid: boolean, onExit: (code: number | null, signal: number) => void): number;
 }
 
@@ -147,4 +148,18 @@ export function readSmallFiles(paths: string[]): Promise<(string | undefined)[]>
 /** Returns the C heap's free pages to the kernel (malloc_trim), on libuv's thread pool; for after a burst of allocation such as a pull. */
 export function trimMemory(): Promise<void> {
   return load().trimMemory();
+}
+
+/**
+ * A memfd holding a copy of the executable at `path`, sealed against writes,
+ * growth and shrinking (close-on-exec; the caller keeps it). Throws with the
+ * errno's code when the kernel refuses.
+ */
+export function sealedCopy(path: string, name: string): number {
+  return load().sealedCopy(path, name);
+}
+
+/** Closes a descriptor the addon handed out. */
+export function closeDescriptor(fd: number): void {
+  load().closeFd(fd);
 }

@@ -101,7 +101,7 @@ export function startConmon(l: ConmonLaunch): HeldConmon {
   const args = [
     "--api-version", "1",
     "-c", l.id, "-u", l.id, "-n", l.name,
-    "-r", l.runtime.path, "--runtime-arg", "--root", "--runtime-arg", l.runtime.root,
+    "-r", l.runtime.program, "--runtime-arg", "--root", "--runtime-arg", l.runtime.root,
     "-b", l.bundle, "-p", path.join(l.bundle, "pidfile"), "-P", path.join(l.bundle, "conmon.pid"),
     "--persist-dir", l.bundle, "--exit-dir", l.exitDir, "--socket-dir-path", l.socketDir,
     "-l", `k8s-file:${l.logPath}`, "--log-level", "info",

@@ -331,11 +331,11 @@ export class Containers {
       const runtime = this.runtime(record);
       // conmon starts up while the rootfs and the spec are made, and waits for the bundle.
       held = (async () => {
-        const [conmonPath, runtimePath, logExisted] = await Promise.all([this.executable(config.conmonPath), this.executable(runtime.path), exists(logFile), dirsReady]);
+        const [conmonPath, runtimePath, logExisted] = await Promise.all([this.executable(config.conmonPath), this.executable(runtime.program), exists(logFile), dirsReady]);
         const madeLog = !logExisted;
         const conmon = startConmon({
           conmonPath,
-          runtime: new OciRuntime(runtime.handler, runtimePath, runtime.root, runtime.timeoutMs),
+          runtime: new OciRuntime(runtime.handler, runtime.path, runtime.root, runtime.timeoutMs, runtimePath),
           id,
           name: record.name,
           bundle,
@@ -656,9 +656,9 @@ export class Containers {
     if (c.state !== "running") throw failedPrecondition(`container ${c.id} is ${c.state}, not running`);
     if (cmd.length === 0) throw invalidArgument("ExecSync: cmd must not be empty");
     const runtime = this.runtime(c);
-    const runtimePath = await this.executable(runtime.path);
+    const runtimePath = await this.executable(runtime.program);
     return timed(ociRuntimeDuration, { handler: runtime.handler, operation: "exec" }, () =>
-      execSync(new OciRuntime(runtime.handler, runtimePath, runtime.root, runtime.timeoutMs), c.id, path.join(c.dir, "bundle"), cmd, timeoutMs),
+      execSync(new OciRuntime(runtime.handler, runtime.path, runtime.root, runtime.timeoutMs, runtimePath), c.id, path.join(c.dir, "bundle"), cmd, timeoutMs),
     );
   }
 
@@ -675,7 +675,7 @@ export class Containers {
     return runExecSession(
       {
         conmonPath: await this.executable(this.deps.config.conmonPath),
-        runtime: new OciRuntime(runtime.handler, await this.executable(runtime.path), runtime.root, runtime.timeoutMs),
+        runtime: new OciRuntime(runtime.handler, runtime.path, runtime.root, runtime.timeoutMs, await this.executable(runtime.program)),
         containerId: c.id,
         sessionId,
         containerProcess: spec.process,

@@ -70,7 +70,7 @@ export async function runExecSession(l: ExecSessionLaunch, io: ProcessStdio, sig
     const args = [
       "--api-version", "1",
       "-c", l.containerId, "-u", l.sessionId, "-n", l.containerId,
-      "-r", l.runtime.path, "--runtime-arg", "--root", "--runtime-arg", l.runtime.root,
+      "-r", l.runtime.program, "--runtime-arg", "--root", "--runtime-arg", l.runtime.root,
       "-b", l.sessionDir, "--persist-dir", l.sessionDir, "-p", path.join(l.sessionDir, "pid"),
       "--socket-dir-path", l.socketDir, "-l", "none", "--log-level", "error",
       "-e", "--exec-attach", "--exec-process-spec", processFile,

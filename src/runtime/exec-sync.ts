@@ -53,7 +53,7 @@ export async function execSync(runtime: OciRuntime, id: string, bundle: string, 
   await writeFile(processFile, JSON.stringify(execProcessSpec(spec.process, cmd, false)));
   try {
     await spawnTurn();
-    const child = spawnProcess(runtime.path, ["--root", runtime.root, "exec", "--process", processFile, "--pid-file", pidFile, id], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawnProcess(runtime.program, ["--root", runtime.root, "exec", "--process", processFile, "--pid-file", pidFile, id], { stdio: ["ignore", "pipe", "pipe"] });
     const [, out, err] = child.stdio;
     const stdout = new Capped();
     const stderr = new Capped();

@@ -23,6 +23,8 @@ export class OciRuntime {
     readonly root: string,
     /** Each call's deadline (config runtime.timeout): past it the runtime and its children are killed. */
     readonly timeoutMs = 60_000,
+    /** What to execute: `path`, or a sealed copy of it (sealed-binary.ts). */
+    readonly program = path,
   ) {}
 
   private args(rest: string[]): string[] {
@@ -36,7 +38,7 @@ export class OciRuntime {
 
   /** Runs `<runtime> --root R <rest>`, timed and bounded; a passed deadline is DEADLINE_EXCEEDED. */
   private async call(operation: string, id: string, rest: string[]): Promise<ExecResult> {
-    const r = await this.timed(operation, () => execCommand(this.path, this.args(rest), { timeoutMs: this.timeoutMs }));
+    const r = await this.timed(operation, () => execCommand(this.program, this.args(rest), { timeoutMs: this.timeoutMs }));
     if (r.timedOut) throw this.deadlineError(operation, id);
     return r;
   }
@@ -62,7 +64,7 @@ export class OciRuntime {
     try {
       let child;
       try {
-        child = spawnProcess(this.path, this.args(["run", "--detach", "--bundle", bundle, "--pid-file", pidFile, id]), { stdio: ["ignore", "ignore", fd] });
+        child = spawnProcess(this.program, this.args(["run", "--detach", "--bundle", bundle, "--pid-file", pidFile, id]), { stdio: ["ignore", "ignore", fd] });
       } catch (err) {
         throw new Error(`cannot run ${this.path}: ${(err as Error).message}`);
       }
@@ -105,7 +107,7 @@ export class OciRuntime {
    */
   async checkpoint(id: string, opts: { criuPath: string; imagePath: string; workPath: string; timeoutMs: number }): Promise<void> {
     const args = this.args(["--criu", opts.criuPath, "checkpoint", "--image-path", opts.imagePath, "--work-path", opts.workPath, "--leave-running", "--file-locks", id]);
-    const r = await this.timed("checkpoint", () => execCommand(this.path, args, { timeoutMs: opts.timeoutMs }));
+    const r = await this.timed("checkpoint", () => execCommand(this.program, args, { timeoutMs: opts.timeoutMs }));
     if (r.timedOut) throw deadlineExceeded(`${this.handler} checkpoint ${id} did not finish within ${opts.timeoutMs / 1000} s and was killed`);
     if (r.code !== 0) {
       const log = await readFile(path.join(opts.workPath, "dump.log"), "utf8").catch(() => "");

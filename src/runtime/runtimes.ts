@@ -1,12 +1,15 @@
 // The configured runtime handlers, and whether each can run on this host.
 
+import path from "node:path";
 import type { Config } from "../config/config.js";
 import { invalidArgument, failedPrecondition } from "../errors.js";
 import { findExecutable } from "../util/executable.js";
 import { detectCgroupLayout, runtimeUnusableReason, type CgroupLayout } from "./cgroups.js";
 import { criuProblem, runtimeSupportsCheckpoint } from "./checkpoint/criu-support.js";
 import { runtimeSupportsUserNamespaces, userNamespaceHostProblem } from "./idmap-support.js";
+import { execCommand } from "../util/exec.js";
 import { OciRuntime, type OciState } from "./oci-runtime.js";
+import { reexecsItself, SealedBinary } from "./sealed-binary.js";
 
 /** The handler pods get when the default (crun) cannot run here and the config did not name one. */
 export const FALLBACK_HANDLER = "runc";
@@ -16,6 +19,8 @@ export class Runtimes {
   fallbackReason?: string;
   private idmapProbe?: Promise<string | undefined>;
   private criuProbe?: Promise<string | undefined>;
+  /** Handlers that run from a sealed copy of their binary (sealed-binary.ts). */
+  private readonly sealed = new Map<string, SealedBinary>();
 
   private constructor(
     private readonly config: Config,
@@ -38,6 +43,39 @@ export class Runtimes {
       }
     }
     return runtimes;
+  }
+
+  /**
+   * Gives each handler whose binary re-executes itself at every call (crun) a
+   * sealed copy to run from, when config.runtimeSealedCopy allows. Each copy
+   * is tried once (`--version`) before it is used. Returns what was done, or
+   * why not, per handler, for the log.
+   */
+  async sealBinaries(): Promise<{ handler: string; source: string; problem?: string }[]> {
+    if (!this.config.runtimeSealedCopy) return [];
+    const done: { handler: string; source: string; problem?: string }[] = [];
+    for (const [handler, h] of Object.entries(this.config.runtimeHandlers)) {
+      if (!reexecsItself(h.path)) continue;
+      const source = await findExecutable(h.path);
+      if (!source) continue; // reported as the handler's problem
+      let sealed: SealedBinary | undefined;
+      try {
+        sealed = SealedBinary.create(source, path.join(this.config.state, "sealed", handler));
+        const r = await execCommand(sealed.link, ["--version"], { timeoutMs: 10_000 });
+        if (r.code !== 0) throw new Error(`its --version failed (exit ${r.code ?? "signal"}): ${(r.stderr || r.stdout).trim().split("\n")[0]}`);
+        this.sealed.set(handler, sealed);
+        done.push({ handler, source });
+      } catch (err) {
+        sealed?.close();
+        done.push({ handler, source, problem: (err as Error).message });
+      }
+    }
+    return done;
+  }
+
+  /** handler -> the binary it runs a sealed copy of, for Status verbose info. */
+  sealedCopies(): Record<string, string> {
+    return Object.fromEntries([...this.sealed].map(([handler, b]) => [handler, b.source]));
   }
 
   /** Why a handler cannot run containers on this host (its binary missing, or refused cgroups), or undefined. */
@@ -84,7 +122,7 @@ export class Runtimes {
     const h = this.config.runtimeHandlers[name]!;
     const problem = runtimeUnusableReason(h.path, this.cgroups);
     if (problem) throw failedPrecondition(`runtime handler "${name}": ${problem}`);
-    return new OciRuntime(name, h.path, h.root, this.config.runtimeTimeoutSeconds * 1000);
+    return new OciRuntime(name, h.path, h.root, this.config.runtimeTimeoutSeconds * 1000, this.sealed.get(name)?.program());
   }
 
   /**

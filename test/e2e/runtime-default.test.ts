@@ -4,15 +4,17 @@
 // crun can run here; a handler path that does not exist stands in for a host
 // without crun.
 
-import { readdir, readFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { appendFile, copyFile, readdir, readFile, readlink, rename } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { busyboxImage, containerConfig, runContainer, startPod } from "./harness/containers.js";
 import { TestDaemon } from "./harness/daemon.js";
 import { removeAllPods } from "./harness/pods.js";
 import { TestRegistry } from "./harness/registry.js";
+import { fixtureDir } from "./harness/run-dir.js";
 
-async function handlerInfo(d: TestDaemon): Promise<{ default: string; defaultFallback?: string }> {
+async function handlerInfo(d: TestDaemon): Promise<{ default: string; defaultFallback?: string; sealedCopies: Record<string, string> }> {
   const res = await d.client.runtime.Status({ verbose: true });
   return JSON.parse(res.info.runtimeHandlers!);
 }
@@ -64,5 +66,89 @@ describe("default runtime handler", () => {
     const ready = (await d.client.runtime.Status({})).status!.conditions.find((c) => c.type === "RuntimeReady")!;
     expect(ready).toMatchObject({ status: false, reason: "RuntimeBinaryNotFound" });
     expect(ready.message).toContain("/nonexistent/bin/crun");
+  });
+});
+
+/**
+ * The crun process that runs an ExecSync of `sleep` in container `id`: its
+ * executable and its name, looked up in /proc while the exec runs.
+ */
+async function crunOfExec(d: TestDaemon, id: string): Promise<{ exe: string; comm: string }> {
+  const exec = d.client.runtime.ExecSync({ container_id: id, cmd: ["sleep", "1"], timeout: 10 });
+  try {
+    for (let tries = 0; tries < 50; tries++) {
+      for (const pid of (await readdir("/proc")).filter((n) => /^\d+$/.test(n))) {
+        const argv = (await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")).split("\0");
+        if (!argv.includes("exec") || !argv.includes(id) || !argv.includes("--process")) continue;
+        const [exe, comm] = await Promise.all([readlink(`/proc/${pid}/exe`).catch(() => ""), readFile(`/proc/${pid}/comm`, "utf8").catch(() => "")]);
+        if (exe) return { exe, comm: comm.trim() };
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error(`no crun exec process of container ${id} seen`);
+  } finally {
+    expect((await exec).exit_code).toBe(0);
+  }
+}
+
+describe("crun from a sealed copy of its binary", () => {
+  let reg: TestRegistry;
+  let d: TestDaemon | undefined;
+  beforeAll(async () => {
+    reg = await TestRegistry.start();
+  });
+  afterEach(async () => {
+    if (d) await removeAllPods(d);
+    await d?.cleanup();
+    d = undefined;
+  });
+  afterAll(async () => {
+    await reg?.stop();
+  });
+
+  async function crunContainer(name: string): Promise<string> {
+    const image = await busyboxImage(reg, d!);
+    const pod = await startPod(d!, name);
+    return runContainer(d!, pod, containerConfig("c", image, { command: ["sleep", "100"] }));
+  }
+
+  it("runs crun (create, start, exec) from a sealed memfd, named crun in ps, and says so in Status and the log", async () => {
+    d = await TestDaemon.start({ config: { runtime: { default_handler: "crun" } } });
+    const crun = (await handlerInfo(d)).sealedCopies.crun;
+    expect(crun).toMatch(/^\/.*\/crun$/);
+    expect(await readFile(d.logFile, "utf8")).toContain("handler runs from a sealed in-memory copy of its binary");
+    const id = await crunContainer("sealed");
+    const seen = await crunOfExec(d, id);
+    expect(seen.exe).toBe(`/memfd:skiff sealed copy of ${crun} (deleted)`);
+    expect(seen.comm).toBe("crun");
+    // Sealed: nobody, root included, can change what the next call runs.
+    const link = path.join(d.state, "sealed", "crun", "crun");
+    await expect(appendFile(link, "#!/bin/sh\n")).rejects.toThrow(/EPERM|operation not permitted/i);
+    expect((await d.client.runtime.ContainerStatus({ container_id: id })).status!.state).toBe("CONTAINER_RUNNING");
+  });
+
+  it("runs crun from disk with runtime.sealed_copy = false", async () => {
+    d = await TestDaemon.start({ config: { runtime: { default_handler: "crun", sealed_copy: false } } });
+    expect((await handlerInfo(d)).sealedCopies).toEqual({});
+    const id = await crunContainer("unsealed");
+    // crun's own guard then runs it from a detached read-only bind mount of itself ("/" to readlink).
+    expect((await crunOfExec(d, id)).exe).not.toMatch(/memfd/);
+  });
+
+  it("follows the binary on disk: a replaced crun (an upgrade) is copied again before the next call", async () => {
+    const bin = path.join(await fixtureDir("crun-bin"), "crun");
+    await copyFile(execFileSync("sh", ["-c", "command -v crun"], { encoding: "utf8" }).trim(), bin);
+    d = await TestDaemon.start({ config: { runtime: { default_handler: "crun", handlers: { crun: { path: bin } } } } });
+    expect((await handlerInfo(d)).sealedCopies).toEqual({ crun: bin });
+    const link = path.join(d.state, "sealed", "crun", "crun");
+    const before = await readlink(link);
+    const id = await crunContainer("upgraded");
+    // As a package manager does it: a new file renamed over the old one.
+    await copyFile(bin, `${bin}.new`);
+    await rename(`${bin}.new`, bin);
+    expect((await crunOfExec(d, id)).exe).toBe(`/memfd:skiff sealed copy of ${bin} (deleted)`);
+    const after = await readlink(link);
+    expect(after).not.toBe(before);
+    expect(after).toMatch(new RegExp(`^/proc/${d.pid}/fd/\\d+$`));
   });
 });

@@ -25,6 +25,8 @@ describe("config", () => {
     expect(c.grpcMaxMessageBytes).toBeGreaterThanOrEqual(16 * 1024 * 1024);
     expect(c.defaultRuntimeHandler).toBe("crun");
     expect(c.runtimeTimeoutSeconds).toBe(60);
+    expect(c.runtimeSealedCopy).toBe(true);
+    expect(parse(`[runtime]\nsealed_copy = false`).runtimeSealedCopy).toBe(false);
     expect(c.runtimeHandlers.runc).toEqual({ path: "runc", root: "/run/skiff/runc" });
     expect(c.runtimeHandlers.crun).toEqual({ path: "crun", root: "/run/skiff/crun" });
     expect(c.cni).toEqual({
@@ -78,6 +80,7 @@ describe("config", () => {
     [`[cni]\nbin_dirs = "/usr/lib/cni"`, "not a list", "cni.bin_dirs"],
     [`[runtime]\ndefault_handler = "nope"`, "unknown handler", "runtime.default_handler"],
     [`[runtime]\ntimeout = 0`, "runtime deadline below 1 s", "runtime.timeout"],
+    [`[runtime]\nsealed_copy = "yes"`, "not a boolean", "runtime.sealed_copy"],
     [`[cni]\ntimeout = 99999`, "CNI deadline over an hour", "cni.timeout"],
     [`cni = 3`, "scalar for a table", "cni"],
   ])("rejects %j (%s) naming the key", (toml, _why, key) => {

@@ -38,6 +38,7 @@ export function makeStatus(deps: CriDeps) {
           ...(deps.runtimes.fallbackReason ? { defaultFallback: deps.runtimes.fallbackReason } : {}),
           cgroups: deps.runtimes.cgroups,
           unusable: deps.runtimes.problems(),
+          sealedCopies: deps.runtimes.sealedCopies(),
           userNamespaces,
           checkpointRestore,
         }),
