@@ -45,7 +45,8 @@ import { buildContainerSpec, capabilitiesOfMask, DEFAULT_CGROUP_PARENT, ociResou
 import { parseLocalhostProfile } from "./spec/seccomp.js";
 import type { ContainerEvent, ContainerRecord, ContainerRequest, DeviceNode, MountRequest } from "./types.js";
 import type { ProcessStdio } from "./stdio.js";
-import { identityInside, parseProcessIdentity, resolveInRoot, resolveUserInRootfs, type ProcessIdentity } from "./user.js";
+import { ImageAccounts } from "./image-accounts.js";
+import { identityInside, parseProcessIdentity, readAccounts, resolveInRoot, resolveUser, type ProcessIdentity } from "./user.js";
 import { forEachLimited } from "../util/limit.js";
 
 export interface ContainerDeps {
@@ -166,6 +167,7 @@ export class Containers {
   private oomFloor = 0;
   /** Resolved once: PATH lookups on every create would cost a few stats each. */
   private readonly executables = new Map<string, string>();
+  private readonly accounts = new ImageAccounts();
   private availableCaps: string[] = [];
   private apparmor = false;
   private primer?: AttachPrimer;
@@ -355,14 +357,20 @@ export class Containers {
       if (restoring) await unpackCheckpoint(asked.image, dir);
       const rootfs = await mountRootfs(images.snapshots.dir, stack, dir, userns);
       step("rootfs");
-      const user = await resolveUserInRootfs(rootfs, {
-        imageUser: image.config.config?.User ?? "",
-        runAsUser: request.security.runAsUser,
-        runAsUsername: request.security.runAsUsername,
-        runAsGroup: request.security.runAsGroup,
-        supplementalGroups: request.security.supplementalGroups,
-        supplementalGroupsPolicy: request.security.supplementalGroupsPolicy,
-      });
+      // A restored container's writable layer is not empty: its files are read, not its image's.
+      const accounts = await (restoring ? readAccounts(rootfs) : this.accounts.of(chainId, rootfs));
+      const user = resolveUser(
+        {
+          imageUser: image.config.config?.User ?? "",
+          runAsUser: request.security.runAsUser,
+          runAsUsername: request.security.runAsUsername,
+          runAsGroup: request.security.runAsGroup,
+          supplementalGroups: request.security.supplementalGroups,
+          supplementalGroupsPolicy: request.security.supplementalGroupsPolicy,
+        },
+        accounts.passwd,
+        accounts.groups,
+      );
       if (cdi?.additionalGids.length) user.additionalGids = [...new Set([...user.additionalGids, ...cdi.additionalGids])].filter((g) => g !== user.gid);
       record.user = { uid: user.uid, gid: user.gid, groups: [...new Set([user.gid, ...user.additionalGids])].sort((a, b) => a - b) };
       const seccomp = request.security.seccomp;

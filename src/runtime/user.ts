@@ -122,9 +122,15 @@ export async function readFileInRoot(root: string, file: string): Promise<string
   return real ? readFile(real, "utf8").catch(() => "") : "";
 }
 
-export async function resolveUserInRootfs(rootfs: string, req: UserRequest): Promise<ResolvedUser> {
+/** The users and groups a rootfs lists in /etc/passwd and /etc/group. */
+export interface Accounts {
+  passwd: PasswdEntry[];
+  groups: GroupEntry[];
+}
+
+export async function readAccounts(rootfs: string): Promise<Accounts> {
   const [passwd, group] = await Promise.all([readFileInRoot(rootfs, "/etc/passwd"), readFileInRoot(rootfs, "/etc/group")]);
-  return resolveUser(req, parsePasswd(passwd), parseGroup(group));
+  return { passwd: parsePasswd(passwd), groups: parseGroup(group) };
 }
 
 export interface ProcessIdentity {
