@@ -226,6 +226,11 @@ export class Containers {
     return found;
   }
 
+  /** The runtime with its program as an absolute path, which conmon needs (it searches no PATH). */
+  private async resolved(runtime: OciRuntime): Promise<OciRuntime> {
+    return new OciRuntime(runtime.handler, runtime.path, runtime.root, runtime.timeoutMs, await this.executable(runtime.program));
+  }
+
   private publish(type: ContainerEvent["type"], id: string, sandboxId: string): void {
     this.events.publish({ type, containerId: id, at: nowNanos(), sandbox: this.deps.sandboxes.find(sandboxId), containers: this.inSandbox(sandboxId).filter((c) => c.state !== "creating") });
   }
@@ -333,11 +338,11 @@ export class Containers {
       const runtime = this.runtime(record);
       // conmon starts up while the rootfs and the spec are made, and waits for the bundle.
       held = (async () => {
-        const [conmonPath, runtimePath, logExisted] = await Promise.all([this.executable(config.conmonPath), this.executable(runtime.program), exists(logFile), dirsReady]);
+        const [conmonPath, resolved, logExisted] = await Promise.all([this.executable(config.conmonPath), this.resolved(runtime), exists(logFile), dirsReady]);
         const madeLog = !logExisted;
         const conmon = startConmon({
           conmonPath,
-          runtime: new OciRuntime(runtime.handler, runtime.path, runtime.root, runtime.timeoutMs, runtimePath),
+          runtime: resolved,
           id,
           name: record.name,
           bundle,
@@ -664,10 +669,8 @@ export class Containers {
     if (c.state !== "running") throw failedPrecondition(`container ${c.id} is ${c.state}, not running`);
     if (cmd.length === 0) throw invalidArgument("ExecSync: cmd must not be empty");
     const runtime = this.runtime(c);
-    const runtimePath = await this.executable(runtime.program);
-    return timed(ociRuntimeDuration, { handler: runtime.handler, operation: "exec" }, () =>
-      execSync(new OciRuntime(runtime.handler, runtime.path, runtime.root, runtime.timeoutMs, runtimePath), c.id, path.join(c.dir, "bundle"), cmd, timeoutMs),
-    );
+    const resolved = await this.resolved(runtime);
+    return timed(ociRuntimeDuration, { handler: runtime.handler, operation: "exec" }, () => execSync(resolved, c.id, path.join(c.dir, "bundle"), cmd, timeoutMs));
   }
 
   /**
@@ -683,7 +686,7 @@ export class Containers {
     return runExecSession(
       {
         conmonPath: await this.executable(this.deps.config.conmonPath),
-        runtime: new OciRuntime(runtime.handler, runtime.path, runtime.root, runtime.timeoutMs, await this.executable(runtime.program)),
+        runtime: await this.resolved(runtime),
         containerId: c.id,
         sessionId,
         containerProcess: spec.process,

@@ -3,11 +3,11 @@
 import path from "node:path";
 import type { Config } from "../config/config.js";
 import { invalidArgument, failedPrecondition } from "../errors.js";
+import { execCommand } from "../util/exec.js";
 import { findExecutable } from "../util/executable.js";
 import { detectCgroupLayout, runtimeUnusableReason, type CgroupLayout } from "./cgroups.js";
 import { criuProblem, runtimeSupportsCheckpoint } from "./checkpoint/criu-support.js";
 import { runtimeSupportsUserNamespaces, userNamespaceHostProblem } from "./idmap-support.js";
-import { execCommand } from "../util/exec.js";
 import { OciRuntime, type OciState } from "./oci-runtime.js";
 import { reexecsItself, SealedBinary } from "./sealed-binary.js";
 

@@ -19,26 +19,31 @@ async function handlerInfo(d: TestDaemon): Promise<{ default: string; defaultFal
   return JSON.parse(res.info.runtimeHandlers!);
 }
 
-describe("default runtime handler", () => {
-  let reg: TestRegistry;
-  let d: TestDaemon | undefined;
+/** A registry for a describe's tests, and the daemon each test starts (its pods removed and itself stopped after it). */
+function useFixture(): { reg: TestRegistry; d?: TestDaemon } {
+  const f = {} as { reg: TestRegistry; d?: TestDaemon };
   beforeAll(async () => {
-    reg = await TestRegistry.start();
+    f.reg = await TestRegistry.start();
   });
   afterEach(async () => {
-    if (d) await removeAllPods(d);
-    await d?.cleanup();
-    d = undefined;
+    if (f.d) await removeAllPods(f.d);
+    await f.d?.cleanup();
+    f.d = undefined;
   });
   afterAll(async () => {
-    await reg?.stop();
+    await f.reg?.stop();
   });
+  return f;
+}
+
+describe("default runtime handler", () => {
+  const f = useFixture();
 
   it("is crun when the config names none and crun can run: a pod without a handler runs on it", async () => {
-    d = await TestDaemon.start({ config: { runtime: { default_handler: undefined } } });
+    const d = (f.d = await TestDaemon.start({ config: { runtime: { default_handler: undefined } } }));
     expect(await handlerInfo(d)).toMatchObject({ default: "crun" });
     expect((await handlerInfo(d)).defaultFallback).toBeUndefined();
-    const image = await busyboxImage(reg, d);
+    const image = await busyboxImage(f.reg, d);
     const pod = await startPod(d, "default-crun");
     const id = await runContainer(d, pod, containerConfig("c", image, { command: ["sleep", "100"] }));
     expect(await readdir(path.join(d.state, "crun"))).toContain(id);
@@ -47,21 +52,21 @@ describe("default runtime handler", () => {
   });
 
   it("falls back to runc where crun cannot run, and says why in the log and in Status", async () => {
-    d = await TestDaemon.start({ config: { runtime: { default_handler: undefined, handlers: { crun: { path: "/nonexistent/bin/crun" } } } } });
+    const d = (f.d = await TestDaemon.start({ config: { runtime: { default_handler: undefined, handlers: { crun: { path: "/nonexistent/bin/crun" } } } } }));
     const info = await handlerInfo(d);
     expect(info.default).toBe("runc");
     expect(info.defaultFallback).toMatch(/default handler crun cannot run here \("\/nonexistent\/bin\/crun" not found\); pods without a runtime handler use runc/);
     expect(await readFile(d.logFile, "utf8")).toContain("default handler crun cannot run here");
     const ready = (await d.client.runtime.Status({})).status!.conditions.find((c) => c.type === "RuntimeReady")!;
     expect(ready.status).toBe(true);
-    const image = await busyboxImage(reg, d);
+    const image = await busyboxImage(f.reg, d);
     const pod = await startPod(d, "default-fallback");
     const id = await runContainer(d, pod, containerConfig("c", image, { command: ["sleep", "100"] }));
     expect(await readdir(path.join(d.state, "runc"))).toContain(id);
   });
 
   it("is never replaced when the config names it: a missing crun then makes the runtime not ready", async () => {
-    d = await TestDaemon.start({ config: { runtime: { default_handler: "crun", handlers: { crun: { path: "/nonexistent/bin/crun" } } } } });
+    const d = (f.d = await TestDaemon.start({ config: { runtime: { default_handler: "crun", handlers: { crun: { path: "/nonexistent/bin/crun" } } } } }));
     expect(await handlerInfo(d)).toMatchObject({ default: "crun" });
     const ready = (await d.client.runtime.Status({})).status!.conditions.find((c) => c.type === "RuntimeReady")!;
     expect(ready).toMatchObject({ status: false, reason: "RuntimeBinaryNotFound" });
@@ -92,32 +97,20 @@ async function crunOfExec(d: TestDaemon, id: string): Promise<{ exe: string; com
 }
 
 describe("crun from a sealed copy of its binary", () => {
-  let reg: TestRegistry;
-  let d: TestDaemon | undefined;
-  beforeAll(async () => {
-    reg = await TestRegistry.start();
-  });
-  afterEach(async () => {
-    if (d) await removeAllPods(d);
-    await d?.cleanup();
-    d = undefined;
-  });
-  afterAll(async () => {
-    await reg?.stop();
-  });
+  const f = useFixture();
 
-  async function crunContainer(name: string): Promise<string> {
-    const image = await busyboxImage(reg, d!);
-    const pod = await startPod(d!, name);
-    return runContainer(d!, pod, containerConfig("c", image, { command: ["sleep", "100"] }));
+  async function crunContainer(d: TestDaemon, name: string): Promise<string> {
+    const image = await busyboxImage(f.reg, d);
+    const pod = await startPod(d, name);
+    return runContainer(d, pod, containerConfig("c", image, { command: ["sleep", "100"] }));
   }
 
   it("runs crun (create, start, exec) from a sealed memfd, named crun in ps, and says so in Status and the log", async () => {
-    d = await TestDaemon.start({ config: { runtime: { default_handler: "crun" } } });
+    const d = (f.d = await TestDaemon.start({ config: { runtime: { default_handler: "crun" } } }));
     const crun = (await handlerInfo(d)).sealedCopies.crun;
     expect(crun).toMatch(/^\/.*\/crun$/);
     expect(await readFile(d.logFile, "utf8")).toContain("handler runs from a sealed in-memory copy of its binary");
-    const id = await crunContainer("sealed");
+    const id = await crunContainer(d, "sealed");
     const seen = await crunOfExec(d, id);
     expect(seen.exe).toBe(`/memfd:skiff sealed copy of ${crun} (deleted)`);
     expect(seen.comm).toBe("crun");
@@ -128,9 +121,9 @@ describe("crun from a sealed copy of its binary", () => {
   });
 
   it("runs crun from disk with runtime.sealed_copy = false", async () => {
-    d = await TestDaemon.start({ config: { runtime: { default_handler: "crun", sealed_copy: false } } });
+    const d = (f.d = await TestDaemon.start({ config: { runtime: { default_handler: "crun", sealed_copy: false } } }));
     expect((await handlerInfo(d)).sealedCopies).toEqual({});
-    const id = await crunContainer("unsealed");
+    const id = await crunContainer(d, "unsealed");
     // crun's own guard then runs it from a detached read-only bind mount of itself ("/" to readlink).
     expect((await crunOfExec(d, id)).exe).not.toMatch(/memfd/);
   });
@@ -138,11 +131,11 @@ describe("crun from a sealed copy of its binary", () => {
   it("follows the binary on disk: a replaced crun (an upgrade) is copied again before the next call", async () => {
     const bin = path.join(await fixtureDir("crun-bin"), "crun");
     await copyFile(execFileSync("sh", ["-c", "command -v crun"], { encoding: "utf8" }).trim(), bin);
-    d = await TestDaemon.start({ config: { runtime: { default_handler: "crun", handlers: { crun: { path: bin } } } } });
+    const d = (f.d = await TestDaemon.start({ config: { runtime: { default_handler: "crun", handlers: { crun: { path: bin } } } } }));
     expect((await handlerInfo(d)).sealedCopies).toEqual({ crun: bin });
     const link = path.join(d.state, "sealed", "crun", "crun");
     const before = await readlink(link);
-    const id = await crunContainer("upgraded");
+    const id = await crunContainer(d, "upgraded");
     // As a package manager does it: a new file renamed over the old one.
     await copyFile(bin, `${bin}.new`);
     await rename(`${bin}.new`, bin);
