@@ -111,11 +111,15 @@ describe("crun from a sealed copy of its binary", () => {
     expect(crun).toMatch(/^\/.*\/crun$/);
     expect(await readFile(d.logFile, "utf8")).toContain("handler runs from a sealed in-memory copy of its binary");
     const id = await crunContainer(d, "sealed");
+    // conmon ran `crun create` through the link (crun start and exec are skiff's own runs of it).
+    const link = path.join(d.state, "sealed", "crun", "crun");
+    const conmons = await Promise.all((await readdir("/proc")).filter((n) => /^\d+$/.test(n)).map((pid) => readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")));
+    const conmon = conmons.map((c) => c.split("\0")).find((argv) => /conmon$/.test(argv[0]!) && argv.includes(id))!;
+    expect(conmon[conmon.indexOf("-r") + 1]).toBe(link);
     const seen = await crunOfExec(d, id);
     expect(seen.exe).toBe(`/memfd:skiff sealed copy of ${crun} (deleted)`);
     expect(seen.comm).toBe("crun");
     // Sealed: nobody, root included, can change what the next call runs.
-    const link = path.join(d.state, "sealed", "crun", "crun");
     await expect(appendFile(link, "#!/bin/sh\n")).rejects.toThrow(/EPERM|operation not permitted/i);
     expect((await d.client.runtime.ContainerStatus({ container_id: id })).status!.state).toBe("CONTAINER_RUNNING");
   });
