@@ -13,6 +13,7 @@
         "native/idmap.c",
         "native/spawn.c",
         "native/replace_file.c",
+        "native/append_file.c",
         "native/read_files.c",
         "native/memory.c",
         "native/inflate.c",

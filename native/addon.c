@@ -7,6 +7,7 @@
 //   idmap.c           idmapped mounts for pods with a user namespace
 //   spawn.c           start child processes with posix_spawn (no fork)
 //   replace_file.c    replace a small file atomically (durably) in one pool job
+//   append_file.c     append to a record journal and fdatasync in one pool job
 //   read_files.c      read a few small files (cgroup stats) in one pool job
 //   notify.c          sd_notify
 //   memory.c          give the C heap's free pages back after a burst
@@ -31,6 +32,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"closeFd", NULL, close_fd, NULL, NULL, NULL, napi_default, NULL},
       {"spawnProcess", NULL, spawn_process, NULL, NULL, NULL, napi_default, NULL},
       {"replaceFile", NULL, replace_file, NULL, NULL, NULL, napi_default, NULL},
+      {"appendDurable", NULL, append_durable, NULL, NULL, NULL, napi_default, NULL},
       {"readSmallFiles", NULL, read_small_files, NULL, NULL, NULL, napi_default, NULL},
       {"idmapMount", NULL, idmap_mount, NULL, NULL, NULL, napi_default, NULL},
       {"trimMemory", NULL, trim_memory, NULL, NULL, NULL, napi_default, NULL},

@@ -58,6 +58,7 @@ napi_value unmount_fs(napi_env env, napi_callback_info info);
 napi_value make_socket_pair(napi_env env, napi_callback_info info);
 napi_value close_fd(napi_env env, napi_callback_info info);
 napi_value spawn_process(napi_env env, napi_callback_info info);
+napi_value append_durable(napi_env env, napi_callback_info info);
 napi_value replace_file(napi_env env, napi_callback_info info);
 napi_value read_small_files(napi_env env, napi_callback_info info);
 napi_value idmap_mount(napi_env env, napi_callback_info info);

@@ -1,24 +1,26 @@
-// Image records: <root>/images/<hex>.json, written atomically, held in memory.
-// A tag names one image: saving an image with a tag moves the tag off any
-// other image.
+// Image records, held in memory; on disk a journal, <root>/images/records.journal
+// (earlier versions kept <root>/images/<hex>.json files, which the first load
+// takes in). A tag names one image: saving an image with a tag moves the tag
+// off any other image.
 
-import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { loadJsonRecords, removeFile, writeFileAtomic } from "../store/atomic-file.js";
+import { JOURNAL_FILE, Journal } from "../store/journal.js";
+import { openJournal } from "../store/journal-open.js";
 import type { ImageRecord } from "./image-record.js";
 import { findImage } from "./image-lookup.js";
 
 export class ImageStore {
   private readonly dir: string;
   private readonly byId = new Map<string, ImageRecord>();
+  private readonly journal: Journal<ImageRecord>;
 
-  constructor(root: string) {
+  constructor(root: string, warn: (message: string) => void = () => {}) {
     this.dir = path.join(root, "images");
+    this.journal = new Journal<ImageRecord>(path.join(this.dir, JOURNAL_FILE), { warn });
   }
 
   async load(): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
-    for (const record of loadJsonRecords<ImageRecord>(this.dir)) this.byId.set(record.id, record);
+    for (const record of (await openJournal(this.dir, this.journal)).values()) this.byId.set(record.id, record);
   }
 
   all(): ImageRecord[] {
@@ -33,17 +35,13 @@ export class ImageStore {
     return findImage(this.all(), query);
   }
 
-  private file(id: string): string {
-    return path.join(this.dir, `${id.replace(/^sha256:/, "")}.json`);
-  }
-
   /** Overwrites a record as given (e.g. with a tag removed). */
   replace(record: ImageRecord): Promise<void> {
     return this.write(record);
   }
 
   private async write(record: ImageRecord): Promise<void> {
-    await writeFileAtomic(this.file(record.id), JSON.stringify(record));
+    await this.journal.put(record.id, JSON.stringify(record));
     this.byId.set(record.id, record);
   }
 
@@ -70,7 +68,7 @@ export class ImageStore {
   }
 
   async delete(id: string): Promise<void> {
-    await removeFile(this.file(id));
+    await this.journal.delete(id);
     this.byId.delete(id);
   }
 }

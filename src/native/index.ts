@@ -15,6 +15,7 @@ interface Addon {
   mount(source: string, target: string, fstype: string, flags: number, data: string | null, cwd: string | null, mkdirs: string[] | null): Promise<void>;
   unmount(target: string, flags: number): Promise<void>;
   replaceFile(dir: string, name: string, data: string | Buffer, mode: number, durable: boolean): Promise<void>;
+  appendDurable(fd: number, data: Buffer, offset: number): Promise<void>;
   readSmallFiles(paths: string[]): Promise<(string | undefined)[]>;
   makeSocketPair(): [number, number];
   closeFd(fd: number): void;
@@ -138,6 +139,15 @@ export function unmount(target: string, flags: number): Promise<void> {
  */
 export function replaceFile(dir: string, name: string, data: string | Buffer, opts: { mode: number; durable: boolean }): Promise<void> {
   return load().replaceFile(dir, name, data, opts.mode, opts.durable);
+}
+
+/**
+ * Writes `data` at `offset` of the open file `fd` (its end) and fdatasyncs it,
+ * in one job on libuv's thread pool. On failure the file is cut back to
+ * `offset`; rejects with an Error whose code is the errno's name.
+ */
+export function appendDurable(fd: number, data: Buffer, offset: number): Promise<void> {
+  return load().appendDurable(fd, data, offset);
 }
 
 /** Reads up to 64 small files (1 MiB each) whole in one pool job; undefined for each that cannot be read. */

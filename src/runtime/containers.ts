@@ -174,7 +174,7 @@ export class Containers {
   readonly events = new EventBus<ContainerEvent>();
 
   constructor(private readonly deps: ContainerDeps) {
-    this.store = new RecordStore<ContainerRecord>(path.join(deps.config.root, "containers", "records"), "container");
+    this.store = new RecordStore<ContainerRecord>(path.join(deps.config.root, "containers", "records"), "container", { warn: (m) => deps.log.warn(m) });
     this.exitDir = path.join(deps.config.state, "exits");
     this.socketDir = path.join(deps.config.state, "attach");
     this.execDir = path.join(deps.config.state, "exec");

@@ -87,7 +87,7 @@ export class Sandboxes {
   hooks: PodContainerHooks = { stopAll: async () => {}, removeAll: async () => {} };
 
   constructor(private readonly deps: SandboxDeps) {
-    this.store = new RecordStore<SandboxRecord>(path.join(deps.config.root, "sandboxes"), "sandbox");
+    this.store = new RecordStore<SandboxRecord>(path.join(deps.config.root, "sandboxes"), "sandbox", { warn: (m) => deps.log.warn(m) });
     this.stateRoot = path.join(deps.config.state, "sandboxes");
     this.filesRoot = path.join(deps.config.root, "sandbox-files");
   }

@@ -1,7 +1,6 @@
 // Durable small-file writes: a reader (or a restart after kill -9) sees either
 // the old content or the new, never a torn file. And their removal.
 
-import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { mkdir, readFile, unlink } from "node:fs/promises";
 import path from "node:path";
 import { replaceFile } from "../native/index.js";
@@ -37,35 +36,4 @@ export async function readJsonFile<T>(file: string): Promise<T | undefined> {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw new Error(`cannot read ${file}: ${(err as Error).message}`);
   }
-}
-
-/**
- * Every record in `dir` (which the caller made), for a store's load at start-up.
- * Synchronous on purpose: it runs before the socket answers, when nothing else
- * waits on the event loop, and a direct read of a small file costs a fraction
- * of the four thread-pool round trips an async one takes (100 pods: ~5 ms
- * instead of ~50). A temp file left by an interrupted write is removed.
- */
-export function loadJsonRecords<T>(dir: string): T[] {
-  const records: T[] = [];
-  for (const name of readdirSync(dir)) {
-    const file = path.join(dir, name);
-    if (!name.endsWith(".json")) {
-      rmSync(file, { force: true });
-      continue;
-    }
-    let text;
-    try {
-      text = readFileSync(file, "utf8");
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") continue;
-      throw new Error(`cannot read ${file}: ${(err as Error).message}`);
-    }
-    try {
-      records.push(JSON.parse(text) as T);
-    } catch (err) {
-      throw new Error(`cannot read ${file}: ${(err as Error).message}`);
-    }
-  }
-  return records;
 }

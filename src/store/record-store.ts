@@ -1,13 +1,14 @@
-// One durable record per object (<dir>/<id>.json, written atomically), held in
-// memory for every read, with id-prefix lookup and unique names. Sandboxes and
-// containers each have one.
+// One durable record per object, held in memory for every read, with
+// id-prefix lookup and unique names. Sandboxes and containers each have one.
+// On disk the records are one journal (<dir>/records.journal, journal.ts);
+// records that earlier versions kept as <dir>/<id>.json files are taken into
+// it at load (journal-open.ts).
 
-import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { alreadyExists } from "../errors.js";
-import { replaceFile } from "../native/index.js";
-import { loadJsonRecords, removeFile } from "./atomic-file.js";
 import { requireId, resolveIdPrefix } from "./ids.js";
+import { JOURNAL_FILE, Journal } from "./journal.js";
+import { openJournal } from "./journal-open.js";
 
 export interface StoredRecord {
   id: string;
@@ -17,20 +18,28 @@ export interface StoredRecord {
 export class RecordStore<T extends StoredRecord> {
   private readonly byId = new Map<string, T>();
   private readonly byName = new Map<string, string>();
-  /** The last write or removal under way per id: the next one waits for it, so the disk sees them in call order. */
-  private readonly pending = new Map<string, Promise<void>>();
+  /** Writes and removals reach the disk in call order (appends, one after another). */
+  private readonly journal: Journal<T>;
 
   constructor(
     private readonly dir: string,
     private readonly kind: string,
-  ) {}
+    opts: { warn?: (message: string) => void; compactAtBytes?: number } = {},
+  ) {
+    this.journal = new Journal<T>(path.join(dir, JOURNAL_FILE), opts);
+  }
 
+  /** Reads the records (see openJournal for those earlier versions kept as files). */
   async load(): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
-    for (const record of loadJsonRecords<T>(this.dir)) {
+    for (const record of (await openJournal(this.dir, this.journal)).values()) {
       this.byId.set(record.id, record);
       this.byName.set(record.name, record.id);
     }
+  }
+
+  /** Waits for the writes under way and closes the journal. */
+  close(): Promise<void> {
+    return this.journal.close();
   }
 
   all(): T[] {
@@ -75,8 +84,7 @@ export class RecordStore<T extends StoredRecord> {
 
   /** Writes the record durably, leaving the in-memory copy alone (see remember). */
   write(record: T): Promise<void> {
-    const json = JSON.stringify(record);
-    return this.inOrder(record.id, () => replaceFile(this.dir, `${record.id}.json`, json, { mode: 0o600, durable: true }));
+    return this.journal.put(record.id, JSON.stringify(record));
   }
 
   /**
@@ -86,16 +94,6 @@ export class RecordStore<T extends StoredRecord> {
    */
   remember(record: T): void {
     this.byId.set(record.id, record);
-  }
-
-  private async inOrder(id: string, op: () => Promise<void>): Promise<void> {
-    const done = (this.pending.get(id) ?? Promise.resolve()).catch(() => {}).then(op);
-    this.pending.set(id, done);
-    try {
-      await done;
-    } finally {
-      if (this.pending.get(id) === done) this.pending.delete(id);
-    }
   }
 
   /** Applies `change` to the current record and writes the result. */
@@ -109,7 +107,7 @@ export class RecordStore<T extends StoredRecord> {
 
   async delete(id: string): Promise<void> {
     const r = this.byId.get(id);
-    await this.inOrder(id, () => removeFile(path.join(this.dir, `${id}.json`)));
+    await this.journal.delete(id);
     this.byId.delete(id);
     if (r && this.byName.get(r.name) === id) this.byName.delete(r.name);
   }

@@ -3,7 +3,7 @@
 
 import { spawnSync } from "node:child_process";
 import { existsSync, readlinkSync } from "node:fs";
-import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, rename, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { grpc, grpcError } from "./harness/cri-client.js";
@@ -11,10 +11,12 @@ import { busyboxImage, containerConfig, runContainer, startPod, useContainerDaem
 import { TestDaemon } from "./harness/daemon.js";
 import { mountsUnder } from "./harness/mounts.js";
 import { podConfig, removeAllPods } from "./harness/pods.js";
+import { editRecords } from "./harness/records.js";
 import { waitFor } from "./harness/processes.js";
 import { TestRegistry } from "./harness/registry.js";
 import { fixtureDir } from "./harness/run-dir.js";
 import { execCommand } from "../../src/util/exec.js";
+import type { StoredRecord } from "../../src/store/record-store.js";
 
 const CRI_LINE = /^(\S+) (stdout|stderr) ([PF]) (.*)$/;
 
@@ -796,12 +798,12 @@ describe("creations cut short by a daemon crash", () => {
       // made; "orphan" was made but its conmon exited, unable to report the pid to the killed daemon.
       const orphanConmon = Number(await readFile(path.join(d.root, "containers", orphan, "bundle", "conmon.pid"), "utf8"));
       process.kill(orphanConmon, "SIGKILL");
-      for (const id of [made, lost, orphan]) {
-        const file = path.join(d.root, "containers", "records", `${id}.json`);
-        const rec = JSON.parse(await readFile(file, "utf8")) as { pid?: number };
-        delete rec.pid;
-        await writeFile(file, JSON.stringify(rec));
-      }
+      await editRecords<StoredRecord & { pid?: number }>(path.join(d.root, "containers", "records"), async (store) => {
+        for (const id of [made, lost, orphan]) {
+          const { pid: _pid, ...rec } = store.get(id)!;
+          await store.put(rec);
+        }
+      });
       expect(spawnSync("runc", ["--root", path.join(d.state, "runc"), "delete", "--force", lost]).status).toBe(0);
       await d.start();
       expect((await d.client.runtime.ContainerStatus({ container_id: made })).status!.state).toBe("CONTAINER_CREATED");
@@ -836,7 +838,9 @@ describe("creations cut short by a daemon crash", () => {
       expect(existsSync(exitFile)).toBe(true);
       await d.stop();
       // What RemoveContainer leaves when the daemon dies right after the record went: everything else.
-      for (const id of [gone, ended]) await rm(path.join(d.root, "containers", "records", `${id}.json`));
+      await editRecords(path.join(d.root, "containers", "records"), async (store) => {
+        for (const id of [gone, ended]) await store.delete(id);
+      });
       expect(spawnSync("runc", ["--root", path.join(d.state, "runc"), "state", gone]).status).toBe(0);
       await d.start();
       expect((await d.client.runtime.ListContainers({})).containers.map((c) => [c.id, c.state])).toEqual([[kept, "CONTAINER_RUNNING"]]);

@@ -12,6 +12,7 @@ import { TestDaemon } from "./harness/daemon.js";
 import { podConfig } from "./harness/pods.js";
 import { TestRegistry } from "./harness/registry.js";
 import { processesMentioning } from "./harness/processes.js";
+import { storedRecords } from "./harness/records.js";
 import { fixtureDir } from "./harness/run-dir.js";
 
 describe("a hung OCI runtime", () => {
@@ -37,7 +38,7 @@ describe("a hung OCI runtime", () => {
       expect(await processesMentioning("sleep\u00003599")).toEqual([]);
       expect(await processesMentioning("stuck_hung")).toEqual([]);
       expect((await readdir(path.join(d.root, "containers")).catch(() => [])).filter((n) => n !== "records")).toEqual([]);
-      expect(await readdir(path.join(d.root, "containers", "records")).catch(() => [])).toEqual([]);
+      expect(await storedRecords(path.join(d.root, "containers", "records"))).toEqual([]);
       expect((await d.client.runtime.ListContainers({})).containers).toEqual([]);
       expect(await readdir(path.join(d.state, "attach")).catch(() => [])).toEqual([]);
 

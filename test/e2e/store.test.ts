@@ -1,15 +1,19 @@
-// The record store on disk, through the native file replacement: what a restart
-// reads back, the order of writes to one record, and errors that say where;
-// the content store's writes and deletions, and the trash.
+// The record stores on disk, through their journal: what a restart reads back
+// (after a torn append, a damaged line, or from an earlier version's record
+// files), the order of writes to one record, the journal's rewrite; the native
+// file writes and their errors; the content store's writes and deletions, and
+// the trash.
 
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
-import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { closeSync, existsSync, openSync } from "node:fs";
+import { appendFile, mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { ContentStore } from "../../src/image-service/content-store.js";
+import type { ImageRecord } from "../../src/image-service/image-record.js";
+import { ImageStore } from "../../src/image-service/image-store.js";
 import type { Logger } from "../../src/log.js";
-import { readSmallFiles, replaceFile } from "../../src/native/index.js";
+import { appendDurable, readSmallFiles, replaceFile } from "../../src/native/index.js";
 import { Trash } from "../../src/store/trash.js";
 import { RecordStore } from "../../src/store/record-store.js";
 import { fixtureDir } from "./harness/run-dir.js";
@@ -23,6 +27,8 @@ interface Rec {
 const id = (c: string) => c.repeat(64);
 
 describe("record store", () => {
+  const journal = (dir: string) => path.join(dir, "records.journal");
+
   it("writes records that a new store reads back, removes temp files of interrupted writes, and keeps names unique", async () => {
     const dir = path.join(await fixtureDir("store"), "records");
     const a = new RecordStore<Rec>(dir, "thing");
@@ -30,12 +36,16 @@ describe("record store", () => {
     await a.create({ id: id("a"), name: "one", n: 1 });
     await a.put({ id: id("a"), name: "one", n: 2 });
     expect(() => a.create({ id: id("b"), name: "one", n: 0 })).toThrow(/name "one" is already used by thing a{64}/);
+    await a.close();
     await writeFile(path.join(dir, `.${id("c")}.json.tmp-1-1`), "{half");
+    await writeFile(path.join(dir, ".records.journal.compacting"), "half");
     const b = new RecordStore<Rec>(dir, "thing");
     await b.load();
     expect(b.all()).toEqual([{ id: id("a"), name: "one", n: 2 }]);
-    expect(await readdir(dir)).toEqual([`${id("a")}.json`]);
-    expect((await stat(path.join(dir, `${id("a")}.json`))).mode & 0o777).toBe(0o600);
+    expect(() => b.create({ id: id("b"), name: "one", n: 0 })).toThrow(/already used/);
+    expect(await readdir(dir)).toEqual(["records.journal"]);
+    expect((await stat(journal(dir))).mode & 0o777).toBe(0o600);
+    await b.close();
   });
 
   it("lands writes to one record in the order they were made, and a removal after them", async () => {
@@ -44,12 +54,154 @@ describe("record store", () => {
     await s.load();
     const writes = Array.from({ length: 20 }, (_, n) => s.put({ id: id("d"), name: "many", n }));
     await Promise.all(writes);
-    expect(JSON.parse(await readFile(path.join(dir, `${id("d")}.json`), "utf8")).n).toBe(19);
     expect(s.get(id("d"))!.n).toBe(19);
     const last = s.put({ id: id("e"), name: "gone", n: 1 });
     const removed = s.delete(id("e"));
     await Promise.all([last, removed]);
-    expect(await readdir(dir)).toEqual([`${id("d")}.json`]);
+    await s.close();
+    const again = new RecordStore<Rec>(dir, "thing");
+    await again.load();
+    expect(again.all()).toEqual([{ id: id("d"), name: "many", n: 19 }]);
+    // The name of a removed record is free again after a restart.
+    await again.create({ id: id("f"), name: "gone", n: 2 });
+    await again.close();
+  });
+
+  it("cuts off an append that a crash left unfinished, and says so", async () => {
+    const dir = path.join(await fixtureDir("store"), "records");
+    const s = new RecordStore<Rec>(dir, "thing");
+    await s.load();
+    await s.put({ id: id("a"), name: "kept", n: 1 });
+    await s.close();
+    const whole = (await stat(journal(dir))).size;
+    // Half a line, then the zeros a file's end can hold after a power loss.
+    await appendFile(journal(dir), Buffer.concat([Buffer.from('0badc0de {"put":{"id":"'), Buffer.alloc(300)]));
+    const warnings: string[] = [];
+    const t = new RecordStore<Rec>(dir, "thing", { warn: (m) => warnings.push(m) });
+    await t.load();
+    expect(t.all()).toEqual([{ id: id("a"), name: "kept", n: 1 }]);
+    expect(warnings).toEqual([expect.stringMatching(/records\.journal: cut off 323 bytes of an append that a crash left unfinished/)]);
+    expect((await stat(journal(dir))).size).toBe(whole);
+    // Appends go on from the clean end.
+    await t.put({ id: id("b"), name: "after", n: 2 });
+    await t.close();
+    const u = new RecordStore<Rec>(dir, "thing");
+    await u.load();
+    expect(u.all().map((r) => r.name).sort()).toEqual(["after", "kept"]);
+    await u.close();
+  });
+
+  it("skips a line damaged in place, keeps the others, and says where", async () => {
+    const dir = path.join(await fixtureDir("store"), "records");
+    const s = new RecordStore<Rec>(dir, "thing");
+    await s.load();
+    for (const c of ["a", "b", "c"]) await s.put({ id: id(c), name: c, n: 1 });
+    await s.close();
+    const bytes = await readFile(journal(dir));
+    const second = bytes.indexOf(0x0a) + 1;
+    bytes[second + 40]! ^= 0x01; // one bit of b's line
+    await writeFile(journal(dir), bytes);
+    const warnings: string[] = [];
+    const t = new RecordStore<Rec>(dir, "thing", { warn: (m) => warnings.push(m) });
+    await t.load();
+    expect(t.all().map((r) => r.name).sort()).toEqual(["a", "c"]);
+    expect(warnings).toEqual([expect.stringMatching(new RegExp(`the line at byte ${second} is damaged`))]);
+    await t.close();
+  });
+
+  it("takes in the record files of earlier versions, which win over the journal, then removes them", async () => {
+    const dir = path.join(await fixtureDir("store"), "records");
+    const s = new RecordStore<Rec>(dir, "thing");
+    await s.load();
+    await s.put({ id: id("a"), name: "a", n: 1 });
+    await s.put({ id: id("b"), name: "b", n: 1 });
+    await s.close();
+    await writeFile(path.join(dir, `${id("a")}.json`), JSON.stringify({ id: id("a"), name: "a", n: 7 }));
+    await writeFile(path.join(dir, `${id("c")}.json`), JSON.stringify({ id: id("c"), name: "c", n: 3 }));
+    const t = new RecordStore<Rec>(dir, "thing");
+    await t.load();
+    const byName = (st: RecordStore<Rec>) => Object.fromEntries(st.all().map((r) => [r.name, r.n]));
+    expect(byName(t)).toEqual({ a: 7, b: 1, c: 3 });
+    expect(await readdir(dir)).toEqual(["records.journal"]);
+    await t.close();
+    const u = new RecordStore<Rec>(dir, "thing");
+    await u.load();
+    expect(byName(u)).toEqual({ a: 7, b: 1, c: 3 });
+    await u.close();
+    // A record file that is not JSON stops the load with its path.
+    await writeFile(path.join(dir, `${id("d")}.json`), "{half");
+    await expect(new RecordStore<Rec>(dir, "thing").load()).rejects.toThrow(new RegExp(`cannot read .*${id("d")}\\.json`));
+  });
+
+  it("rewrites the journal without old versions once it is mostly old versions", async () => {
+    const dir = path.join(await fixtureDir("store"), "records");
+    const s = new RecordStore<Rec>(dir, "thing", { compactAtBytes: 8192 });
+    await s.load();
+    let largest = 0;
+    for (let n = 0; n < 300; n++) {
+      await Promise.all([s.put({ id: id("a"), name: "a", n }), s.put({ id: id(String(n % 7)), name: `r${n % 7}`, n })]);
+      if (n === 150) await s.delete(id("3"));
+      largest = Math.max(largest, (await stat(journal(dir))).size);
+    }
+    await s.close();
+    // ~7 live records of ~150 bytes: the file never grows far past the threshold.
+    expect(largest).toBeLessThan(8192 + 1024);
+    expect(await readdir(dir)).toEqual(["records.journal"]);
+    const t = new RecordStore<Rec>(dir, "thing");
+    await t.load();
+    expect(Object.fromEntries(t.all().map((r) => [r.name, r.n]))).toEqual(Object.fromEntries(s.all().map((r) => [r.name, r.n])));
+    expect(t.get(id("3"))?.n).toBe(297);
+    await t.close();
+  });
+});
+
+describe("image store", () => {
+  const image = (c: string, tags: string[]): ImageRecord => ({
+    id: `sha256:${c.repeat(64)}`, repoTags: tags, repoDigests: [], manifestDigest: `sha256:${"9".repeat(64)}`, extraBlobs: [], configDigest: `sha256:${c.repeat(64)}`, layers: [], size: 1, config: {}, pinned: false, createdAt: 1,
+  });
+
+  it("keeps its records in the journal, takes in the <hex>.json files of earlier versions, and moves a tag", async () => {
+    const root = await fixtureDir("images");
+    await mkdir(path.join(root, "images"));
+    await writeFile(path.join(root, "images", `${"a".repeat(64)}.json`), JSON.stringify(image("a", ["127.0.0.1:5000/app:1"])));
+    const s = new ImageStore(root);
+    await s.load();
+    expect(s.find("127.0.0.1:5000/app:1")?.id).toBe(image("a", []).id);
+    expect(await readdir(path.join(root, "images"))).toEqual(["records.journal"]);
+    await s.save(image("b", ["127.0.0.1:5000/app:1"]));
+    await s.delete(image("c", []).id); // unknown: nothing to do, nothing fails
+    const t = new ImageStore(root);
+    await t.load();
+    expect(t.all().map((r) => [r.id.slice(7, 8), r.repoTags])).toEqual([["a", []], ["b", ["127.0.0.1:5000/app:1"]]]);
+    await t.delete(image("a", []).id);
+    const u = new ImageStore(root);
+    await u.load();
+    expect(u.all().map((r) => r.id)).toEqual([image("b", []).id]);
+  });
+});
+
+describe("appendDurable", () => {
+  it("writes at the given offset, and fails with the errno's code, the file left as it was", async () => {
+    const file = path.join(await fixtureDir("append"), "j");
+    await writeFile(file, "head\n");
+    const fd = openSync(file, "r+");
+    try {
+      await appendDurable(fd, Buffer.from("one\n"), 5);
+      await appendDurable(fd, Buffer.from("two\n"), 9);
+      expect(await readFile(file, "utf8")).toBe("head\none\ntwo\n");
+    } finally {
+      closeSync(fd);
+    }
+    const readOnly = openSync(file, "r");
+    try {
+      const err = (await appendDurable(readOnly, Buffer.from("three\n"), 13).catch((e: unknown) => e)) as NodeJS.ErrnoException;
+      expect(err.code).toBe("EBADF");
+      expect(err.message).toMatch(/^write the journal: /);
+    } finally {
+      closeSync(readOnly);
+    }
+    expect(await readFile(file, "utf8")).toBe("head\none\ntwo\n");
+    expect(() => appendDurable(-1, Buffer.alloc(1), 0)).toThrow(TypeError);
   });
 });
 

@@ -1,0 +1,30 @@
+// A daemon's record stores (<root>/sandboxes, <root>/containers/records) as a
+// test sees them: read from the journal's file, or changed through the store
+// itself while the daemon is stopped (the way a crash would have left them).
+
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { parseJournal } from "../../../src/store/journal-format.js";
+import { RecordStore, type StoredRecord } from "../../../src/store/record-store.js";
+
+/** The records the store at `dir` holds on disk (a running daemon's too). */
+export async function storedRecords<T extends StoredRecord>(dir: string): Promise<T[]> {
+  const bytes = await readFile(path.join(dir, "records.journal")).catch(() => Buffer.alloc(0));
+  const records = new Map<string, T>();
+  for (const { entry } of parseJournal<T>(bytes).entries) {
+    if ("put" in entry) records.set(entry.put.id, entry.put);
+    else records.delete(entry.del);
+  }
+  return [...records.values()];
+}
+
+/** Changes the records of a stopped daemon's store at `dir`. */
+export async function editRecords<T extends StoredRecord>(dir: string, edit: (store: RecordStore<T>) => Promise<void>): Promise<void> {
+  const store = new RecordStore<T>(dir, "record");
+  await store.load();
+  try {
+    await edit(store);
+  } finally {
+    await store.close();
+  }
+}
