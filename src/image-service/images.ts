@@ -43,7 +43,7 @@ export class Images {
   ) {
     this.trash = new Trash(path.join(config.root, "trash"), log);
     this.content = new ContentStore(config.root);
-    this.snapshots = new SnapshotStore(config.root, this.trash);
+    this.snapshots = new SnapshotStore(config.root, this.trash, (m) => log.warn(m));
     this.store = new ImageStore(config.root, (m) => log.warn(m));
     this.unpack = new UnpackPool(config.image.maxConcurrentUnpacks);
     this.downloads = new Limit(config.image.maxConcurrentDownloads);

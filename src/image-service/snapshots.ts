@@ -2,14 +2,16 @@
 // the layer's own files in overlayfs form (its lower layers are the parent
 // chain's snapshots). Directories get short numeric names so that an overlay
 // mount of many layers stays within the kernel's one-page option limit.
-// snapshot.json is written last: a directory without it is unfinished work
-// from a killed daemon and is removed at start, as is a snapshot whose parent
-// is gone (garbage collection removes a chain's snapshots in parallel).
+// A snapshot's record goes into the store's journal (<root>/snapshots/records.journal)
+// once its files are in place: a directory without one is unfinished work from
+// a killed daemon and is removed at start, as is a snapshot whose parent is
+// gone (garbage collection removes a chain's snapshots in parallel). Earlier
+// versions kept the record as <n>/snapshot.json; the first start takes those in.
 
 import { lstat, link, mkdir, readdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { failedPrecondition } from "../errors.js";
-import { writeFileAtomic } from "../store/atomic-file.js";
+import { JOURNAL_FILE, Journal } from "../store/journal.js";
 import type { Trash } from "../store/trash.js";
 import { SingleFlight } from "../util/single-flight.js";
 import { ancestors } from "./unpack/entry-path.js";
@@ -44,28 +46,44 @@ export class SnapshotStore {
   private readonly byChain = new Map<string, Snapshot>();
   private nextId = 1;
   private readonly flights = new SingleFlight<Snapshot>();
+  private readonly journal: Journal<Snapshot>;
 
   constructor(
     root: string,
     private readonly trash: Trash,
+    warn: (message: string) => void = () => {},
   ) {
     this.dir = path.join(root, "snapshots");
+    this.journal = new Journal<Snapshot>(path.join(this.dir, JOURNAL_FILE), { warn, keyOf: (s) => s.chainId });
   }
 
   async load(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
-    for (const name of await readdir(this.dir)) {
+    const recorded = this.journal.open();
+    const byDir = new Map([...recorded.values()].map((s) => [String(s.id), s]));
+    const taken: Snapshot[] = [];
+    // The journal's directories first: they win over any other directory of their chain.
+    const names = (await readdir(this.dir)).filter((n) => n !== JOURNAL_FILE).sort((a, b) => Number(byDir.has(b)) - Number(byDir.has(a)));
+    for (const name of names) {
       const full = path.join(this.dir, name);
-      const record = /^\d+$/.test(name)
-        ? await readFile(path.join(full, "snapshot.json"), "utf8").then((t) => JSON.parse(t) as Snapshot, () => undefined)
-        : undefined;
-      if (!record) {
+      let record = /^\d+$/.test(name) ? byDir.get(name) : undefined;
+      if (!record && /^\d+$/.test(name)) {
+        record = await readFile(path.join(full, "snapshot.json"), "utf8").then((t) => JSON.parse(t) as Snapshot, () => undefined);
+        if (record && !this.byChain.has(record.chainId)) taken.push(record);
+      }
+      // No record: unfinished. A second directory of one chain (never made; cheap to rule out): left out too.
+      if (!record || this.byChain.has(record.chainId)) {
         await rm(full, { recursive: true, force: true });
         continue;
       }
       this.byChain.set(record.chainId, record);
       this.nextId = Math.max(this.nextId, record.id + 1);
     }
+    // An earlier version's record files: into the journal, then away (a removal must not find them again).
+    await Promise.all(taken.map((s) => this.journal.put(s.chainId, JSON.stringify(s))));
+    for (const s of taken) await rm(path.join(this.dir, String(s.id), "snapshot.json"), { force: true });
+    // Recorded, but the directory went to the trash before the removal's record did.
+    for (const s of recorded.values()) if (this.byChain.get(s.chainId) !== s) await this.journal.delete(s.chainId);
     // A crash in the middle of a collection can leave a child without its parent: useless, and unsafe to stack on.
     for (let orphans = this.orphans(); orphans.length; orphans = this.orphans()) {
       for (const s of orphans) await this.remove(s.chainId);
@@ -111,7 +129,7 @@ export class SnapshotStore {
         const r = await populate(fsDir);
         if (r.pendingHardlinks.length) await this.linkFromLowers(fsDir, parent, r.pendingHardlinks);
         const snap: Snapshot = { id, chainId, parent, diffId, usedBytes: r.usedBytes, inodes: r.inodes, createdAt: Date.now() };
-        await writeFileAtomic(path.join(base, "snapshot.json"), JSON.stringify(snap));
+        await this.journal.put(chainId, JSON.stringify(snap));
         this.byChain.set(chainId, snap);
         return snap;
       } catch (err) {
@@ -150,6 +168,6 @@ export class SnapshotStore {
     const s = this.byChain.get(chainId);
     if (!s) return;
     this.byChain.delete(chainId);
-    await this.trash.discard(path.join(this.dir, String(s.id)));
+    await Promise.all([this.journal.delete(chainId), this.trash.discard(path.join(this.dir, String(s.id)))]);
   }
 }

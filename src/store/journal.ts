@@ -27,7 +27,7 @@ interface Pending {
   reject: (err: Error) => void;
 }
 
-export class Journal<T extends { id: string }> {
+export class Journal<T extends object> {
   private fd = -1;
   private size = 0;
   /** Where each live record's latest line sits: what a rewrite keeps. */
@@ -39,13 +39,16 @@ export class Journal<T extends { id: string }> {
 
   private readonly compactAtBytes: number;
   private readonly warn: (message: string) => void;
+  private readonly keyOf: (record: T) => string;
 
+  /** `keyOf` gives a record's key (its `id` unless said otherwise); put and delete take that key. */
   constructor(
     readonly file: string,
-    opts: { compactAtBytes?: number; warn?: (message: string) => void } = {},
+    opts: { compactAtBytes?: number; warn?: (message: string) => void; keyOf?: (record: T) => string } = {},
   ) {
     this.compactAtBytes = opts.compactAtBytes ?? COMPACT_AT_BYTES;
     this.warn = opts.warn ?? (() => {});
+    this.keyOf = opts.keyOf ?? ((r) => (r as unknown as { id: string }).id);
   }
 
   /**
@@ -64,8 +67,9 @@ export class Journal<T extends { id: string }> {
     const records = new Map<string, T>();
     for (const { entry, offset, length } of parsed.entries) {
       if ("put" in entry) {
-        records.set(entry.put.id, entry.put);
-        this.track(entry.put.id, offset, length);
+        const key = this.keyOf(entry.put);
+        records.set(key, entry.put);
+        this.track(key, offset, length);
       } else {
         records.delete(entry.del);
         this.untrack(entry.del);
@@ -81,7 +85,7 @@ export class Journal<T extends { id: string }> {
     return records;
   }
 
-  /** Appends the record's JSON text; resolves once it is on disk. */
+  /** Appends the record's JSON text under its key; resolves once it is on disk. */
   put(id: string, json: string): Promise<void> {
     return this.enqueue(id, putLine(json), false);
   }

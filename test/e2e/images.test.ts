@@ -15,6 +15,7 @@ import { TestDaemon } from "./harness/daemon.js";
 import { TestProxy } from "./harness/proxy.js";
 import { TestRegistry } from "./harness/registry.js";
 import { waitFor } from "./harness/processes.js";
+import { storedRecords } from "./harness/records.js";
 import { fixtureDir } from "./harness/run-dir.js";
 import { dirEntries, mountChain, snapshotDirs } from "./harness/snapshots.js";
 
@@ -186,10 +187,9 @@ describe("image service", () => {
     }
     expect(await readdir(outside)).toEqual([]);
     expect(existsSync("/escape-dotdot")).toBe(false);
-    // no unfinished snapshot dirs are left behind
-    for (const name of await readdir(path.join(d.root, "snapshots"))) {
-      expect(existsSync(path.join(d.root, "snapshots", name, "snapshot.json")), name).toBe(true);
-    }
+    // no unfinished snapshot dirs are left behind: each one left is recorded
+    const recorded = (await storedRecords<{ id: number; chainId: string }>(path.join(d.root, "snapshots"), (s) => s.chainId)).map((s) => String(s.id));
+    expect((await readdir(path.join(d.root, "snapshots"))).filter((n) => n !== "records.journal").sort()).toEqual(recorded.sort());
 
     // An absolute name is taken relative to the layer root, as tar does.
     const abs = await buildImage({ base: false, layers: [[{ type: "file", path: "/abs-name-test", content: "inside" }]] });
@@ -259,7 +259,8 @@ describe("image service", () => {
 
     for (const id of before) await d.client.image.RemoveImage({ image: { image: id } });
     expect((await d.client.image.ListImages({})).images).toEqual([]);
-    expect(await readdir(path.join(d.root, "snapshots"))).toEqual([]);
+    expect(await readdir(path.join(d.root, "snapshots"))).toEqual(["records.journal"]);
+    expect(await storedRecords(path.join(d.root, "snapshots"), (s: { chainId: string }) => s.chainId)).toEqual([]);
     expect(await readdir(path.join(d.root, "content/blobs/sha256"))).toEqual([]);
     // The snapshots' files went to the trash with the call and are removed after it.
     await waitFor("the trash to be emptied", async () => ((await readdir(path.join(d.root, "trash"))).length === 0 ? true : undefined), 10_000);
@@ -373,9 +374,11 @@ describe("image pulls through a proxy", () => {
       const pull = d.client.image.PullImage({ image: { image: `${proxy.host}/lib/streamed:v1` } }).finally(() => (pulled = true));
       // Part of the file is unpacked, in a snapshot not yet committed, while the blob is still downloading.
       const partial = await waitFor("part of the layer unpacked while it downloads", async () => {
+        const recorded = new Set((await snapshotDirs(d.root)).values());
         for (const name of await readdir(path.join(d.root, "snapshots"))) {
-          const size = await stat(path.join(d.root, "snapshots", name, "fs", "streamed")).then((st) => st.size, () => 0);
-          if (size > 0 && !existsSync(path.join(d.root, "snapshots", name, "snapshot.json"))) return size;
+          const fs = path.join(d.root, "snapshots", name, "fs");
+          const size = await stat(path.join(fs, "streamed")).then((st) => st.size, () => 0);
+          if (size > 0 && !recorded.has(fs)) return size;
         }
         return undefined;
       }, 10_000);

@@ -6,12 +6,13 @@
 
 import { createHash } from "node:crypto";
 import { closeSync, existsSync, openSync } from "node:fs";
-import { appendFile, mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { appendFile, mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { ContentStore } from "../../src/image-service/content-store.js";
 import type { ImageRecord } from "../../src/image-service/image-record.js";
 import { ImageStore } from "../../src/image-service/image-store.js";
+import { SnapshotStore } from "../../src/image-service/snapshots.js";
 import type { Logger } from "../../src/log.js";
 import { appendDurable, readSmallFiles, replaceFile } from "../../src/native/index.js";
 import { Trash } from "../../src/store/trash.js";
@@ -177,6 +178,47 @@ describe("image store", () => {
     const u = new ImageStore(root);
     await u.load();
     expect(u.all().map((r) => r.id)).toEqual([image("b", []).id]);
+  });
+});
+
+describe("snapshot store", () => {
+  const chain = (c: string) => `sha256:${c.repeat(64)}`;
+  const populate = (file: string) => async (fsDir: string) => {
+    await writeFile(path.join(fsDir, file), file);
+    return { usedBytes: 1, inodes: 1, pendingHardlinks: [] };
+  };
+
+  it("records a snapshot once its files are in place, and at start keeps exactly the recorded ones", async () => {
+    const root = await fixtureDir("snapshots");
+    const trash = new Trash(path.join(root, "trash"), { warn: () => undefined } as unknown as Logger);
+    await trash.init();
+    const s = new SnapshotStore(root, trash);
+    await s.load();
+    const a = await s.create(chain("a"), undefined, chain("a"), populate("a"));
+    const b = await s.create(chain("b"), chain("a"), chain("b"), populate("b"));
+    await s.create(chain("c"), undefined, chain("c"), populate("c"));
+    await s.remove(chain("c"));
+    // What crashes leave: a directory never recorded, and b's directory gone before its removal was recorded.
+    await mkdir(path.join(root, "snapshots", "77", "fs"), { recursive: true });
+    await rm(path.join(root, "snapshots", String(b.id)), { recursive: true });
+    // An earlier version's snapshot: its record in <n>/snapshot.json; and one of those with its parent gone.
+    const old = { id: 50, chainId: chain("d"), parent: chain("a"), diffId: chain("d"), usedBytes: 0, inodes: 0, createdAt: 0 };
+    const orphan = { ...old, id: 51, chainId: chain("e"), parent: chain("f") };
+    for (const rec of [old, orphan]) {
+      await mkdir(path.join(root, "snapshots", String(rec.id), "fs"), { recursive: true });
+      await writeFile(path.join(root, "snapshots", String(rec.id), "snapshot.json"), JSON.stringify(rec));
+    }
+    const t = new SnapshotStore(root, trash);
+    await t.load();
+    expect(t.all().map((x) => x.chainId).sort()).toEqual([chain("a"), chain("d")]);
+    expect(await readFile(path.join(t.fsPath(t.get(chain("a"))!), "a"), "utf8")).toBe("a");
+    expect((await readdir(path.join(root, "snapshots"))).sort()).toEqual([String(a.id), "50", "records.journal"]);
+    expect(await readdir(path.join(root, "snapshots", "50"))).toEqual(["fs"]);
+    // A new snapshot's directory number is past every one in use.
+    expect((await t.create(chain("g"), undefined, chain("g"), populate("g"))).id).toBeGreaterThan(50);
+    const u = new SnapshotStore(root, trash);
+    await u.load();
+    expect(u.all().map((x) => x.chainId).sort()).toEqual([chain("a"), chain("d"), chain("g")]);
   });
 });
 

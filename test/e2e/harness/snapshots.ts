@@ -2,17 +2,15 @@
 // image's snapshots the way a container rootfs will be mounted.
 
 import { execFileSync } from "node:child_process";
-import { mkdir, readdir, readFile } from "node:fs/promises";
+import { mkdir, readdir } from "node:fs/promises";
 import path from "node:path";
+import { storedRecords } from "./records.js";
 
+/** Each recorded snapshot's chain id and its files' directory. */
 export async function snapshotDirs(root: string): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
   const dir = path.join(root, "snapshots");
-  for (const name of await readdir(dir).catch(() => [] as string[])) {
-    const rec = await readFile(path.join(dir, name, "snapshot.json"), "utf8").then(JSON.parse, () => undefined);
-    if (rec) out.set(rec.chainId, path.join(dir, name, "fs"));
-  }
-  return out;
+  const recorded = await storedRecords<{ id: number; chainId: string }>(dir, (s) => s.chainId);
+  return new Map(recorded.map((s) => [s.chainId, path.join(dir, String(s.id), "fs")]));
 }
 
 /** Mounts the overlay of the given chain (bottom layer first) and returns the merged dir and an unmount function. */
