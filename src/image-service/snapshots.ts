@@ -83,7 +83,7 @@ export class SnapshotStore {
     await Promise.all(taken.map((s) => this.journal.put(s.chainId, JSON.stringify(s))));
     for (const s of taken) await rm(path.join(this.dir, String(s.id), "snapshot.json"), { force: true });
     // Recorded, but the directory went to the trash before the removal's record did.
-    for (const s of recorded.values()) if (this.byChain.get(s.chainId) !== s) await this.journal.delete(s.chainId);
+    await Promise.all([...recorded.values()].filter((s) => this.byChain.get(s.chainId) !== s).map((s) => this.journal.delete(s.chainId)));
     // A crash in the middle of a collection can leave a child without its parent: useless, and unsafe to stack on.
     for (let orphans = this.orphans(); orphans.length; orphans = this.orphans()) {
       for (const s of orphans) await this.remove(s.chainId);
