@@ -1,7 +1,7 @@
 // Durable small-file writes: a reader (or a restart after kill -9) sees either
-// the old content or the new, never a torn file. And their removal.
+// the old content or the new, never a torn file. And their removal, and the fsync of a directory.
 
-import { mkdir, readFile, unlink } from "node:fs/promises";
+import { mkdir, open, readFile, unlink } from "node:fs/promises";
 import path from "node:path";
 import { replaceFile } from "../native/index.js";
 
@@ -36,4 +36,10 @@ export async function readJsonFile<T>(file: string): Promise<T | undefined> {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw new Error(`cannot read ${file}: ${(err as Error).message}`);
   }
+}
+
+/** fsync of a directory: its entries (a new file, a rename, a removal) survive a power loss. */
+export async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, "r");
+  await handle.sync().finally(() => handle.close());
 }

@@ -6,8 +6,9 @@
 // over the journal's lines for the same id, as they can only be newer.
 
 import { readdirSync, readFileSync, rmSync } from "node:fs";
-import { mkdir, open } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import path from "node:path";
+import { syncDirectory } from "./atomic-file.js";
 import type { Journal } from "./journal.js";
 
 /** The records in `dir`'s journal and record files; temp files of interrupted writes (".name…") are removed. */
@@ -32,7 +33,6 @@ export async function openJournal<T extends { id: string }>(dir: string, journal
   await Promise.all(taken.map((r) => journal.put(r.id, JSON.stringify(r))));
   for (const r of taken) records.set(r.id, r);
   for (const name of files) rmSync(path.join(dir, name), { force: true });
-  const handle = await open(dir, "r");
-  await handle.sync().finally(() => handle.close());
+  await syncDirectory(dir);
   return records;
 }

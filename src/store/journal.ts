@@ -8,9 +8,10 @@
 // with the live lines only (temp file and rename, as before).
 
 import { closeSync, existsSync, fsyncSync, ftruncateSync, openSync, readFileSync, constants as fsc } from "node:fs";
-import { open, readFile, rename, rm } from "node:fs/promises";
+import { readFile, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import { appendDurable } from "../native/index.js";
+import { syncDirectory } from "./atomic-file.js";
 import { deleteLine, parseJournal, putLine } from "./journal-format.js";
 
 /** The journal's file in a store's directory. */
@@ -61,7 +62,7 @@ export class Journal<T extends object> {
     if (this.fd >= 0) throw new Error(`${this.file} is already open`);
     const existed = existsSync(this.file);
     this.fd = openSync(this.file, fsc.O_RDWR | fsc.O_CREAT, 0o600);
-    if (!existed) syncDirectory(path.dirname(this.file));
+    if (!existed) syncDirectoryNow(path.dirname(this.file));
     const bytes = readFileSync(this.fd);
     const parsed = parseJournal<T>(bytes);
     const records = new Map<string, T>();
@@ -172,7 +173,7 @@ export class Journal<T extends object> {
     }
     this.size = data.length;
     // Old and new content hold the same records: a rename that a power loss undoes loses nothing.
-    await syncDirectoryAsync(path.dirname(this.file)).catch((err: Error) => this.warn(`fsync of ${path.dirname(this.file)} after rewriting the journal: ${err.message}`));
+    await syncDirectory(path.dirname(this.file)).catch((err: Error) => this.warn(`fsync of ${path.dirname(this.file)} after rewriting the journal: ${err.message}`));
   }
 
   private track(id: string, offset: number, length: number): void {
@@ -189,21 +190,12 @@ export class Journal<T extends object> {
   }
 }
 
-/** fsync of a directory: a new entry in it survives power loss. */
-function syncDirectory(dir: string): void {
+/** syncDirectory, synchronously (start-up). */
+function syncDirectoryNow(dir: string): void {
   const fd = openSync(dir, fsc.O_RDONLY | fsc.O_DIRECTORY);
   try {
     fsyncSync(fd);
   } finally {
     closeSync(fd);
-  }
-}
-
-async function syncDirectoryAsync(dir: string): Promise<void> {
-  const handle = await open(dir, fsc.O_RDONLY | fsc.O_DIRECTORY);
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }
