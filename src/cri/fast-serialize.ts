@@ -10,25 +10,44 @@ import type * as grpc from "@grpc/grpc-js";
 import protobuf from "protobufjs";
 import { PROTO_PATH, protoRoot } from "./proto.js";
 
-/** Encoded messages that are made once per record (toCriImage, toCriContainer, toCriContainerStatus, toCriPodSandbox), by that object. */
-const encoded = new WeakMap<object, Uint8Array>();
+/**
+ * Each record's message (toCriImage, toCriContainer, toCriContainerStatus,
+ * toCriPodSandbox give one object per record), encoded once as field 1 of a
+ * reply: tag, length, bytes. Every reply that carries one has it there, so a
+ * list reply is these joined and a status reply is one of them.
+ */
+const encoded = new WeakMap<object, Buffer>();
 
-/** A length-delimited field: its tag, the length as a varint, the bytes. */
-function delimited(field: number, bytes: Uint8Array): Buffer[] {
-  const head: number[] = [(field << 3) | 2];
-  for (let n = bytes.length; ; n >>>= 7) {
-    if (n < 0x80) {
-      head.push(n);
-      break;
-    }
-    head.push((n & 0x7f) | 0x80);
-  }
-  return [Buffer.from(head), Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)];
+/** A message as field 1 of its reply: the tag (field 1, length-delimited), the length as a varint, the bytes. */
+function asField1(message: Uint8Array): Buffer {
+  let size = 2;
+  for (let n = message.length; n >= 0x80; n >>>= 7) size++;
+  const out = Buffer.allocUnsafe(size + message.length);
+  out[0] = (1 << 3) | 2;
+  let at = 1;
+  let n = message.length;
+  for (; n >= 0x80; n >>>= 7) out[at++] = (n & 0x7f) | 0x80;
+  out[at++] = n;
+  out.set(message, at);
+  return out;
 }
 
-function encodedOnce(type: protobuf.Type, message: object): Uint8Array {
+/** One buffer of the parts, copied once (Buffer.concat checks and copies each part through more layers). */
+function join(parts: Buffer[]): Buffer {
+  let total = 0;
+  for (const p of parts) total += p.length;
+  const out = Buffer.allocUnsafe(total);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+function encodedOnce(type: protobuf.Type, message: object): Buffer {
   let bytes = encoded.get(message);
-  if (!bytes) encoded.set(message, (bytes = type.encode(type.fromObject(message)).finish()));
+  if (!bytes) encoded.set(message, (bytes = asField1(type.encode(type.fromObject(message)).finish())));
   return bytes;
 }
 
@@ -54,8 +73,12 @@ function onceTypes(): OnceTypes {
 
 /** A reply whose only field is `repeated <type> <listField> = 1`, from each item's bytes. */
 function installList(def: grpc.ServiceDefinition, name: string, type: protobuf.Type, listField: string): void {
-  method(def, name).responseSerialize = (value: Record<string, object[] | null | undefined>) =>
-    Buffer.concat((value[listField] ?? []).flatMap((item) => delimited(1, encodedOnce(type, item))));
+  method(def, name).responseSerialize = (value: Record<string, object[] | null | undefined>) => {
+    const items = value[listField] ?? [];
+    const parts = new Array<Buffer>(items.length);
+    for (let i = 0; i < items.length; i++) parts[i] = encodedOnce(type, items[i]!);
+    return join(parts);
+  };
 }
 
 export function installFastSerializers(runtimeService: grpc.ServiceDefinition): void {
@@ -94,10 +117,10 @@ function method(def: grpc.ServiceDefinition, name: string): grpc.ServiceDefiniti
 function installStatusSerializer(def: grpc.ServiceDefinition, name: string, messageType: protobuf.Type, responseType: protobuf.Type, field: string): void {
   method(def, name).responseSerialize = (value: Record<string, unknown>) => {
     const message = value[field] as object | null | undefined;
-    const parts = message ? delimited(1, encodedOnce(messageType, message)) : [];
+    const bytes = message ? encodedOnce(messageType, message) : Buffer.alloc(0);
     const info = value.info as Record<string, string> | null | undefined;
-    if (info && Object.keys(info).length) parts.push(Buffer.from(responseType.encode(responseType.fromObject({ info })).finish()));
-    return Buffer.concat(parts);
+    if (!info || !Object.keys(info).length) return bytes;
+    return join([bytes, Buffer.from(responseType.encode(responseType.fromObject({ info })).finish())]);
   };
 }
 

@@ -18,6 +18,9 @@ describe("fast list serializers", () => {
       containers: [
         { id: "a", pod_sandbox_id: "b", metadata: { name: "c", attempt: 2 }, image: { image: "i", annotations: { x: "y" } }, image_ref: "r", image_id: "sha256:x", state: "CONTAINER_RUNNING", created_at: "1795000000000000001", labels: { k: "v" }, annotations: { a: "b" } },
         { id: "d", pod_sandbox_id: "e", state: "CONTAINER_EXITED", created_at: "5", labels: {}, annotations: {} },
+        // Lengths of two and three varint bytes.
+        { id: "f", pod_sandbox_id: "g", state: "CONTAINER_CREATED", created_at: "6", labels: { l: "v".repeat(200) }, annotations: {} },
+        { id: "h", pod_sandbox_id: "i", state: "CONTAINER_CREATED", created_at: "7", labels: {}, annotations: { big: "x".repeat(20_000) } },
       ],
     };
     const pods = { items: [{ id: "p", metadata: { name: "n", uid: "u", namespace: "ns", attempt: 0 }, state: "SANDBOX_NOTREADY", created_at: "7", labels: {}, annotations: { z: "1" }, runtime_handler: "crun" }] };

@@ -70,8 +70,12 @@ const requestBlock = encodeLiteralBlock([
 ]);
 const headersEnd = (id: number) => encodeFrame(FrameType.HEADERS, Flag.END_HEADERS | Flag.END_STREAM, id, requestBlock);
 
-/** A connection whose requests are answered with `replyBytes` of DATA and trailers (a microtask later with `later`, as the gRPC layer does). */
-function serve(replyBytes: number, later = false) {
+/**
+ * A connection whose requests are answered with `replyBytes` of DATA (or the
+ * parts given, in one sendData) and trailers (a microtask later with `later`,
+ * as the gRPC layer does).
+ */
+function serve(replyBytes: number | Buffer[], later = false) {
   const socket = new FakeSocket();
   const streams: ServerStream[] = [];
   const bodies = new Map<number, number>();
@@ -82,7 +86,7 @@ function serve(replyBytes: number, later = false) {
     onEnd: (s) => {
       const reply = () => {
         s.sendHeaders(encodeLiteralBlock([{ name: ":status", value: "200" }]), false);
-        s.sendData(Buffer.alloc(replyBytes, 7));
+        s.sendData(typeof replyBytes === "number" ? Buffer.alloc(replyBytes, 7) : replyBytes);
         s.sendHeaders(encodeLiteralBlock([{ name: "grpc-status", value: "0" }]), true);
       };
       if (later) queueMicrotask(reply);
@@ -114,6 +118,27 @@ describe("an HTTP/2 server connection", () => {
     await socket.feed(settings([MAX_FRAME, 40_000]), encodeFrame(FrameType.WINDOW_UPDATE, 0, 0, u32(100_000)));
     expect(socket.dataBytes(1) + socket.dataBytes(3)).toBe(80_000);
     expect(socket.of(FrameType.HEADERS).filter((f) => f.flags & Flag.END_STREAM)).toHaveLength(2);
+  });
+
+  it("fills each DATA frame from consecutive sends (a message's prefix and its bytes), in order", async () => {
+    const prefix = Buffer.from([0, 0, 0, 0x9c, 0x45]);
+    const body = Buffer.alloc(40_000);
+    for (let i = 0; i < body.length; i++) body[i] = i % 251;
+    const { socket } = serve([prefix, Buffer.alloc(0), body]);
+    await socket.feed(CLIENT_PREFACE, settings([INITIAL_WINDOW, 1 << 20]), encodeFrame(FrameType.WINDOW_UPDATE, 0, 0, u32(1 << 20)), headersEnd(1));
+    const data = socket.of(FrameType.DATA, 1);
+    expect(data.map((f) => f.payload.length)).toEqual([16_384, 16_384, 40_005 - 2 * 16_384]);
+    expect(Buffer.concat(data.map((f) => f.payload)).equals(Buffer.concat([prefix, body]))).toBe(true);
+
+    // A window smaller than the prefix and the bytes: a frame ends inside either, and the rest follows in order.
+    const small = serve([prefix, Buffer.from("abcdefgh")]).socket;
+    await small.feed(CLIENT_PREFACE, settings([INITIAL_WINDOW, 3]), headersEnd(1));
+    await small.feed(encodeFrame(FrameType.WINDOW_UPDATE, 0, 1, u32(4)));
+    await small.feed(encodeFrame(FrameType.WINDOW_UPDATE, 0, 1, u32(100)));
+    const parts = small.of(FrameType.DATA, 1).map((f) => f.payload);
+    expect(parts.map((p) => p.length)).toEqual([3, 4, 6]);
+    expect(Buffer.concat(parts).equals(Buffer.concat([prefix, Buffer.from("abcdefgh")]))).toBe(true);
+    expect(small.of(FrameType.HEADERS, 1).at(-1)!.flags & Flag.END_STREAM).toBeTruthy();
   });
 
   it("gives a large request's window back as it arrives", async () => {

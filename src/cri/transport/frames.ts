@@ -80,13 +80,18 @@ export class FrameReader {
 
 }
 
-export function encodeFrame(type: number, flags: number, streamId: number, payload: Buffer): Buffer {
-  const head = Buffer.alloc(FRAME_HEADER_BYTES);
-  head.writeUIntBE(payload.length, 0, 3);
+/** A frame's 9-byte header, for a payload of `length` bytes. */
+export function frameHeader(type: number, flags: number, streamId: number, length: number): Buffer {
+  const head = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
+  head.writeUIntBE(length, 0, 3);
   head[3] = type;
   head[4] = flags;
   head.writeUInt32BE(streamId & 0x7fff_ffff, 5);
-  return Buffer.concat([head, payload]);
+  return head;
+}
+
+export function encodeFrame(type: number, flags: number, streamId: number, payload: Buffer): Buffer {
+  return Buffer.concat([frameHeader(type, flags, streamId, payload.length), payload]);
 }
 
 /** A HEADERS frame's payload taken apart (§6.2): padding dropped, priority kept. */

@@ -10,7 +10,7 @@
 // Here a call is a few frames parsed in JS and one socket write for its reply.
 
 import type { Socket } from "node:net";
-import { Flag, FrameError, FrameReader, FrameType, MIN_MAX_FRAME_SIZE, encodeFrame, parseHeadersPayload, type Frame } from "./frames.js";
+import { Flag, FrameError, FrameReader, FrameType, MIN_MAX_FRAME_SIZE, encodeFrame, frameHeader, parseHeadersPayload, type Frame } from "./frames.js";
 import { DEFAULT_TABLE_BYTES, HeaderBlockDecoder, HpackError, type HeaderField } from "./hpack.js";
 
 /** RFC 9113 §7 error codes skiff sends. */
@@ -93,10 +93,15 @@ export class ServerStream {
     this.conn.flushStream(this);
   }
 
-  /** Queues DATA; `sent` runs once all of it has gone to the socket (flow control allowing). */
-  sendData(data: Buffer, sent?: () => void): void {
+  /**
+   * Queues DATA, given whole or in parts (sent as if joined: a frame may hold
+   * the end of one and the start of the next); `sent` runs once all of it has
+   * gone to the socket (flow control allowing).
+   */
+  sendData(data: Buffer | readonly Buffer[], sent?: () => void): void {
     if (this.closed) return;
-    this.queue.push({ data, end: false, sent });
+    const parts = Buffer.isBuffer(data) ? [data] : data;
+    parts.forEach((part, i) => this.queue.push({ data: part, end: false, sent: i === parts.length - 1 ? sent : undefined }));
     this.conn.flushStream(this);
   }
 
@@ -421,7 +426,12 @@ export class Http2ServerConnection {
     }
   }
 
-  /** @internal Sends what the stream has queued, as far as the windows allow. */
+  /**
+   * @internal Sends what the stream has queued, as far as the windows allow.
+   * A DATA frame is filled from consecutive DATA items (a gRPC message's
+   * prefix and its bytes are two) and refers to their bytes: they are copied
+   * once, into the connection's write.
+   */
   flushStream(s: ServerStream): void {
     while (s.queue.length && !s.closed) {
       const item = s.queue[0]!;
@@ -431,21 +441,33 @@ export class Http2ServerConnection {
         if (item.end) this.finishStream(s);
         continue;
       }
-      let data = item.data!;
-      while (data.length) {
-        const n = Math.min(data.length, s.sendWindow, this.sendWindow, this.peerMaxFrame);
-        if (n <= 0) {
-          item.data = data;
-          this.blocked.add(s);
-          return;
-        }
-        this.queueFrame(encodeFrame(FrameType.DATA, 0, s.id, data.subarray(0, n)));
-        s.sendWindow -= n;
-        this.sendWindow -= n;
-        data = data.subarray(n);
+      const room = Math.min(s.sendWindow, this.sendWindow, this.peerMaxFrame);
+      if (room <= 0 && item.data!.length) {
+        this.blocked.add(s);
+        return;
       }
-      s.queue.shift();
-      item.sent?.();
+      const parts: Buffer[] = [];
+      const done: OutItem[] = [];
+      let size = 0;
+      while (s.queue.length && s.queue[0]!.data && (size < room || !s.queue[0]!.data.length)) {
+        const next = s.queue[0]!;
+        const data = next.data!;
+        const n = Math.min(data.length, room - size);
+        if (n) parts.push(n === data.length ? data : data.subarray(0, n));
+        size += n;
+        if (n < data.length) {
+          next.data = data.subarray(n);
+          break;
+        }
+        done.push(s.queue.shift()!);
+      }
+      if (size) {
+        this.queueFrameParts(frameHeader(FrameType.DATA, 0, s.id, size), parts, size);
+        s.sendWindow -= size;
+        this.sendWindow -= size;
+      }
+      // After the frame is queued: a callback may queue more.
+      for (const item of done) item.sent?.();
     }
   }
 
@@ -507,9 +529,14 @@ export class Http2ServerConnection {
 
   /** Frames made in one turn of the event loop go out in one write. */
   private queueFrame(frame: Buffer): void {
+    this.queueFrameParts(frame, [], 0);
+  }
+
+  /** A frame as its header and the parts of its payload (bytes of the layer above, not copied here). */
+  private queueFrameParts(head: Buffer, parts: Buffer[], size: number): void {
     if (this.dead) return;
-    this.out.push(frame);
-    this.outBytes += frame.length;
+    this.out.push(head, ...parts);
+    this.outBytes += head.length + size;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       process.nextTick(this.flushOut);
