@@ -90,10 +90,11 @@ async function atScale(sides: [Side, Side]) {
     ids.set(side, containers.map((c) => c.id));
   }
   // Many samples: on shared vCPUs a p50 of 20 moves a lot from run to run.
-  // The first 200 rounds follow the 100 starts (V8 is still compiling
-  // skiff's code for these calls; a node's kubelet, which relists every
-  // second, is past that within minutes): kept apart as "cold", and the
-  // next 200 are the steady state.
+  // The first 200 rounds follow the 100 starts, when calls are slower for a
+  // while, skiff's more (V8 still compiling its code for them and collecting
+  // the starts' garbage, as far as we can tell); kubelet relists every
+  // second, so a node is past that within minutes. They are kept apart as
+  // "cold"; the next 200 are the steady state.
   for (let i = 0; i < 400; i++) {
     const cold = i < 200;
     for (const side of i % 2 ? [...sides].reverse() : sides) {
