@@ -100,7 +100,7 @@ export class ServerStream {
    */
   sendData(data: Buffer | readonly Buffer[], sent?: () => void): void {
     if (this.closed) return;
-    const parts = Buffer.isBuffer(data) ? [data] : data;
+    const parts = Buffer.isBuffer(data) ? [data] : data.length ? data : [Buffer.alloc(0)]; // `sent` runs for no bytes too
     parts.forEach((part, i) => this.queue.push({ data: part, end: false, sent: i === parts.length - 1 ? sent : undefined }));
     this.conn.flushStream(this);
   }
