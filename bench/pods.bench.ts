@@ -91,10 +91,10 @@ async function atScale(sides: [Side, Side]) {
   }
   // Many samples: on shared vCPUs a p50 of 20 moves a lot from run to run.
   // The first 200 rounds follow the 100 starts, when calls are slower for a
-  // while, skiff's more (V8 still compiling its code for them and collecting
-  // the starts' garbage, as far as we can tell); kubelet relists every
-  // second, so a node is past that within minutes. They are kept apart as
-  // "cold"; the next 200 are the steady state.
+  // while, skiff's more (V8 still compiling its code for them; collections
+  // run at the same rate throughout); kubelet relists every second, so a
+  // node is past that within minutes. They are kept apart as "cold"; the
+  // next 200 are the steady state.
   for (let i = 0; i < 400; i++) {
     const cold = i < 200;
     for (const side of i % 2 ? [...sides].reverse() : sides) {
