@@ -82,6 +82,9 @@ export async function runDaemon(config: Config, logger: Logger, reload?: () => P
       await sandboxes.recover();
       await containers.recover();
       logger.info({ ms: Date.now() - startedRecovery, sandboxes: sandboxes.list({}).length, containers: containers.list({}).length }, "recovery done");
+      // What a crash kept from the collection after a removal (RemoveImage answers before it): once the
+      // containers are known, which keep their snapshots.
+      void images.collectSoon();
     }).catch((err: Error) => logger.error({ err: err.message }, "recovery failed; serving what was recovered"));
     server = await startCriServer({ config, podNetwork, images, runtimes, sandboxes, containers, streaming, stats, endpoints }, logger, recovered);
     listening();

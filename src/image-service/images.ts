@@ -36,6 +36,9 @@ export class Images {
   private readonly downloads: Limit;
   /** Chain IDs that containers stack on; set by the container service. */
   private snapshotUsers: () => Iterable<string> = () => [];
+  /** The collections under way (collectSoon), and whether one more is due. */
+  private collecting: Promise<void> | undefined;
+  private collectAgain = false;
 
   constructor(
     private readonly config: Config,
@@ -146,11 +149,36 @@ export class Images {
       await this.store.replace({ ...image, repoTags: image.repoTags.filter((t) => t !== tag) });
       return;
     }
-    // The blob directory is listed while the record goes; nothing is deleted before the record is gone.
-    const listing = this.content.list();
-    listing.catch(() => undefined); // awaited by the collection
     await this.store.delete(image.id);
-    await this.collectGarbage(listing);
+    // The call is answered once the record is gone, durably; the snapshots and blobs go right
+    // after, off its path, as a removed container's files do. What a crash keeps of them
+    // the next start collects. Not awaited: it never rejects.
+    void this.collectSoon();
+  }
+
+  /**
+   * Collects garbage now, or, when a collection is under way, once more after
+   * it: the removals of a burst (kubelet's image garbage collection) share
+   * collections. Resolves once a collection that started after this call has
+   * ended; never rejects (a failure is logged, and the next collection retries).
+   */
+  collectSoon(): Promise<void> {
+    this.collectAgain = true;
+    this.collecting ??= this.collectWhileAsked();
+    return this.collecting;
+  }
+
+  private async collectWhileAsked(): Promise<void> {
+    try {
+      // The first collection's choice of snapshots (synchronous) is made before collectSoon returns.
+      while (this.collectAgain) {
+        this.collectAgain = false;
+        await this.collectGarbage().catch((err: Error) => this.log.error({ err: err.message }, "garbage collection failed; the next one retries"));
+      }
+    } finally {
+      // In the same turn as the last check: a request after it starts a new run.
+      this.collecting = undefined;
+    }
   }
 
   private lease(keys: string[]): () => void {
@@ -164,12 +192,8 @@ export class Images {
     };
   }
 
-  /**
-   * Deletes snapshots and blobs that no image, container or pull in progress
-   * uses. `listing` is the content store's blobs if the caller has listed them
-   * already (a blob stored since is not in it, and stays until the next collection).
-   */
-  async collectGarbage(listing?: Promise<string[]>): Promise<{ snapshots: number; blobs: number }> {
+  /** Deletes snapshots and blobs that no image, container or pull in progress uses. */
+  private async collectGarbage(): Promise<{ snapshots: number; blobs: number }> {
     // Snapshots are chosen and forgotten at once, before anything is awaited:
     // a pull that starts after this cannot find (and count on) one being
     // removed. Their directories go to the trash in parallel; a crash that
@@ -183,7 +207,7 @@ export class Images {
     snapshotsRemoved.catch(() => undefined); // awaited below
     // Blobs likewise once the listing is in: what to keep is read then, not
     // before (a pull may have saved its record and let go of its lease meanwhile).
-    const listed = await (listing ?? this.content.list());
+    const listed = await this.content.list();
     const keepBlobs = new Set<string>();
     for (const image of this.store.all()) {
       keepBlobs.add(image.manifestDigest).add(image.configDigest);
@@ -197,8 +221,9 @@ export class Images {
     return counts;
   }
 
-  /** Usage of the image store (snapshots and blobs). */
+  /** Usage of the image store (snapshots and blobs), once the collection under way has ended: removals show in it. */
   async usage(): Promise<FsUsage> {
+    await this.collecting;
     let usedBytes = 0;
     let inodesUsed = 0;
     for (const s of this.snapshots.all()) {
@@ -213,6 +238,7 @@ export class Images {
   }
 
   async close(): Promise<void> {
+    await this.collecting;
     await this.unpack.close();
     await this.trash.drain();
   }

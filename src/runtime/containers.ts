@@ -848,7 +848,7 @@ export class Containers {
       await this.release(c);
       this.cleanups.delete(c.id);
       // Its snapshots may have been kept only for it (its image already removed).
-      await this.deps.images.collectGarbage();
+      await this.deps.images.collectSoon();
     } catch (err) {
       this.deps.log.error({ container_id: c.id, err: errorMessage(err) }, "cannot remove what is left of a removed container; skiff's next start retries");
     } finally {

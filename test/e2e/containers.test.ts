@@ -422,6 +422,7 @@ int main(void) {
     // The volume image's two layers stay while the container exists, even with the image removed, and go with it.
     const before = await readdir(path.join(f.d.root, "snapshots"));
     await f.d.client.image.RemoveImage({ image: { image: volume } });
+    await f.d.client.image.ImageFsInfo({}); // answers once the removal's collection has ended
     expect(await readdir(path.join(f.d.root, "snapshots"))).toEqual(before);
     await f.d.client.runtime.RemoveContainer({ container_id: id });
     await waitFor("the volume image's layers to go with the container", async () => ((await readdir(path.join(f.d.root, "snapshots"))).length === before.length - 2 ? true : undefined), 5000);
@@ -476,6 +477,7 @@ int main(void) {
     const id = await runContainer(f.d, pod, containerConfig("user", own, { command: ["sleep", "100"] }));
     const before = await readdir(path.join(f.d.root, "snapshots"));
     await f.d.client.image.RemoveImage({ image: { image: own } });
+    await f.d.client.image.ImageFsInfo({}); // answers once the removal's collection has ended
     expect(await readdir(path.join(f.d.root, "snapshots"))).toEqual(before);
     const r = await f.d.client.runtime.ExecSync({ container_id: id, cmd: ["cat", "/own"], timeout: "10" });
     expect(Buffer.from(r.stdout).toString()).toBe("mine");

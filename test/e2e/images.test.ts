@@ -4,11 +4,13 @@
 
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { appendFile, mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import bcrypt from "bcryptjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
+import { deleteLine } from "../../src/store/journal-format.js";
+import { JOURNAL_FILE } from "../../src/store/journal.js";
 import { buildImage, buildIndex, tarOf, type LayerEntry } from "../support/oci-image.js";
 import { grpc, grpcError } from "./harness/cri-client.js";
 import { TestDaemon } from "./harness/daemon.js";
@@ -259,13 +261,33 @@ describe("image service", () => {
 
     for (const id of before) await d.client.image.RemoveImage({ image: { image: id } });
     expect((await d.client.image.ListImages({})).images).toEqual([]);
+    // Snapshots and blobs go right after each call; ImageFsInfo answers once that collection is done.
+    const fsAfter = await d.client.image.ImageFsInfo({});
+    expect(fsAfter.image_filesystems[0]!.used_bytes!.value).toBe("0");
     expect(await readdir(path.join(d.root, "snapshots"))).toEqual(["records.journal"]);
     expect(await storedRecords(path.join(d.root, "snapshots"), (s: { chainId: string }) => s.chainId)).toEqual([]);
     expect(await readdir(path.join(d.root, "content/blobs/sha256"))).toEqual([]);
-    // The snapshots' files went to the trash with the call and are removed after it.
+    // The snapshots' files went to the trash and are removed after the collection.
     await waitFor("the trash to be emptied", async () => ((await readdir(path.join(d.root, "trash"))).length === 0 ? true : undefined), 10_000);
-    const fsAfter = await d.client.image.ImageFsInfo({});
-    expect(fsAfter.image_filesystems[0]!.used_bytes!.value).toBe("0");
+  });
+
+  it("collects at start what a removal left to collect when the daemon was killed", async () => {
+    const img = await buildImage({ layers: [[{ type: "file", path: "/removed-then-killed", content: "gone" }]] });
+    const ref = await reg.push("lib/removed-then-killed", "v1", img);
+    await d.client.image.PullImage({ image: { image: ref } });
+    const blobs = path.join(d.root, "content/blobs/sha256");
+    const own = [img.manifest.digest, img.config.digest, img.layers.at(-1)!.digest].map((digest) => path.join(blobs, digest.slice("sha256:".length)));
+    const ownLayer = (await snapshotDirs(d.root)).get(chainOf(img.diffIds).at(-1)!)!;
+    for (const file of [...own, ownLayer]) expect(existsSync(file), file).toBe(true);
+    await d.kill();
+    // RemoveImage's durable part (the record's removal) done, its collection not begun.
+    await appendFile(path.join(d.root, "images", JOURNAL_FILE), deleteLine(img.config.digest));
+    await d.start();
+    expect((await d.client.image.ImageStatus({ image: { image: ref } })).image).toBeNull();
+    await waitFor("the removed image's blobs to be collected", async () => (own.every((file) => !existsSync(file)) ? true : undefined), 10_000);
+    await d.client.image.ImageFsInfo({}); // answers once the collection has ended
+    expect(existsSync(ownLayer)).toBe(false);
+    expect([...(await snapshotDirs(d.root)).values()]).not.toContain(ownLayer);
   });
 });
 
