@@ -7,7 +7,7 @@
 
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, readdir, readFile, rename, rm, stat, open } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, stat, open, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -33,7 +33,7 @@ export interface IngestOptions {
    * a layer as it arrives instead of after the download and the fsync. The
    * reader follows the file through `progress`, which ends only once size and
    * digest are verified, and fails if they are not (the reader must then
-   * discard what it made of it). It starts with the transfer; the blob is
+   * discard what it made of it). It starts with the transfer, before the response has come; the blob is
    * moved into place once both the fsync and the reader are done. A failure
    * of the reader is the caller's to report and does not stop the blob from
    * being stored.
@@ -118,26 +118,36 @@ export class ContentStore {
       });
       const progress = new WriteProgress();
       let reading: Promise<unknown> | undefined;
+      // One descriptor from the download to the fsync: two trips through the pool fewer than reopening.
+      let fh: FileHandle | undefined;
+      let sink: BlobSink | undefined;
       try {
-        // One descriptor from the download to the fsync: two trips through the pool fewer than reopening.
-        const fh = await open(tmp, "w", 0o644);
-        const sink = new BlobSink(fh.fd, (n) => progress.advance(n));
         try {
           await transfer(async () => {
-            const source = await openSource();
+            // The request goes out while the temp file is made (a new inode: the slower of the two here),
+            // and the reader (an unpack: its directory, its worker) gets ready while the response is awaited.
+            const source = openSource();
+            source.catch(() => undefined); // awaited below, or let go unread
+            fh = await open(tmp, "w", 0o644).catch(async (err: unknown) => {
+              (await source.catch(() => undefined))?.destroy();
+              throw err;
+            });
+            sink = new BlobSink(fh.fd, (n) => progress.advance(n));
             reading = reader?.({ path: tmp, progress }).catch(() => undefined);
-            await pipeline(source, counter, sink);
+            await pipeline(await source, counter, sink);
           });
           if (size !== expectedSize) throw new DigestMismatchError(`blob ${digest} has ${size} bytes, its descriptor declares ${expectedSize}`);
-          const actual = `sha256:${sink.digest()}`;
+          const actual = `sha256:${sink!.digest()}`;
           if (actual !== digest) throw new DigestMismatchError(`blob content has digest ${actual}, expected ${digest}`);
         } catch (err) {
           progress.fail(`the blob ${digest} was not stored: ${(err as Error).message}`);
-          await Promise.all([sink.idle().then(() => fh.close()), reading]);
+          await Promise.all([sink?.idle(), reading]);
+          await fh?.close();
           throw err;
         }
         progress.finish();
-        const synced = fh.sync().finally(() => fh.close());
+        const file = fh!;
+        const synced = file.sync().finally(() => file.close());
         await Promise.all([synced, reading]);
         await rename(tmp, this.path(digest));
       } catch (err) {

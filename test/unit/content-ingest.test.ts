@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { ContentStore } from "../../src/image-service/content-store.js";
+import { ContentStore, type IngestOptions } from "../../src/image-service/content-store.js";
 import { followFile } from "../../src/image-service/unpack/blob-source.js";
 import { Limit } from "../../src/util/limit.js";
 import { readAll } from "../support/byte-source.js";
@@ -106,6 +106,34 @@ describe("ContentStore.ingest", () => {
     ).rejects.toThrow(/connection reset/);
     expect((readerSaw as Error).message).toMatch(/connection reset/);
     expect(existsSync(s.path(digestOf(data)))).toBe(false);
+  });
+
+  it("has its reader under way before the response comes; a request that fails leaves no file and fails the reader", async () => {
+    const s = await store();
+    const data = randomBytes(1000);
+    let refuse!: (err: Error) => void;
+    const response = new Promise<Readable>((_, reject) => (refuse = reject));
+    let readerStarted!: () => void;
+    const started = new Promise<void>((r) => (readerStarted = r));
+    let readerSaw: unknown;
+    const reader: IngestOptions["reader"] = async (blob) => {
+      readerStarted();
+      readerSaw = await readAll(followFile(blob.path, blob.progress)).catch((err: Error) => err);
+    };
+    const refused = s.ingest(digestOf(data), data.length, () => response, { reader });
+    await started; // while the response is still to come
+    refuse(new Error("registry unreachable"));
+    await expect(refused).rejects.toThrow(/registry unreachable/);
+    expect((readerSaw as Error).message).toMatch(/registry unreachable/);
+    expect(existsSync(s.path(digestOf(data)))).toBe(false);
+    expect(readdirSync(path.join(path.dirname(path.dirname(s.blobsDir)), "ingest"))).toEqual([]);
+
+    // A response that comes late: read in full, and stored.
+    let read: Buffer | undefined;
+    const late = () => new Promise<Readable>((r) => setTimeout(() => r(Readable.from([data])), 50));
+    await s.ingest(digestOf(data), data.length, late, { reader: async (blob) => void (read = await readAll(followFile(blob.path, blob.progress))) });
+    expect(read?.equals(data)).toBe(true);
+    expect(readFileSync(s.path(digestOf(data))).equals(data)).toBe(true);
   });
 
   it("stores the blob even when its reader fails (the reader's caller reports that)", async () => {
