@@ -12,6 +12,7 @@
         "native/mounts.c",
         "native/idmap.c",
         "native/spawn.c",
+        "native/run_captured.c",
         "native/replace_file.c",
         "native/append_file.c",
         "native/read_files.c",

@@ -6,6 +6,7 @@
 //   mounts.c          mount and unmount off the event loop, without mount(8)
 //   idmap.c           idmapped mounts for pods with a user namespace
 //   spawn.c           start child processes with posix_spawn (no fork)
+//   run_captured.c    run a helper to its end, its input and output handled off the event loop
 //   replace_file.c    replace a small file atomically (durably) in one pool job
 //   append_file.c     append to a record journal and fdatasync in one pool job
 //   read_files.c      read a few small files (cgroup stats) in one pool job
@@ -31,6 +32,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"makeSocketPair", NULL, make_socket_pair, NULL, NULL, NULL, napi_default, NULL},
       {"closeFd", NULL, close_fd, NULL, NULL, NULL, napi_default, NULL},
       {"spawnProcess", NULL, spawn_process, NULL, NULL, NULL, napi_default, NULL},
+      {"runCaptured", NULL, run_captured, NULL, NULL, NULL, napi_default, NULL},
       {"replaceFile", NULL, replace_file, NULL, NULL, NULL, napi_default, NULL},
       {"appendDurable", NULL, append_durable, NULL, NULL, NULL, napi_default, NULL},
       {"readSmallFiles", NULL, read_small_files, NULL, NULL, NULL, napi_default, NULL},

@@ -46,6 +46,11 @@ napi_value run_on_pool(napi_env env, const char *name, void (*run)(void *arg), n
 napi_value run_on_pool_with_result(napi_env env, const char *name, void (*run)(void *arg), napi_value (*done)(napi_env env, void *arg, napi_value *result), void *arg);
 // Starts fn(arg) on a detached thread with a small stack. 0, or pthread_create's error.
 int start_detached_thread(void *(*fn)(void *), void *arg, size_t stack_size);
+// posix_spawnp with fds[i] as the child's fd i (-1: /dev/null; none may lie in 0..nfds-1), default signal
+// dispositions and mask, optionally in a new session (spawn.c). 0, or posix_spawn's error.
+int spawn_child(const char *file, char *const *argv, char *const *envp, const char *cwd, const int *fds, uint32_t nfds, bool new_session, pid_t *pid);
+// A waitpid() result as an exit code (-1 when signalled, 255 when waitpid failed) and a signal number.
+void decode_wait_status(pid_t got, int status, int *code, int *signal);
 
 napi_value seqpacket_bridge(napi_env env, napi_callback_info info);
 napi_value connect_in_netns(napi_env env, napi_callback_info info);
@@ -58,6 +63,7 @@ napi_value unmount_fs(napi_env env, napi_callback_info info);
 napi_value make_socket_pair(napi_env env, napi_callback_info info);
 napi_value close_fd(napi_env env, napi_callback_info info);
 napi_value spawn_process(napi_env env, napi_callback_info info);
+napi_value run_captured(napi_env env, napi_callback_info info);
 napi_value append_durable(napi_env env, napi_callback_info info);
 napi_value replace_file(napi_env env, napi_callback_info info);
 napi_value read_small_files(napi_env env, napi_callback_info info);

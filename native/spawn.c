@@ -1,7 +1,8 @@
 // spawnProcess(): posix_spawn, which glibc does with CLONE_VFORK. Node's
 // child_process forks, copying the daemon's page tables on the event loop
 // (~3 ms at skiff's size, per runc or CNI call). A detached thread reaps each
-// child and reports its exit through a thread-safe function.
+// child and reports its exit through a thread-safe function. spawn_child is
+// shared with run_captured.c.
 
 #include "common.h"
 
@@ -54,16 +55,7 @@ static void *reaper_main(void *arg) {
   while (got < 0 && errno == EINTR);
   struct exit_status *st = malloc(sizeof *st);
   if (st) {
-    if (got < 0) {
-      st->code = 255;
-      st->signal = 0;
-    } else if (WIFSIGNALED(status)) {
-      st->code = -1;
-      st->signal = WTERMSIG(status);
-    } else {
-      st->code = WEXITSTATUS(status);
-      st->signal = 0;
-    }
+    decode_wait_status(got, status, &st->code, &st->signal);
     napi_call_threadsafe_function(r->tsfn, st, napi_tsfn_blocking);
   }
   napi_release_threadsafe_function(r->tsfn, napi_tsfn_release);
@@ -83,6 +75,45 @@ static void call_on_exit(napi_env env, napi_value cb, void *ctx, void *data) {
     napi_call_function(env, undefined, cb, 2, args, NULL);
   }
   free(st);
+}
+
+int spawn_child(const char *file, char *const *argv, char *const *envp, const char *cwd, const int *fds, uint32_t nfds, bool new_session, pid_t *pid) {
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawnattr_init(&attr);
+  for (uint32_t i = 0; i < nfds; i++) {
+    if (fds[i] < 0) posix_spawn_file_actions_addopen(&fa, (int)i, "/dev/null", O_RDWR, 0);
+    else posix_spawn_file_actions_adddup2(&fa, fds[i], (int)i);
+  }
+  if (cwd) posix_spawn_file_actions_addchdir_np(&fa, cwd);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  sigdelset(&all, SIGKILL);
+  sigdelset(&all, SIGSTOP);
+  // Node ignores SIGPIPE; children must get default dispositions and no blocked signals.
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | (new_session ? POSIX_SPAWN_SETSID : 0);
+  posix_spawnattr_setflags(&attr, flags);
+  int rc = posix_spawnp(pid, file, &fa, &attr, argv, envp);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  return rc;
+}
+
+void decode_wait_status(pid_t got, int status, int *code, int *signal) {
+  if (got < 0) {
+    *code = 255;
+    *signal = 0;
+  } else if (WIFSIGNALED(status)) {
+    *code = -1;
+    *signal = WTERMSIG(status);
+  } else {
+    *code = WEXITSTATUS(status);
+    *signal = 0;
+  }
 }
 
 // spawnProcess(file, argv, env, cwd|null, fds, setsid, onExit(code|null, signal)): pid
@@ -134,29 +165,8 @@ napi_value spawn_process(napi_env env, napi_callback_info info) {
     fds[i] = fd;
   }
   {
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t attr;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawnattr_init(&attr);
-    for (uint32_t i = 0; i < nfds; i++) {
-      if (fds[i] < 0) posix_spawn_file_actions_addopen(&fa, (int)i, "/dev/null", O_RDWR, 0);
-      else posix_spawn_file_actions_adddup2(&fa, fds[i], (int)i);
-    }
-    if (cwd) posix_spawn_file_actions_addchdir_np(&fa, cwd);
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigfillset(&all);
-    sigdelset(&all, SIGKILL);
-    sigdelset(&all, SIGSTOP);
-    // Node ignores SIGPIPE; children must get default dispositions and no blocked signals.
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setsigdefault(&attr, &all);
-    short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | (setsid_flag ? POSIX_SPAWN_SETSID : 0);
-    posix_spawnattr_setflags(&attr, flags);
     pid_t pid;
-    int rc = posix_spawnp(&pid, file, &fa, &attr, args, envp);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&attr);
+    int rc = spawn_child(file, args, envp, cwd, fds, nfds, setsid_flag, &pid);
     if (rc != 0) {
       char what[4200];
       snprintf(what, sizeof what, "cannot run %s", file);

@@ -3,7 +3,8 @@
 
 import type { Readable } from "node:stream";
 import { killTree } from "./process-tree.js";
-import { spawnProcess, spawnTurn } from "./spawn.js";
+import { native } from "../native/index.js";
+import { envList, spawnTurn } from "./spawn.js";
 
 export interface ExecOptions {
   input?: string;
@@ -40,38 +41,38 @@ export function drained(s: Readable | null | undefined): Promise<void> {
   });
 }
 
-/** Runs a command and resolves with its output whatever the exit code. */
+/**
+ * Runs a command and resolves with its output whatever the exit code, once it
+ * has exited and both outputs have ended. Its input is written, and its
+ * output read, by a thread of the native addon (native/run_captured.c): no
+ * streams on the event loop.
+ */
 export async function execCommand(file: string, args: string[], opts: ExecOptions = {}): Promise<ExecResult> {
   await spawnTurn();
-  let child;
+  let done!: (r: { code: number | null; signal: number; stdout: Buffer; stderr: Buffer }) => void;
+  const finished = new Promise<Parameters<typeof done>[0]>((resolve) => (done = resolve));
+  let pid: number;
   try {
-    child = spawnProcess(file, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ["pipe", "pipe", "pipe"] });
+    pid = native().runCaptured(file, [file, ...args], envList(opts.env ?? process.env), opts.cwd ?? null, Buffer.from(opts.input ?? ""), (code, signal, stdout, stderr) =>
+      done({ code, signal, stdout, stderr }),
+    );
   } catch (err) {
     throw new Error(`cannot run ${file}: ${(err as Error).message}`);
   }
-  const [stdin, out, err] = child.stdio;
-  let stdout = "";
-  let stderr = "";
-  out!.on("data", (d: Buffer) => (stdout += d.toString()));
-  err!.on("data", (d: Buffer) => (stderr += d.toString()));
   let timedOut = false;
   const timer = opts.timeoutMs
     ? setTimeout(() => {
         timedOut = true;
-        stderr += `\n(killed after ${opts.timeoutMs} ms)`;
         // Its children too (runc init, iptables under a CNI plugin): they would hold its pipes open.
-        void killTree(child.pid);
+        void killTree(pid);
       }, opts.timeoutMs)
     : undefined;
-  stdin!.on("error", () => {});
-  stdin!.end(opts.input ?? "");
   try {
-    // Like child_process's 'close': the exit and the end of both outputs.
-    const [status] = await Promise.all([child.exited, drained(out), drained(err)]);
-    return { code: status.code, stdout, stderr, ...(timedOut ? { timedOut } : {}) };
+    const r = await finished;
+    const stderr = r.stderr.toString() + (timedOut ? `\n(killed after ${opts.timeoutMs} ms)` : "");
+    return { code: r.code, stdout: r.stdout.toString(), stderr, ...(timedOut ? { timedOut } : {}) };
   } finally {
     clearTimeout(timer);
-    for (const s of child.stdio) s?.destroy();
   }
 }
 

@@ -49,7 +49,8 @@ export interface Child {
 
 const SIGNAL_NAMES = new Map(Object.entries(os.constants.signals).map(([name, n]) => [n, name as NodeJS.Signals]));
 
-function envList(env: NodeJS.ProcessEnv): string[] {
+/** An environment as the NAME=value strings exec wants. */
+export function envList(env: NodeJS.ProcessEnv): string[] {
   return Object.entries(env)
     .filter(([, v]) => v !== undefined)
     .map(([k, v]) => `${k}=${v}`);

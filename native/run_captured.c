@@ -1,0 +1,227 @@
+// runCaptured(): runs a helper to its end (a CNI plugin, `crun start`,
+// iptables) with its input written and its output collected on a thread of
+// its own. Through spawnProcess each of these cost three net.Sockets and their
+// stream events on the event loop: about a tenth of the daemon's CPU in a
+// pod's start. Here the event loop sees one call and one callback.
+
+#include "common.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+// Output kept per stream; the rest is read and dropped (the child must not block on a full pipe).
+#define MAX_OUTPUT (16u * 1024 * 1024)
+
+struct buffer {
+  char *data;
+  size_t len, cap;
+};
+
+struct run {
+  pid_t pid;
+  int in, out, err; // the parent's ends; -1 once closed
+  char *input;
+  size_t input_len;
+  struct buffer stdout_buf, stderr_buf;
+  int code, signal;
+  napi_threadsafe_function tsfn;
+};
+
+static void keep(struct buffer *b, const char *p, size_t n) {
+  if (b->len >= MAX_OUTPUT) return;
+  if (n > MAX_OUTPUT - b->len) n = MAX_OUTPUT - b->len;
+  if (b->len + n > b->cap) {
+    size_t cap = b->cap ? b->cap * 2 : 4096;
+    while (cap < b->len + n) cap *= 2;
+    char *grown = realloc(b->data, cap);
+    if (!grown) return;
+    b->data = grown;
+    b->cap = cap;
+  }
+  memcpy(b->data + b->len, p, n);
+  b->len += n;
+}
+
+static void close_fd_at(int *fd) {
+  if (*fd >= 0) close(*fd);
+  *fd = -1;
+}
+
+// Drains one readable pipe into b; closes it at its end (or on an error).
+static void drain(int *fd, struct buffer *b) {
+  char chunk[16384];
+  ssize_t n = read(*fd, chunk, sizeof chunk);
+  if (n > 0) keep(b, chunk, (size_t)n);
+  else if (n == 0 || (errno != EINTR && errno != EAGAIN)) close_fd_at(fd);
+}
+
+static void *run_main(void *arg) {
+  struct run *r = arg;
+  size_t written = 0;
+  if (r->input_len == 0) close_fd_at(&r->in);
+  while (r->in >= 0 || r->out >= 0 || r->err >= 0) {
+    struct pollfd p[3] = {{r->in, POLLOUT, 0}, {r->out, POLLIN, 0}, {r->err, POLLIN, 0}};
+    if (poll(p, 3, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (r->in >= 0 && p[0].revents) {
+      // Non-blocking: a child that reads slowly must not hold up its outputs.
+      ssize_t n = write(r->in, r->input + written, r->input_len - written);
+      if (n > 0) written += (size_t)n;
+      // EPIPE (it closed its input, or is gone): the rest of the input is not wanted.
+      if (written == r->input_len || (n < 0 && errno != EAGAIN && errno != EINTR)) close_fd_at(&r->in);
+    }
+    if (r->out >= 0 && p[1].revents) drain(&r->out, &r->stdout_buf);
+    if (r->err >= 0 && p[2].revents) drain(&r->err, &r->stderr_buf);
+  }
+  close_fd_at(&r->in);
+  close_fd_at(&r->out);
+  close_fd_at(&r->err);
+  int status = 0;
+  pid_t got;
+  do got = waitpid(r->pid, &status, 0);
+  while (got < 0 && errno == EINTR);
+  decode_wait_status(got, status, &r->code, &r->signal);
+  // r belongs to the JS thread from the call on (call_on_done frees it).
+  napi_threadsafe_function tsfn = r->tsfn;
+  napi_call_threadsafe_function(tsfn, r, napi_tsfn_blocking);
+  napi_release_threadsafe_function(tsfn, napi_tsfn_release);
+  return NULL;
+}
+
+static void free_run(struct run *r) {
+  free(r->input);
+  free(r->stdout_buf.data);
+  free(r->stderr_buf.data);
+  free(r);
+}
+
+static void call_on_done(napi_env env, napi_value cb, void *ctx, void *data) {
+  (void)ctx;
+  struct run *r = data;
+  if (env && cb) {
+    napi_value args[4], undefined;
+    if (r->signal) napi_get_null(env, &args[0]);
+    else napi_create_int32(env, r->code, &args[0]);
+    napi_create_int32(env, r->signal, &args[1]);
+    napi_create_buffer_copy(env, r->stdout_buf.len, r->stdout_buf.len ? r->stdout_buf.data : "", NULL, &args[2]);
+    napi_create_buffer_copy(env, r->stderr_buf.len, r->stderr_buf.len ? r->stderr_buf.data : "", NULL, &args[3]);
+    napi_get_undefined(env, &undefined);
+    napi_call_function(env, undefined, cb, 4, args, NULL);
+  }
+  free_run(r);
+}
+
+// A pipe whose ends are both above the stdio range (so that dup2 onto 0-2 cannot overwrite one), close-on-exec.
+static int stdio_pipe(int fds[2]) {
+  if (pipe2(fds, O_CLOEXEC) < 0) return errno;
+  for (int i = 0; i < 2; i++) {
+    if (fds[i] > 2) continue;
+    int moved = fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
+    if (moved < 0) {
+      int err = errno;
+      close(fds[0]);
+      close(fds[1]);
+      return err;
+    }
+    close(fds[i]);
+    fds[i] = moved;
+  }
+  return 0;
+}
+
+// runCaptured(file, argv, env, cwd|null, input: Buffer, onDone(code|null, signal, stdout: Buffer, stderr: Buffer)): pid
+// The file is looked up on PATH. Throws when the child cannot be started.
+napi_value run_captured(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 6) {
+    napi_throw_type_error(env, NULL, "runCaptured(file, argv, env, cwd, input, onDone)");
+    return NULL;
+  }
+  char *file = dup_string(env, argv[0]);
+  char **args = string_array(env, argv[1], NULL);
+  char **envp = string_array(env, argv[2], NULL);
+  napi_valuetype cwd_type;
+  napi_typeof(env, argv[3], &cwd_type);
+  char *cwd = cwd_type == napi_string ? dup_string(env, argv[3]) : NULL;
+  void *input = NULL;
+  size_t input_len = 0;
+  bool is_buffer = false;
+  napi_is_buffer(env, argv[4], &is_buffer);
+  if (is_buffer) napi_get_buffer_info(env, argv[4], &input, &input_len);
+  napi_value result = NULL;
+  struct run *r = calloc(1, sizeof *r);
+  int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
+  if (!file || !args || !envp || !is_buffer || !r) {
+    napi_throw_type_error(env, NULL, "runCaptured: file, argv and env must be strings, input a Buffer");
+    goto fail;
+  }
+  int rc = stdio_pipe(in);
+  if (rc == 0) rc = stdio_pipe(out);
+  if (rc == 0) rc = stdio_pipe(err);
+  if (rc != 0) {
+    throw_errno(env, "pipe2", rc);
+    goto fail;
+  }
+  r->input = malloc(input_len ? input_len : 1);
+  if (!r->input) {
+    throw_errno(env, "malloc", ENOMEM);
+    goto fail;
+  }
+  memcpy(r->input, input, input_len);
+  r->input_len = input_len;
+  int child_fds[3] = {in[0], out[1], err[1]};
+  rc = spawn_child(file, args, envp, cwd, child_fds, 3, false, &r->pid);
+  if (rc != 0) {
+    char what[4200];
+    snprintf(what, sizeof what, "cannot run %s", file);
+    throw_errno(env, what, rc);
+    goto fail;
+  }
+  // The child has its copies: ours go, so that its outputs end when it (and what it started) end.
+  close(in[0]);
+  close(out[1]);
+  close(err[1]);
+  r->in = in[1];
+  r->out = out[0];
+  r->err = err[0];
+  fcntl(r->in, F_SETFL, O_NONBLOCK);
+  napi_value name;
+  napi_create_string_utf8(env, "skiff-run-captured", NAPI_AUTO_LENGTH, &name);
+  napi_create_threadsafe_function(env, argv[5], NULL, name, 0, 1, NULL, NULL, NULL, call_on_done, &r->tsfn);
+  rc = start_detached_thread(run_main, r, 64 * 1024);
+  if (rc != 0) {
+    // Without its thread the child could block on a full pipe: end it, and reap it here.
+    kill(r->pid, SIGKILL);
+    close_fd_at(&r->in);
+    close_fd_at(&r->out);
+    close_fd_at(&r->err);
+    int status;
+    waitpid(r->pid, &status, 0);
+    napi_release_threadsafe_function(r->tsfn, napi_tsfn_release);
+    free_run(r);
+    throw_errno(env, "pthread_create", rc);
+    r = NULL;
+    goto out;
+  }
+  napi_create_int32(env, r->pid, &result);
+  r = NULL;
+  goto out;
+fail:
+  for (int i = 0; i < 2; i++) {
+    if (in[i] >= 0) close(in[i]);
+    if (out[i] >= 0) close(out[i]);
+    if (err[i] >= 0) close(err[i]);
+  }
+  if (r) free_run(r);
+out:
+  free(file);
+  free_strings(args);
+  free_strings(envp);
+  free(cwd);
+  return result;
+}
