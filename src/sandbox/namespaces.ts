@@ -31,13 +31,19 @@ export interface NamespaceRequest {
   sysctls: SysctlPlan;
 }
 
+/** Where the files in `dir` pin each kind of namespace a sandbox may have: what a sweep releases. */
+export function everyNamespacePath(dir: string): Required<PinnedNamespaces> {
+  return { user: path.join(dir, "user"), net: path.join(dir, "net"), ipc: path.join(dir, "ipc"), uts: path.join(dir, "uts") };
+}
+
 /** Planned paths for a sandbox's namespace files (recorded before they exist). */
 export function namespacePaths(dir: string, req: Pick<NamespaceRequest, "user" | "net" | "ipc" | "uts">): PinnedNamespaces {
+  const all = everyNamespacePath(dir);
   return {
-    ...(req.user ? { user: path.join(dir, "user") } : {}),
-    ...(req.net ? { net: path.join(dir, "net") } : {}),
-    ...(req.ipc ? { ipc: path.join(dir, "ipc") } : {}),
-    ...(req.uts ? { uts: path.join(dir, "uts") } : {}),
+    ...(req.user ? { user: all.user } : {}),
+    ...(req.net ? { net: all.net } : {}),
+    ...(req.ipc ? { ipc: all.ipc } : {}),
+    ...(req.uts ? { uts: all.uts } : {}),
   };
 }
 

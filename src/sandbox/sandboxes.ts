@@ -31,7 +31,7 @@ import { ipsOfResult } from "./cni/result.js";
 import { cniAdd, cniDel, type CniInvocation } from "./cni/runner.js";
 import { filterSandboxes, type SandboxFilter } from "./filter.js";
 import { DEFAULT_CGROUP_PARENT, ensureInfraRootfs, startInfra, stopInfra } from "./infra.js";
-import { createNamespaces, namespacePaths, releaseNamespaces } from "./namespaces.js";
+import { createNamespaces, everyNamespacePath, namespacePaths, releaseNamespaces } from "./namespaces.js";
 import { hostsFile, resolvConf } from "./pod-files.js";
 import { connectPodPort } from "./pod-port.js";
 import { applyPodResources, withOverhead, type PodResources } from "./pod-resources.js";
@@ -163,7 +163,8 @@ export class Sandboxes {
       state: "creating",
       createdAt: nowNanos(),
       runtimeHandler: handler,
-      namespaces: namespacePaths(path.join(stateDir, "ns"), { user: spec.userNamespace, net: !hostNet, ipc: !hostIpc, uts: !hostNet }),
+      // Pinned in the state dir itself (earlier versions: in its ns/ subdirectory; their records say so).
+      namespaces: namespacePaths(stateDir, { user: spec.userNamespace, net: !hostNet, ipc: !hostIpc, uts: !hostNet }),
       shm: hostIpc ? undefined : path.join(stateDir, "shm"),
       hostname: hostNet ? os.hostname() : spec.hostname || os.hostname(),
       filesDir: path.join(this.filesRoot, id),
@@ -189,7 +190,7 @@ export class Sandboxes {
         const filesReady = this.prepareFiles(record, hostname);
         let ips: string[] = [];
         try {
-          await createNamespaces(path.join(stateDir, "ns"), { user: spec.userNamespace, net: !hostNet, ipc: !hostIpc, uts: !hostNet, hostname, sysctls });
+          await createNamespaces(stateDir, { user: spec.userNamespace, net: !hostNet, ipc: !hostIpc, uts: !hostNet, hostname, sysctls });
           step("namespaces");
           // Durable before what only the record lets recovery undo: the CNI address, the infra.
           await reserved;
@@ -452,7 +453,8 @@ export class Sandboxes {
         const dir = path.join(root, name);
         try {
           if (root === this.stateRoot) {
-            await releaseNamespaces(namespacePaths(path.join(dir, "ns"), { net: true, ipc: true, uts: true }));
+            // Both layouts: the pins in the dir itself, and (earlier versions) in its ns/ subdirectory.
+            for (const pins of [dir, path.join(dir, "ns")]) await releaseNamespaces(everyNamespacePath(pins));
             await unmountAll(path.join(dir, "shm"));
           }
           await rm(dir, { recursive: true, force: true });

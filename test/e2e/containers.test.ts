@@ -750,9 +750,12 @@ describe("creations cut short by a daemon crash", () => {
       await mkdir(path.join(cdir, "rootfs"), { recursive: true });
       await mkdir(path.join(cdir, "bundle"));
       const sdir = path.join(d.state, "sandboxes", sid);
-      await mkdir(path.join(sdir, "ns"), { recursive: true });
-      await mkdir(path.join(sdir, "shm"));
-      await writeFile(path.join(sdir, "ns", "net"), "");
+      await mkdir(path.join(sdir, "shm"), { recursive: true });
+      // Its namespaces pinned in its state dir; another's in the ns/ subdirectory earlier versions used.
+      const earlier = path.join(d.state, "sandboxes", "e1".repeat(32));
+      await mkdir(path.join(earlier, "ns"), { recursive: true });
+      const pins = [path.join(sdir, "net"), path.join(sdir, "uts"), path.join(earlier, "ns", "net")];
+      for (const pin of pins) await writeFile(pin, "");
       const files = path.join(d.root, "sandbox-files", sid);
       await mkdir(files, { recursive: true });
       await writeFile(path.join(files, "hostname"), "cut\n");
@@ -760,17 +763,20 @@ describe("creations cut short by a daemon crash", () => {
         expect(spawnSync("mount", ["-t", "tmpfs", "tmpfs", target]).status).toBe(0);
         ours.push(target);
       }
-      expect(spawnSync("unshare", [`--net=${path.join(sdir, "ns", "net")}`, "true"]).status).toBe(0);
-      ours.push(path.join(sdir, "ns", "net"));
+      for (const pin of pins) {
+        expect(spawnSync("unshare", [pin.endsWith("uts") ? `--uts=${pin}` : `--net=${pin}`, "true"]).status).toBe(0);
+        ours.push(pin);
+      }
       // Not named like an id: not the daemon's to remove.
       const other = path.join(d.root, "containers", "not-a-container");
       await mkdir(other);
-      expect((await mountsUnder(d.dir)).length).toBe(3);
+      expect((await mountsUnder(d.dir)).length).toBe(5);
 
       await d.start();
       expect(await mountsUnder(d.dir)).toEqual([]);
       expect(existsSync(cdir)).toBe(false);
       expect(existsSync(sdir)).toBe(false);
+      expect(existsSync(earlier)).toBe(false);
       expect(existsSync(files)).toBe(false);
       expect(existsSync(other)).toBe(true);
       const log = await readFile(d.logFile, "utf8");
