@@ -10,12 +10,11 @@
 #include <signal.h>
 #include <sys/wait.h>
 
-// Output kept per stream; the rest is read and dropped (the child must not block on a full pipe).
-#define MAX_OUTPUT (16u * 1024 * 1024)
-
 struct buffer {
   char *data;
   size_t len, cap;
+  size_t max; // kept at most; the rest is read and dropped (the child must not block on a full pipe)
+  bool cut;   // output was dropped: over max, or out of memory
 };
 
 struct run {
@@ -29,13 +28,19 @@ struct run {
 };
 
 static void keep(struct buffer *b, const char *p, size_t n) {
-  if (b->len >= MAX_OUTPUT) return;
-  if (n > MAX_OUTPUT - b->len) n = MAX_OUTPUT - b->len;
+  if (n > b->max - b->len) {
+    b->cut = true;
+    n = b->max - b->len;
+  }
+  if (n == 0) return;
   if (b->len + n > b->cap) {
     size_t cap = b->cap ? b->cap * 2 : 4096;
     while (cap < b->len + n) cap *= 2;
     char *grown = realloc(b->data, cap);
-    if (!grown) return;
+    if (!grown) {
+      b->cut = true;
+      return;
+    }
     b->data = grown;
     b->cap = cap;
   }
@@ -102,14 +107,15 @@ static void call_on_done(napi_env env, napi_value cb, void *ctx, void *data) {
   (void)ctx;
   struct run *r = data;
   if (env && cb) {
-    napi_value args[4], undefined;
+    napi_value args[5], undefined;
     if (r->signal) napi_get_null(env, &args[0]);
     else napi_create_int32(env, r->code, &args[0]);
     napi_create_int32(env, r->signal, &args[1]);
     napi_create_buffer_copy(env, r->stdout_buf.len, r->stdout_buf.len ? r->stdout_buf.data : "", NULL, &args[2]);
     napi_create_buffer_copy(env, r->stderr_buf.len, r->stderr_buf.len ? r->stderr_buf.data : "", NULL, &args[3]);
+    napi_get_boolean(env, r->stdout_buf.cut || r->stderr_buf.cut, &args[4]);
     napi_get_undefined(env, &undefined);
-    napi_call_function(env, undefined, cb, 4, args, NULL);
+    napi_call_function(env, undefined, cb, 5, args, NULL);
   }
   free_run(r);
 }
@@ -132,16 +138,18 @@ static int stdio_pipe(int fds[2]) {
   return 0;
 }
 
-// runCaptured(file, argv, env, cwd|null, input: Buffer, onDone(code|null, signal, stdout: Buffer, stderr: Buffer)): pid
-// The file is looked up on PATH. Throws when the child cannot be started.
+// runCaptured(file, argv, env, cwd|null, input: Buffer, maxOutput, onDone(code|null, signal, stdout: Buffer, stderr: Buffer, cut: boolean)): pid
+// The file is looked up on PATH; at most maxOutput bytes of each output are kept. Throws when the child cannot be started.
 napi_value run_captured(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
+  size_t argc = 7;
+  napi_value argv[7];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 6) {
-    napi_throw_type_error(env, NULL, "runCaptured(file, argv, env, cwd, input, onDone)");
+  if (argc < 7) {
+    napi_throw_type_error(env, NULL, "runCaptured(file, argv, env, cwd, input, maxOutput, onDone)");
     return NULL;
   }
+  int64_t max_output = 0;
+  napi_get_value_int64(env, argv[5], &max_output);
   char *file = dup_string(env, argv[0]);
   char **args = string_array(env, argv[1], NULL);
   char **envp = string_array(env, argv[2], NULL);
@@ -156,8 +164,8 @@ napi_value run_captured(napi_env env, napi_callback_info info) {
   napi_value result = NULL;
   struct run *r = calloc(1, sizeof *r);
   int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
-  if (!file || !args || !envp || !is_buffer || !r) {
-    napi_throw_type_error(env, NULL, "runCaptured: file, argv and env must be strings, input a Buffer");
+  if (!file || !args || !envp || !is_buffer || max_output <= 0 || !r) {
+    napi_throw_type_error(env, NULL, "runCaptured: file, argv and env must be strings, input a Buffer, maxOutput a positive number");
     goto fail;
   }
   int rc = stdio_pipe(in);
@@ -174,6 +182,7 @@ napi_value run_captured(napi_env env, napi_callback_info info) {
   }
   memcpy(r->input, input, input_len);
   r->input_len = input_len;
+  r->stdout_buf.max = r->stderr_buf.max = (size_t)max_output;
   int child_fds[3] = {in[0], out[1], err[1]};
   rc = spawn_child(file, args, envp, cwd, child_fds, 3, false, &r->pid);
   if (rc != 0) {
@@ -192,7 +201,7 @@ napi_value run_captured(napi_env env, napi_callback_info info) {
   fcntl(r->in, F_SETFL, O_NONBLOCK);
   napi_value name;
   napi_create_string_utf8(env, "skiff-run-captured", NAPI_AUTO_LENGTH, &name);
-  napi_create_threadsafe_function(env, argv[5], NULL, name, 0, 1, NULL, NULL, NULL, call_on_done, &r->tsfn);
+  napi_create_threadsafe_function(env, argv[6], NULL, name, 0, 1, NULL, NULL, NULL, call_on_done, &r->tsfn);
   rc = start_detached_thread(run_main, r, 64 * 1024);
   if (rc != 0) {
     // Without its thread the child could block on a full pipe: end it, and reap it here.

@@ -11,7 +11,11 @@ export interface ExecOptions {
   cwd?: string;
   env?: NodeJS.ProcessEnv;
   timeoutMs?: number;
+  /** Output kept per stream (256 MiB unless said; iptables-save of a big node's nat table runs to tens of MB); more fails the call. */
+  maxOutputBytes?: number;
 }
+
+const MAX_OUTPUT_BYTES = 256 * 1024 * 1024;
 
 export interface ExecResult {
   code: number | null;
@@ -49,12 +53,13 @@ export function drained(s: Readable | null | undefined): Promise<void> {
  */
 export async function execCommand(file: string, args: string[], opts: ExecOptions = {}): Promise<ExecResult> {
   await spawnTurn();
-  let done!: (r: { code: number | null; signal: number; stdout: Buffer; stderr: Buffer }) => void;
+  const maxOutput = opts.maxOutputBytes ?? MAX_OUTPUT_BYTES;
+  let done!: (r: { code: number | null; stdout: Buffer; stderr: Buffer; cut: boolean }) => void;
   const finished = new Promise<Parameters<typeof done>[0]>((resolve) => (done = resolve));
   let pid: number;
   try {
-    pid = native().runCaptured(file, [file, ...args], envList(opts.env ?? process.env), opts.cwd ?? null, Buffer.from(opts.input ?? ""), (code, signal, stdout, stderr) =>
-      done({ code, signal, stdout, stderr }),
+    pid = native().runCaptured(file, [file, ...args], envList(opts.env ?? process.env), opts.cwd ?? null, Buffer.from(opts.input ?? ""), maxOutput, (code, _signal, stdout, stderr, cut) =>
+      done({ code, stdout, stderr, cut }),
     );
   } catch (err) {
     throw new Error(`cannot run ${file}: ${(err as Error).message}`);
@@ -69,6 +74,8 @@ export async function execCommand(file: string, args: string[], opts: ExecOption
     : undefined;
   try {
     const r = await finished;
+    // Not a result to act on: a caller would miss what was cut off (rules to remove, say).
+    if (r.cut) throw new Error(`${file} wrote more than ${maxOutput} bytes to stdout or stderr; its result is not used`);
     const stderr = r.stderr.toString() + (timedOut ? `\n(killed after ${opts.timeoutMs} ms)` : "");
     return { code: r.code, stdout: r.stdout.toString(), stderr, ...(timedOut ? { timedOut } : {}) };
   } finally {
