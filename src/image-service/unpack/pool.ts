@@ -34,6 +34,13 @@ const IDLE_MS = 5000;
  * daemon's main thread ~0.25 ms here.
  */
 const PROGRESS_STEP = 4 * 1024 * 1024;
+/**
+ * The first step, when the worker was given the job before any byte came (the
+ * usual case: the unpack gets ready while the response is awaited): smaller,
+ * so that a layer of a few MB is not left to unpack only once it is all there,
+ * yet not so small that a tiny layer costs a message more than its end does.
+ */
+const FIRST_PROGRESS_STEP = 256 * 1024;
 
 /**
  * The compiled worker: beside this module after tsc, or beside the bundle
@@ -71,7 +78,8 @@ export class UnpackPool {
       if (blob.progress) {
         let posted = blob.progress.current.written;
         pending.unfollow = blob.progress.subscribe((state: ProgressState) => {
-          if (!state.end && state.error === undefined && state.written - posted < PROGRESS_STEP) return;
+          const step = posted === 0 ? FIRST_PROGRESS_STEP : PROGRESS_STEP;
+          if (!state.end && state.error === undefined && state.written - posted < step) return;
           posted = state.written;
           worker.postMessage({ kind: "progress", id, state } satisfies ProgressMessage);
         });
