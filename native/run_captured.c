@@ -1,7 +1,7 @@
 // runCaptured(): runs a helper to its end (a CNI plugin, `crun start`,
 // iptables) with its input written and its output collected on a thread of
 // its own. Through spawnProcess each of these cost three net.Sockets and their
-// stream events on the event loop: about a tenth of the daemon's CPU in a
+// stream events on the event loop: about a tenth of the main thread's CPU in a
 // pod's start. Here the event loop sees one call and one callback.
 
 #include "common.h"
