@@ -51,6 +51,14 @@ int start_detached_thread(void *(*fn)(void *), void *arg, size_t stack_size);
 int spawn_child(const char *file, char *const *argv, char *const *envp, const char *cwd, const int *fds, uint32_t nfds, bool new_session, pid_t *pid);
 // A waitpid() result as an exit code (-1 when signalled, 255 when waitpid failed) and a signal number.
 void decode_wait_status(pid_t got, int status, int *code, int *signal);
+// The first two arguments of an exit callback: the code (null when signalled) and the signal number.
+void exit_args(napi_env env, int code, int signal, napi_value out[2]);
+// A program to start, from JS (file, argv, env, cwd|null): malloc'd copies, NULL where a value was not a string (array).
+struct command {
+  char *file, **args, **envp, *cwd;
+};
+void read_command(napi_env env, const napi_value argv[4], struct command *c);
+void free_command(struct command *c);
 
 napi_value seqpacket_bridge(napi_env env, napi_callback_info info);
 napi_value connect_in_netns(napi_env env, napi_callback_info info);

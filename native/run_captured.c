@@ -108,9 +108,7 @@ static void call_on_done(napi_env env, napi_value cb, void *ctx, void *data) {
   struct run *r = data;
   if (env && cb) {
     napi_value args[5], undefined;
-    if (r->signal) napi_get_null(env, &args[0]);
-    else napi_create_int32(env, r->code, &args[0]);
-    napi_create_int32(env, r->signal, &args[1]);
+    exit_args(env, r->code, r->signal, args);
     napi_create_buffer_copy(env, r->stdout_buf.len, r->stdout_buf.len ? r->stdout_buf.data : "", NULL, &args[2]);
     napi_create_buffer_copy(env, r->stderr_buf.len, r->stderr_buf.len ? r->stderr_buf.data : "", NULL, &args[3]);
     napi_get_boolean(env, r->stdout_buf.cut || r->stderr_buf.cut, &args[4]);
@@ -150,12 +148,8 @@ napi_value run_captured(napi_env env, napi_callback_info info) {
   }
   int64_t max_output = 0;
   napi_get_value_int64(env, argv[5], &max_output);
-  char *file = dup_string(env, argv[0]);
-  char **args = string_array(env, argv[1], NULL);
-  char **envp = string_array(env, argv[2], NULL);
-  napi_valuetype cwd_type;
-  napi_typeof(env, argv[3], &cwd_type);
-  char *cwd = cwd_type == napi_string ? dup_string(env, argv[3]) : NULL;
+  struct command cmd;
+  read_command(env, argv, &cmd);
   void *input = NULL;
   size_t input_len = 0;
   bool is_buffer = false;
@@ -164,7 +158,7 @@ napi_value run_captured(napi_env env, napi_callback_info info) {
   napi_value result = NULL;
   struct run *r = calloc(1, sizeof *r);
   int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
-  if (!file || !args || !envp || !is_buffer || max_output <= 0 || !r) {
+  if (!cmd.file || !cmd.args || !cmd.envp || !is_buffer || max_output <= 0 || !r) {
     napi_throw_type_error(env, NULL, "runCaptured: file, argv and env must be strings, input a Buffer, maxOutput a positive number");
     goto fail;
   }
@@ -184,10 +178,10 @@ napi_value run_captured(napi_env env, napi_callback_info info) {
   r->input_len = input_len;
   r->stdout_buf.max = r->stderr_buf.max = (size_t)max_output;
   int child_fds[3] = {in[0], out[1], err[1]};
-  rc = spawn_child(file, args, envp, cwd, child_fds, 3, false, &r->pid);
+  rc = spawn_child(cmd.file, cmd.args, cmd.envp, cmd.cwd, child_fds, 3, false, &r->pid);
   if (rc != 0) {
     char what[4200];
-    snprintf(what, sizeof what, "cannot run %s", file);
+    snprintf(what, sizeof what, "cannot run %s", cmd.file);
     throw_errno(env, what, rc);
     goto fail;
   }
@@ -228,9 +222,6 @@ fail:
   }
   if (r) free_run(r);
 out:
-  free(file);
-  free_strings(args);
-  free_strings(envp);
-  free(cwd);
+  free_command(&cmd);
   return result;
 }

@@ -68,9 +68,7 @@ static void call_on_exit(napi_env env, napi_value cb, void *ctx, void *data) {
   struct exit_status *st = data;
   if (env && cb) {
     napi_value args[2], undefined;
-    if (st->signal) napi_get_null(env, &args[0]);
-    else napi_create_int32(env, st->code, &args[0]);
-    napi_create_int32(env, st->signal, &args[1]);
+    exit_args(env, st->code, st->signal, args);
     napi_get_undefined(env, &undefined);
     napi_call_function(env, undefined, cb, 2, args, NULL);
   }
@@ -103,6 +101,28 @@ int spawn_child(const char *file, char *const *argv, char *const *envp, const ch
   return rc;
 }
 
+void exit_args(napi_env env, int code, int signal, napi_value out[2]) {
+  if (signal) napi_get_null(env, &out[0]);
+  else napi_create_int32(env, code, &out[0]);
+  napi_create_int32(env, signal, &out[1]);
+}
+
+void read_command(napi_env env, const napi_value argv[4], struct command *c) {
+  c->file = dup_string(env, argv[0]);
+  c->args = string_array(env, argv[1], NULL);
+  c->envp = string_array(env, argv[2], NULL);
+  napi_valuetype cwd_type;
+  napi_typeof(env, argv[3], &cwd_type);
+  c->cwd = cwd_type == napi_string ? dup_string(env, argv[3]) : NULL;
+}
+
+void free_command(struct command *c) {
+  free(c->file);
+  free_strings(c->args);
+  free_strings(c->envp);
+  free(c->cwd);
+}
+
 void decode_wait_status(pid_t got, int status, int *code, int *signal) {
   if (got < 0) {
     *code = 255;
@@ -126,12 +146,8 @@ napi_value spawn_process(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "spawnProcess(file, argv, env, cwd, fds, setsid, onExit)");
     return NULL;
   }
-  char *file = dup_string(env, argv[0]);
-  char **args = string_array(env, argv[1], NULL);
-  char **envp = string_array(env, argv[2], NULL);
-  napi_valuetype cwd_type;
-  napi_typeof(env, argv[3], &cwd_type);
-  char *cwd = cwd_type == napi_string ? dup_string(env, argv[3]) : NULL;
+  struct command cmd;
+  read_command(env, argv, &cmd);
   uint32_t nfds = 0;
   bool is_array = false;
   napi_is_array(env, argv[4], &is_array);
@@ -142,7 +158,7 @@ napi_value spawn_process(napi_env env, napi_callback_info info) {
   int fds[16];
   int temps[16];
   int ntemps = 0;
-  if (!file || !args || !envp || nfds > 16) {
+  if (!cmd.file || !cmd.args || !cmd.envp || nfds > 16) {
     napi_throw_type_error(env, NULL, "spawnProcess: file, argv and env must be strings; at most 16 fds");
     goto out;
   }
@@ -166,10 +182,10 @@ napi_value spawn_process(napi_env env, napi_callback_info info) {
   }
   {
     pid_t pid;
-    int rc = spawn_child(file, args, envp, cwd, fds, nfds, setsid_flag, &pid);
+    int rc = spawn_child(cmd.file, cmd.args, cmd.envp, cmd.cwd, fds, nfds, setsid_flag, &pid);
     if (rc != 0) {
       char what[4200];
-      snprintf(what, sizeof what, "cannot run %s", file);
+      snprintf(what, sizeof what, "cannot run %s", cmd.file);
       throw_errno(env, what, rc);
       goto out;
     }
@@ -192,10 +208,7 @@ napi_value spawn_process(napi_env env, napi_callback_info info) {
   }
 out:
   for (int i = 0; i < ntemps; i++) close(temps[i]);
-  free(file);
-  free_strings(args);
-  free_strings(envp);
-  free(cwd);
+  free_command(&cmd);
   return result;
 }
 
