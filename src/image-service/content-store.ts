@@ -33,10 +33,10 @@ export interface IngestOptions {
    * a layer as it arrives instead of after the download and the fsync. The
    * reader follows the file through `progress`, which ends only once size and
    * digest are verified, and fails if they are not (the reader must then
-   * discard what it made of it). It starts with the transfer, before the response has come; the blob is
-   * moved into place once both the fsync and the reader are done. A failure
-   * of the reader is the caller's to report and does not stop the blob from
-   * being stored.
+   * discard what it made of it). It starts with the transfer, before the
+   * response has come; the blob is moved into place once both the fsync and
+   * the reader are done. A failure of the reader is the caller's to report
+   * and does not stop the blob from being stored.
    */
   reader?: (blob: { path: string; progress: WriteProgress }) => Promise<unknown>;
   /** Runs the transfer itself (e.g. under a limit on concurrent downloads); the fsync and the reader are not part of it. */
