@@ -5,7 +5,9 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 
 export const registry = new Registry();
-collectDefaultMetrics({ register: registry, prefix: "skiff_" });
+// The event loop's delay is sampled once a second, not prom-client's every
+// 10 ms: that timer alone woke an idle daemon 100 times a second.
+collectDefaultMetrics({ register: registry, prefix: "skiff_", eventLoopMonitoringPrecision: 1000 });
 
 const FAST = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const SLOW = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];

@@ -131,6 +131,24 @@ describe("node operations", () => {
     expect(bad.stderr).toContain("cni.brige");
   });
 
+  it("sleeps while idle: its main thread wakes a few times a second, and the event loop's delay is still measured", async () => {
+    const d = await TestDaemon.start({ config: { metrics: { address: "127.0.0.1:0" } } });
+    // The main thread's own count (the process's would add the thread pool's).
+    const wakeups = async () => Number(/^voluntary_ctxt_switches:\s+(\d+)$/m.exec(await readFile(`/proc/${d.pid}/task/${d.pid}/status`, "utf8"))![1]);
+    try {
+      await d.client.runtime.Version({});
+      await new Promise((r) => setTimeout(r, 1500)); // past start-up's own work
+      const before = await wakeups();
+      await new Promise((r) => setTimeout(r, 3000));
+      // prom-client's default sampling of the delay, a 10 ms timer, made it 100 a second.
+      expect((await wakeups()) - before).toBeLessThan(60);
+      const text = await scrape(d);
+      expect(sample(text, "skiff_nodejs_eventloop_lag_p99_seconds")).toBeGreaterThan(0);
+    } finally {
+      await d.cleanup();
+    }
+  });
+
   it("tells systemd it is ready through $NOTIFY_SOCKET", async () => {
     const dir = await fixtureDir("notify");
     const sock = path.join(dir, "notify.sock");
