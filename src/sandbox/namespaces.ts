@@ -7,7 +7,7 @@
 // child process, and the others inside it.
 
 import { invalidArgument } from "../errors.js";
-import { rm } from "node:fs/promises";
+import { rm, statfs } from "node:fs/promises";
 import path from "node:path";
 import { createPodNamespaces } from "../native/index.js";
 import { unmountAll } from "../util/mounts.js";
@@ -61,6 +61,20 @@ export async function createNamespaces(dir: string, req: NamespaceRequest): Prom
     throw new Error(`cannot create the pod's namespaces: ${err.message}`, { cause: err });
   });
   return paths;
+}
+
+/** statfs(2)'s f_type for the namespace file system (nsfs). */
+const NSFS_MAGIC = 0x6e736673;
+
+/**
+ * Whether the file at `pin` holds a namespace (a bind mount of one): one
+ * statfs(2), where reading the mount table costs more the more pods there are.
+ */
+export function isPinnedNamespace(pin: string): Promise<boolean> {
+  return statfs(pin).then(
+    (s) => s.type === NSFS_MAGIC,
+    () => false,
+  );
 }
 
 export async function releaseNamespaces(paths: PinnedNamespaces): Promise<void> {

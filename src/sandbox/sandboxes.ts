@@ -22,7 +22,7 @@ import { RecordStore } from "../store/record-store.js";
 import { findInDirs } from "../util/executable.js";
 import { KeyedMutex } from "../util/keyed-mutex.js";
 import { forEachLimited } from "../util/limit.js";
-import { isMountPoint, mountPoints, mountTmpfs, unmountAll } from "../util/mounts.js";
+import { mountPoints, mountTmpfs, unmountAll } from "../util/mounts.js";
 import { stepTimer } from "../util/step-timer.js";
 import { nowNanos } from "../util/time.js";
 import type { CniNetworkList } from "./cni/network-config.js";
@@ -31,7 +31,7 @@ import { ipsOfResult } from "./cni/result.js";
 import { cniAdd, cniDel, type CniInvocation } from "./cni/runner.js";
 import { filterSandboxes, type SandboxFilter } from "./filter.js";
 import { DEFAULT_CGROUP_PARENT, ensureInfraRootfs, startInfra, stopInfra } from "./infra.js";
-import { createNamespaces, everyNamespacePath, namespacePaths, releaseNamespaces } from "./namespaces.js";
+import { createNamespaces, everyNamespacePath, isPinnedNamespace, namespacePaths, releaseNamespaces } from "./namespaces.js";
 import { hostsFile, resolvConf } from "./pod-files.js";
 import { connectPodPort } from "./pod-port.js";
 import { applyPodResources, withOverhead, type PodResources } from "./pod-resources.js";
@@ -329,7 +329,7 @@ export class Sandboxes {
     }
     // CNI wants an empty CNI_NETNS once the namespace is gone; the plugins
     // then release what they can (the address) without entering it.
-    const netnsAlive = !!r.namespaces.net && (await isMountPoint(r.namespaces.net));
+    const netnsAlive = !!r.namespaces.net && (await isPinnedNamespace(r.namespaces.net));
     const inv = { ...this.cniInvocation(r), netns: netnsAlive ? r.namespaces.net! : "" };
     await cniDel(net, plugins, this.deps.config.cni.binDirs, inv, r.network!.result ?? undefined);
     if (!netnsAlive) await removeNatLeftovers(r.id);

@@ -193,7 +193,11 @@ for (const handler of ["runc", "crun"] as const) {
       expect(err.code).toBe(grpc.status.NOT_FOUND);
 
       const id = first.pod_sandbox_id;
+      const links = () => inPod([`--net=${path.join(d.state, "sandboxes", id, "net")}`], ["ip", "-o", "link"]);
+      expect(await links()).toContain("eth0");
       await d.client.runtime.StopPodSandbox({ pod_sandbox_id: id });
+      // CNI DEL ran inside the pod's network namespace, which stays pinned until removal: its interface is gone.
+      expect(await links()).not.toContain("eth0");
       await d.client.runtime.StopPodSandbox({ pod_sandbox_id: id });
       expect((await d.client.runtime.PodSandboxStatus({ pod_sandbox_id: id.slice(0, 10) })).status!.state).toBe("SANDBOX_NOTREADY");
       // The stop says in the log where its time went, as the start does.
