@@ -119,7 +119,7 @@ export function startConmon(l: ConmonLaunch): HeldConmon {
       stdio: ["ignore", fd, fd, "pipe", "pipe"],
       // conmon drops an "oom" marker file in its working directory on cgroup v1.
       cwd: l.bundle,
-      env: { ...process.env, _OCI_SYNCPIPE: "3", _OCI_STARTPIPE: "4" },
+      extraEnv: { _OCI_SYNCPIPE: "3", _OCI_STARTPIPE: "4" },
       detached: true,
     });
   } catch (err) {

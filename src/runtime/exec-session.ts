@@ -80,7 +80,7 @@ export async function runExecSession(l: ExecSessionLaunch, io: ProcessStdio, sig
     try {
       conmon = spawnProcess(l.conmonPath, args, {
         stdio: ["ignore", fd, fd, "pipe", "pipe", "pipe"],
-        env: { ...process.env, _OCI_SYNCPIPE: "3", _OCI_STARTPIPE: "4", _OCI_ATTACHPIPE: "5" },
+        extraEnv: { _OCI_SYNCPIPE: "3", _OCI_STARTPIPE: "4", _OCI_ATTACHPIPE: "5" },
         cwd: l.sessionDir,
         detached: true,
       });

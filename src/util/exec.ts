@@ -4,11 +4,12 @@
 import type { Readable } from "node:stream";
 import { killTree } from "./process-tree.js";
 import { native } from "../native/index.js";
-import { envList, spawnTurn } from "./spawn.js";
+import { childEnv, spawnTurn } from "./spawn.js";
 
 export interface ExecOptions {
   input?: string;
   cwd?: string;
+  /** The command's whole environment; without it, the daemon's. */
   env?: NodeJS.ProcessEnv;
   timeoutMs?: number;
   /** Output kept per stream (256 MiB unless said; iptables-save of a big node's nat table runs to tens of MB); more fails the call. */
@@ -58,7 +59,7 @@ export async function execCommand(file: string, args: string[], opts: ExecOption
   const finished = new Promise<Parameters<typeof done>[0]>((resolve) => (done = resolve));
   let pid: number;
   try {
-    pid = native().runCaptured(file, [file, ...args], envList(opts.env ?? process.env), opts.cwd ?? null, Buffer.from(opts.input ?? ""), maxOutput, (code, _signal, stdout, stderr, cut) =>
+    pid = native().runCaptured(file, [file, ...args], childEnv(opts), opts.cwd ?? null, Buffer.from(opts.input ?? ""), maxOutput, (code, _signal, stdout, stderr, cut) =>
       done({ code, stdout, stderr, cut }),
     );
   } catch (err) {

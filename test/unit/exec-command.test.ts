@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { readdirSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { execCommand } from "../../src/util/exec.js";
+import { childEnv, spawnProcess } from "../../src/util/spawn.js";
 
 describe("execCommand", () => {
   it("writes the input while it reads the output: a megabyte through cat", async () => {
@@ -51,5 +52,21 @@ describe("execCommand", () => {
 
   it("fails with the program's name when it cannot be started", async () => {
     await expect(execCommand("/nonexistent/helper", [])).rejects.toThrow(/cannot run \/nonexistent\/helper/);
+  });
+});
+
+describe("childEnv", () => {
+  it("is the daemon's environment, with extra variables added in place of any of the same name, or the one given", () => {
+    expect(childEnv({})).toContain(`PATH=${process.env.PATH}`);
+    const extended = childEnv({ extraEnv: { _OCI_SYNCPIPE: "3", PATH: "/opt/bin" } });
+    expect(extended.filter((e) => e.startsWith("PATH="))).toEqual(["PATH=/opt/bin"]);
+    expect(extended).toContain("_OCI_SYNCPIPE=3");
+    expect(extended.length).toBe(childEnv({}).length + 1);
+    expect(childEnv({ env: { A: "1", B: undefined } })).toEqual(["A=1"]);
+  });
+
+  it("reaches the child: a spawned program sees the daemon's variables and the extra ones", async () => {
+    const child = spawnProcess("sh", ["-c", 'test "$HOME" = "$EXPECT_HOME" && test "$EXTRA" = yes'], { stdio: ["ignore", "ignore", "ignore"], extraEnv: { EXTRA: "yes", EXPECT_HOME: process.env.HOME ?? "" } });
+    expect((await child.exited).code).toBe(0);
   });
 });
