@@ -326,6 +326,23 @@ describe("streaming protocols, attach, port-forward and failures", () => {
     expect(after.stdout).toBe("still-serving\n");
   });
 
+  it("takes a client's reset of its streams (RST_STREAM CANCEL, as client-go's executor sends when it is done) as their end, not as a fault", async () => {
+    const { id } = await sleeper(f, "reset-streams");
+    for (const url of [(await f.d.client.runtime.Attach({ container_id: id, stdout: true })).url, await execUrl(f, id, ["sleep", "4444"])]) {
+      const { session } = await spdyConnect(url, ["v4.channel.k8s.io"]);
+      const streams = [await session.openStream({ streamType: "error" }), await session.openStream({ streamType: "stdout" })];
+      await new Promise((r) => setTimeout(r, 200));
+      for (const s of streams) s.destroy(); // not ended by the server: the client's session resets them
+      await new Promise((r) => setTimeout(r, 300));
+      session.close();
+    }
+    await waitFor("the exec'd sleep to be killed", async () => (!(await psArgs(f, id)).includes("sleep 4444") ? true : undefined));
+    const log = await readFile(f.d.logFile, "utf8");
+    expect(log).not.toContain("uncaught exception");
+    expect(log).not.toContain("unhandled rejection");
+    expect((await spdyCommand(await execUrl(f, id, ["echo", "still-serving"]), {})).stdout).toBe("still-serving\n");
+  });
+
   it("applies a resize sent in the middle of a tty session", async () => {
     const { id } = await sleeper(f, "resize-mid");
     const url = await execUrl(f, id, ["sh", "-c", "read a; stty size; read b; stty size"], { stdin: true, tty: true });

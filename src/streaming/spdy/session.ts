@@ -52,6 +52,11 @@ export class SpdyStream extends Duplex {
   ) {
     super({ allowHalfOpen: true });
     this.reply = new Promise((resolve) => (this.replied = resolve));
+    // An error ends the stream ('close' follows) and its users listen if they
+    // care. One that none of them handles, such as the peer's reset of a stream
+    // the server only writes to (client-go resets its streams when done), must
+    // not reach the process as an uncaught exception.
+    this.on("error", () => undefined);
   }
 
   header(name: string): string | undefined {

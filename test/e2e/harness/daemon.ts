@@ -159,7 +159,10 @@ export class TestDaemon {
     this.clientValue?.close();
     this.clientValue = undefined;
     await this.stop();
+    // The daemon logs and survives an error that nothing handled; a test that caused one fails all the same.
+    const faults = (await readFile(this.logFile, "utf8").catch(() => "")).split("\n").filter((l) => /"msg":"(uncaught exception|unhandled rejection)/.test(l));
     await rm(this.dir, { recursive: true, force: true });
+    if (faults.length) throw new Error(`the daemon logged ${faults.length} error(s) that nothing handled:\n${faults.slice(0, 3).join("\n")}`);
   }
 }
 
