@@ -67,12 +67,20 @@ try {
 } finally {
   const keepLog = process.env.SKIFF_LAB_KEEP_LOG;
   if (keepLog && daemon) await copyFile(daemon.logFile, keepLog).catch(() => {});
-  await daemon?.cleanup();
+  // An error the daemon logged as unhandled fails the run, after everything below is cleaned up.
+  const fault = await daemon?.cleanup().then(
+    () => undefined,
+    (err: Error) => err.message,
+  );
   // The daemon's pod bridge outlives its pods (as cni0 does); the lab made it, so the lab removes it.
   if (daemon) spawnSync("ip", ["link", "del", daemon.bridge]);
   for (const line of removeChainsMadeSince("CNI-HOSTPORT-", portmapChainsBefore)) console.error(`with-skiff: ${line}`);
   await registry.stop();
   await authRegistry.stop();
   await rm(path.resolve(process.env.SKIFF_LAB_DIR), { recursive: true, force: true });
+  if (fault) {
+    console.error(`with-skiff: ${fault}`);
+    code ||= 1;
+  }
 }
 process.exit(code);

@@ -79,8 +79,11 @@ export function useContainerDaemon(
   });
   if (!options.keepPods) afterEach(() => removeAllPods(f.d));
   afterAll(async () => {
-    await f.d?.cleanup();
-    await f.reg?.stop();
+    try {
+      await f.d?.cleanup();
+    } finally {
+      await f.reg?.stop();
+    }
   });
   return f;
 }
