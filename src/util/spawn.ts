@@ -52,7 +52,7 @@ export interface Child {
 const SIGNAL_NAMES = new Map(Object.entries(os.constants.signals).map(([name, n]) => [n, name as NodeJS.Signals]));
 
 /** An environment as the NAME=value strings exec wants. */
-export function envList(env: NodeJS.ProcessEnv): string[] {
+function envList(env: NodeJS.ProcessEnv): string[] {
   return Object.entries(env)
     .filter(([, v]) => v !== undefined)
     .map(([k, v]) => `${k}=${v}`);
