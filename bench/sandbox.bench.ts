@@ -1,12 +1,13 @@
 // RunPodSandbox latency, skiff vs containerd: 20 sequential pods and 5 batches
-// of 10 parallel ones on each, the same CNI plugins (bridge + host-local + portmap), the same
-// client, in one run. containerd starts a pause container per pod; its pause
-// image is built here from the host's static catatonit and pushed to a local
-// registry, then pulled before timing starts. skiff pods are created as kubelet
-// creates ordinary pods (PID namespace per container: no infra process).
+// of 10 parallel ones on each, the runtimes taking turns, the same CNI plugins
+// (bridge + host-local + portmap), the same client, in one run. containerd
+// starts a pause container per pod; its pause image is built here from the
+// host's static catatonit and pushed to a local registry, then pulled before
+// timing starts. skiff pods are created as kubelet creates ordinary pods (PID
+// namespace per container: no infra process).
 
 import { randomBytes } from "node:crypto";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, it } from "vitest";
 import type { CriClient } from "../test/e2e/harness/cri-client.js";
 import { podConfig } from "../test/e2e/harness/pods.js";
 import { TestRegistry } from "../test/e2e/harness/registry.js";
@@ -34,64 +35,72 @@ afterAll(async () => {
   await reg?.stop();
 });
 
-async function measure(client: CriClient, label: string, runtimeHandler = "") {
-  const sequential: number[] = [];
-  const ids: string[] = [];
+interface Side {
+  label: string;
+  client: CriClient;
+}
+
+/** The pair in turn: the order flips every round, so that a slow patch of the shared vCPUs lands on both. */
+const inTurn = (i: number, sides: [Side, Side]) => (i % 2 ? [sides[1], sides[0]] : sides);
+
+/** Both runtimes up, each sample taken on one and then the other. */
+async function measure(sides: [Side, Side]) {
+  const sequential = new Map<Side, number[]>(sides.map((s) => [s, []]));
+  const parallel = new Map<Side, number[]>(sides.map((s) => [s, []]));
+  const teardown = new Map<Side, number[]>(sides.map((s) => [s, []]));
+  const ids = new Map<Side, string[]>(sides.map((s) => [s, []]));
   for (let i = 0; i < SEQUENTIAL; i++) {
-    const { ms, value } = await timed(() => client.runtime.RunPodSandbox({ config: podConfig(`${label}-s${i}`), runtime_handler: runtimeHandler }));
-    sequential.push(ms);
-    ids.push(value.pod_sandbox_id);
+    for (const side of inTurn(i, sides)) {
+      const { ms, value } = await timed(() => side.client.runtime.RunPodSandbox({ config: podConfig(`${side.label}-s${i}`) }));
+      sequential.get(side)!.push(ms);
+      ids.get(side)!.push(value.pod_sandbox_id);
+    }
   }
-  const parallel: number[] = [];
   for (let round = 0; round < PARALLEL_ROUNDS; round++) {
-    const batch = await Promise.all(
-      Array.from({ length: PARALLEL }, (_, i) =>
-        timed(() => client.runtime.RunPodSandbox({ config: podConfig(`${label}-p${round}-${i}`), runtime_handler: runtimeHandler })).then((r) => {
-          ids.push(r.value.pod_sandbox_id);
-          return r.ms;
-        }),
-      ),
-    );
-    parallel.push(...batch);
+    for (const side of inTurn(round, sides)) {
+      const batch = await Promise.all(Array.from({ length: PARALLEL }, (_, i) => timed(() => side.client.runtime.RunPodSandbox({ config: podConfig(`${side.label}-p${round}-${i}`) }))));
+      parallel.get(side)!.push(...batch.map((b) => b.ms));
+      ids.get(side)!.push(...batch.map((b) => b.value.pod_sandbox_id));
+    }
   }
-  const teardown: number[] = [];
-  for (const id of ids) {
-    const { ms } = await timed(async () => {
-      await client.runtime.StopPodSandbox({ pod_sandbox_id: id });
-      await client.runtime.RemovePodSandbox({ pod_sandbox_id: id });
-    });
-    teardown.push(ms);
+  for (let i = 0; i < SEQUENTIAL + PARALLEL * PARALLEL_ROUNDS; i++) {
+    for (const side of inTurn(i, sides)) {
+      const id = ids.get(side)![i]!;
+      const { ms } = await timed(async () => {
+        await side.client.runtime.StopPodSandbox({ pod_sandbox_id: id });
+        await side.client.runtime.RemovePodSandbox({ pod_sandbox_id: id });
+      });
+      teardown.get(side)!.push(ms);
+    }
   }
-  expect(ids).toHaveLength(SEQUENTIAL + PARALLEL * PARALLEL_ROUNDS);
-  return { sequential: summary(sequential), parallel: summary(parallel), teardown: summary(teardown) };
+  return new Map(sides.map((s) => [s.label, { sequential: summary(sequential.get(s)!), parallel: summary(parallel.get(s)!), teardown: summary(teardown.get(s)!) }]));
 }
 
 it("RunPodSandbox: skiff vs containerd", async () => {
-  const { d } = await startSkiff();
-  let skiff;
-  try {
-    // one warm-up pod creates the bridge, as the first pod of a node does
-    const warm = await d.client.runtime.RunPodSandbox({ config: podConfig(`warm-${randomBytes(2).toString("hex")}`) });
-    await d.client.runtime.RemovePodSandbox({ pod_sandbox_id: warm.pod_sandbox_id });
-    skiff = await measure(d.client, "skiff");
-  } finally {
-    await d.cleanup();
-  }
-
   const cniDir = await fixtureDir("ctdcni");
   await writeBridgeConflist(cniDir, "skt250", "10.231.250.0/24");
-
-  const c = await TestContainerd.start({ registries: [reg.host], cniConfDir: cniDir, sandboxImage: pauseRef });
-  let containerd;
+  const { d } = await startSkiff();
+  let c: TestContainerd | undefined;
+  let measured: Awaited<ReturnType<typeof measure>>;
   try {
+    // one warm-up pod on each creates its bridge, as the first pod of a node does
+    const warm = await d.client.runtime.RunPodSandbox({ config: podConfig(`warm-${randomBytes(2).toString("hex")}`) });
+    await d.client.runtime.RemovePodSandbox({ pod_sandbox_id: warm.pod_sandbox_id });
+    c = await TestContainerd.start({ registries: [reg.host], cniConfDir: cniDir, sandboxImage: pauseRef });
     await c.client.image.PullImage({ image: { image: pauseRef } });
-    const warm = await c.client.runtime.RunPodSandbox({ config: podConfig("warm") });
-    await c.client.runtime.StopPodSandbox({ pod_sandbox_id: warm.pod_sandbox_id });
-    await c.client.runtime.RemovePodSandbox({ pod_sandbox_id: warm.pod_sandbox_id });
-    containerd = await measure(c.client, "ctd");
+    const ctWarm = await c.client.runtime.RunPodSandbox({ config: podConfig("warm") });
+    await c.client.runtime.StopPodSandbox({ pod_sandbox_id: ctWarm.pod_sandbox_id });
+    await c.client.runtime.RemovePodSandbox({ pod_sandbox_id: ctWarm.pod_sandbox_id });
+    measured = await measure([
+      { label: "skiff", client: d.client },
+      { label: "ctd", client: c.client },
+    ]);
   } finally {
-    await c.stop();
+    await c?.stop();
+    await d.cleanup();
   }
+  const skiff = measured.get("skiff")!;
+  const containerd = measured.get("ctd")!;
 
   const row = (name: string, k: "sequential" | "parallel" | "teardown") =>
     `${name.padEnd(28)} skiff p50 ${skiff[k].p50.toFixed(1)} / p95 ${skiff[k].p95.toFixed(1)} ms   containerd p50 ${containerd[k].p50.toFixed(1)} / p95 ${containerd[k].p95.toFixed(1)} ms   ratio p50 ${ratio(skiff[k].p50, containerd[k].p50)}, p95 ${ratio(skiff[k].p95, containerd[k].p95)}`;
