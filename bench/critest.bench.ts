@@ -22,7 +22,7 @@ import { TestContainerd, writeBridgeConflist } from "./harness/containerd.js";
 import { useBenchImages } from "./harness/pods.js";
 import { report } from "./harness/report.js";
 import { startSkiff } from "./harness/skiff.js";
-import { percentile, ratio } from "./harness/stats.js";
+import { inTurn, percentile, ratio } from "./harness/stats.js";
 
 const CRITEST = process.env.BENCH_CRITEST;
 const ROUNDS = Number(process.env.BENCH_CRITEST_ROUNDS ?? 2);
@@ -106,12 +106,12 @@ it.skipIf(!CRITEST)(`critest -benchmark, skiff vs containerd (${ROUNDS} rounds o
     const sides = [
       { label: "skiff" as const, socket: d.socket, client: d.client },
       { label: "containerd" as const, socket: c.socket, client: c.client },
-    ];
+    ] as const;
     for (let round = 0; round < ROUNDS; round++) {
       // Both sides of a round run the specs in one order.
       const seed = 1 + Math.floor(Math.random() * 1e6);
       // Alternate who goes first: a machine that slows down over the run weighs on both alike.
-      for (const side of round % 2 ? [...sides].reverse() : sides) {
+      for (const side of inTurn(round, sides)) {
         // The image benchmark's image sits on busybox's layer. Pulled here, it is
         // there whatever the spec order: else the container specs pull it in
         // some rounds and not in others, each pull of the image benchmark then

@@ -14,7 +14,7 @@ import { startBenchPod, useBenchImages } from "./harness/pods.js";
 import { report } from "./harness/report.js";
 import { startSkiff } from "./harness/skiff.js";
 import { rssOf, rssOfMatching } from "./harness/rss.js";
-import { ratio, summary, timed } from "./harness/stats.js";
+import { inTurn, ratio, summary, timed } from "./harness/stats.js";
 
 const SEQUENTIAL = Number(process.env.BENCH_PODS ?? 20);
 const PARALLEL = 10;
@@ -56,7 +56,7 @@ async function latencies(sides: [Side, Side]) {
   const seq = new Map<Side, number[]>(sides.map((s) => [s, []]));
   const ids = new Map<Side, string[]>(sides.map((s) => [s, []]));
   for (let i = 0; i < SEQUENTIAL; i++) {
-    for (const side of i % 2 ? [...sides].reverse() : sides) {
+    for (const side of inTurn(i, sides)) {
       const r = await timed(() => startPod(side.client, `${side.label}-s${i}`, side.logDir));
       seq.get(side)!.push(r.ms);
       ids.get(side)!.push(r.value);
@@ -64,7 +64,7 @@ async function latencies(sides: [Side, Side]) {
   }
   const par = new Map<Side, number[]>(sides.map((s) => [s, []]));
   for (let round = 0; round < PARALLEL_ROUNDS; round++) {
-    for (const side of round % 2 ? [...sides].reverse() : sides) {
+    for (const side of inTurn(round, sides)) {
       const batch = await Promise.all(Array.from({ length: PARALLEL }, (_, i) => timed(() => startPod(side.client, `${side.label}-p${round}-${i}`, side.logDir))));
       par.get(side)!.push(...batch.map((b) => b.ms));
       ids.get(side)!.push(...batch.map((b) => b.value));
@@ -73,7 +73,7 @@ async function latencies(sides: [Side, Side]) {
   const down = new Map<Side, number[]>(sides.map((s) => [s, []]));
   const count = ids.get(sides[0])!.length;
   for (let i = 0; i < count; i++) {
-    for (const side of i % 2 ? [...sides].reverse() : sides) down.get(side)!.push(...(await teardown(side.client, [ids.get(side)![i]!])));
+    for (const side of inTurn(i, sides)) down.get(side)!.push(...(await teardown(side.client, [ids.get(side)![i]!])));
   }
   return new Map(sides.map((s) => [s.label, { start: { sequential: summary(seq.get(s)!), parallel: summary(par.get(s)!) }, teardown: summary(down.get(s)!) }]));
 }
@@ -102,7 +102,7 @@ async function atScale(sides: [Side, Side]) {
   // next 200 are the steady state.
   for (let i = 0; i < 400; i++) {
     const cold = i < 200;
-    for (const side of i % 2 ? [...sides].reverse() : sides) {
+    for (const side of inTurn(i, sides)) {
       const { client } = side;
       const own = ids.get(side)!;
       const s = samples.get(side)!;
@@ -112,7 +112,7 @@ async function atScale(sides: [Side, Side]) {
   }
   // What kubelet's summary API calls every few seconds: stats of every running container.
   for (let i = 0; i < 20; i++) {
-    for (const side of i % 2 ? [...sides].reverse() : sides) {
+    for (const side of inTurn(i, sides)) {
       const r = await timed(() => side.client.runtime.ListContainerStats({}));
       expect(r.value.stats.length).toBeGreaterThanOrEqual(MANY);
       samples.get(side)!.listStats.push(r.ms);

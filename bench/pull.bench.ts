@@ -16,7 +16,7 @@ import { TestContainerd } from "./harness/containerd.js";
 import { report } from "./harness/report.js";
 import { rssOf } from "./harness/rss.js";
 import { startSkiff } from "./harness/skiff.js";
-import { ratio, summary, timed } from "./harness/stats.js";
+import { inTurn, ratio, summary, timed } from "./harness/stats.js";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const MB = 1024 * 1024;
@@ -100,7 +100,7 @@ it(`cold pulls of two kinds of image, skiff vs containerd (${ROUNDS} rounds)`, a
         }
       };
       // Alternate who goes first, round by round.
-      for (const pull of round % 2 ? [pullContainerd, pullSkiff] : [pullSkiff, pullContainerd]) await pull();
+      for (const pull of inTurn(round, [pullSkiff, pullContainerd])) await pull();
     }
   }
   const rows = kinds.map((k) => {

@@ -16,7 +16,7 @@ import { TestContainerd, writeBridgeConflist } from "./harness/containerd.js";
 import { startBenchPod, useBenchImages } from "./harness/pods.js";
 import { report } from "./harness/report.js";
 import { startSkiff } from "./harness/skiff.js";
-import { ratio, summary } from "./harness/stats.js";
+import { inTurn, ratio, summary } from "./harness/stats.js";
 
 const PODS = Number(process.env.BENCH_RESTART_PODS ?? 100);
 const ROUNDS = Number(process.env.BENCH_RESTART_ROUNDS ?? 3);
@@ -103,7 +103,7 @@ it(`restart with ${PODS} pods: skiff vs containerd`, async () => {
     pods.set("containerd", await startPods(ctd.client, "ct", await fixtureDir("ctlogs")));
     const samples = new Map<string, { version: number[]; list: number[] }>([["skiff", { version: [], list: [] }], ["containerd", { version: [], list: [] }]]);
     for (let round = 0; round < ROUNDS; round++) {
-      for (const side of round % 2 ? [ct, sk] : [sk, ct]) {
+      for (const side of inTurn(round, [sk, ct])) {
         const r = await restartOnce(side);
         samples.get(side.label)!.version.push(r.version);
         samples.get(side.label)!.list.push(r.list);

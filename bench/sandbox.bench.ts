@@ -15,7 +15,7 @@ import { fixtureDir } from "../test/e2e/harness/run-dir.js";
 import { buildPauseImage, TestContainerd, writeBridgeConflist } from "./harness/containerd.js";
 import { report } from "./harness/report.js";
 import { startSkiff } from "./harness/skiff.js";
-import { ratio, summary, timed } from "./harness/stats.js";
+import { inTurn, ratio, summary, timed } from "./harness/stats.js";
 
 const SEQUENTIAL = Number(process.env.BENCH_PODS ?? 20);
 const PARALLEL = 10;
@@ -39,9 +39,6 @@ interface Side {
   label: string;
   client: CriClient;
 }
-
-/** The pair in turn: the order flips every round, so that a slow patch of the shared vCPUs lands on both. */
-const inTurn = (i: number, sides: [Side, Side]) => (i % 2 ? [sides[1], sides[0]] : sides);
 
 /** Both runtimes up, each sample taken on one and then the other. */
 async function measure(sides: [Side, Side]) {

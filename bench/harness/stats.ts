@@ -21,3 +21,11 @@ export async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; valu
   const value = await fn();
   return { ms: Number(process.hrtime.bigint() - t0) / 1e6, value };
 }
+
+/**
+ * The two runtimes in turn for sample `i`, the order flipping every sample, so
+ * that a slow patch of the shared vCPUs lands on both sides.
+ */
+export function inTurn<A, B>(i: number, pair: readonly [A, B]): (A | B)[] {
+  return i % 2 ? [pair[1], pair[0]] : [pair[0], pair[1]];
+}
