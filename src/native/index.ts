@@ -31,7 +31,16 @@ interface Addon {
   applyLayerOps(steps: Buffer, length: number, fd: number): Promise<number>;
   sealedCopy(path: string, name: string): number;
   spawnProcess(file: string, argv: string[], env: string[], cwd: string | null, fds: number[], setsid: boolean, onExit: (code: number | null, signal: number) => void): number;
-  runCaptured(file: string, argv: string[], env: string[], cwd: string | null, input: Buffer, maxOutput: number, onDone: (code: number | null, signal: number, stdout: Buffer, stderr: Buffer, cut: boolean) => void): number;
+  runCaptured(
+    file: string,
+    argv: string[],
+    env: string[],
+    cwd: string | null,
+    input: Buffer,
+    maxOutput: number,
+    pidCell: Int32Array,
+    onDone: (code: number | null, signal: number, stdout: Buffer, stderr: Buffer, cut: boolean, spawnError: string | null) => void,
+  ): void;
 }
 
 export interface PodNamespaceOptions {

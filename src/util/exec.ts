@@ -4,7 +4,7 @@
 import type { Readable } from "node:stream";
 import { killTree } from "./process-tree.js";
 import { native } from "../native/index.js";
-import { childEnv, spawnTurn } from "./spawn.js";
+import { childEnv } from "./spawn.js";
 
 export interface ExecOptions {
   input?: string;
@@ -48,33 +48,36 @@ export function drained(s: Readable | null | undefined): Promise<void> {
 
 /**
  * Runs a command and resolves with its output whatever the exit code, once it
- * has exited and both outputs have ended. Its input is written, and its
- * output read, by a thread of the native addon (native/run_captured.c): no
- * streams on the event loop.
+ * has exited and both outputs have ended. It is started, its input written
+ * and its output read by a thread of the native addon (native/run_captured.c):
+ * no streams on the event loop, which does not wait for the child's exec.
  */
 export async function execCommand(file: string, args: string[], opts: ExecOptions = {}): Promise<ExecResult> {
-  await spawnTurn();
   const maxOutput = opts.maxOutputBytes ?? MAX_OUTPUT_BYTES;
-  let done!: (r: { code: number | null; stdout: Buffer; stderr: Buffer; cut: boolean }) => void;
+  let done!: (r: { code: number | null; stdout: Buffer; stderr: Buffer; cut: boolean; spawnError: string | null }) => void;
   const finished = new Promise<Parameters<typeof done>[0]>((resolve) => (done = resolve));
-  let pid: number;
+  // Set by the addon's thread once the child runs.
+  const pidCell = new Int32Array(1);
   try {
-    pid = native().runCaptured(file, [file, ...args], childEnv(opts), opts.cwd ?? null, Buffer.from(opts.input ?? ""), maxOutput, (code, _signal, stdout, stderr, cut) =>
-      done({ code, stdout, stderr, cut }),
+    native().runCaptured(file, [file, ...args], childEnv(opts), opts.cwd ?? null, Buffer.from(opts.input ?? ""), maxOutput, pidCell, (code, _signal, stdout, stderr, cut, spawnError) =>
+      done({ code, stdout, stderr, cut, spawnError }),
     );
   } catch (err) {
     throw new Error(`cannot run ${file}: ${(err as Error).message}`);
   }
   let timedOut = false;
-  const timer = opts.timeoutMs
-    ? setTimeout(() => {
-        timedOut = true;
-        // Its children too (runc init, iptables under a CNI plugin): they would hold its pipes open.
-        void killTree(pid);
-      }, opts.timeoutMs)
-    : undefined;
+  const onTimeout = () => {
+    const pid = Atomics.load(pidCell, 0);
+    // Not started yet (its thread is in posix_spawn): looked at again shortly.
+    if (pid <= 0) return void (timer = setTimeout(onTimeout, 10));
+    timedOut = true;
+    // Its children too (runc init, iptables under a CNI plugin): they would hold its pipes open.
+    void killTree(pid);
+  };
+  let timer = opts.timeoutMs ? setTimeout(onTimeout, opts.timeoutMs) : undefined;
   try {
     const r = await finished;
+    if (r.spawnError !== null) throw new Error(`cannot run ${file}: ${r.spawnError}`);
     // Not a result to act on: a caller would miss what was cut off (rules to remove, say).
     if (r.cut) throw new Error(`${file} wrote more than ${maxOutput} bytes to stdout or stderr; its result is not used`);
     const stderr = r.stderr.toString() + (timedOut ? `\n(killed after ${opts.timeoutMs} ms)` : "");
