@@ -190,19 +190,19 @@ napi_value run_captured(napi_env env, napi_callback_info info) {
   int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
   if (!cmd.file || !cmd.args || !cmd.envp || !is_buffer || max_output <= 0 || cell_type != napi_int32_array || cell_len < 1 || !r) {
     napi_throw_type_error(env, NULL, "runCaptured: file, argv and env must be strings, input a Buffer, maxOutput a positive number, pidCell an Int32Array");
-    goto fail;
+    goto cleanup;
   }
   int rc = stdio_pipe(in);
   if (rc == 0) rc = stdio_pipe(out);
   if (rc == 0) rc = stdio_pipe(err);
   if (rc != 0) {
     throw_errno(env, "pipe2", rc);
-    goto fail;
+    goto cleanup;
   }
   r->input = malloc(input_len ? input_len : 1);
   if (!r->input) {
     throw_errno(env, "malloc", ENOMEM);
-    goto fail;
+    goto cleanup;
   }
   memcpy(r->input, input, input_len);
   r->input_len = input_len;
@@ -234,7 +234,7 @@ napi_value run_captured(napi_env env, napi_callback_info info) {
     throw_errno(env, "pthread_create", rc);
   }
   r = NULL;
-fail:
+cleanup: // every path: what the run did not take over
   for (int i = 0; i < 2; i++) {
     if (in[i] >= 0) close(in[i]);
     if (out[i] >= 0) close(out[i]);

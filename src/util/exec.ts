@@ -68,8 +68,11 @@ export async function execCommand(file: string, args: string[], opts: ExecOption
   let timedOut = false;
   const onTimeout = () => {
     const pid = Atomics.load(pidCell, 0);
-    // Not started yet (its thread is in posix_spawn): looked at again shortly.
-    if (pid <= 0) return void (timer = setTimeout(onTimeout, 10));
+    if (pid <= 0) {
+      // Not started yet (its thread is in posix_spawn): looked at again shortly.
+      timer = setTimeout(onTimeout, 10);
+      return;
+    }
     timedOut = true;
     // Its children too (runc init, iptables under a CNI plugin): they would hold its pipes open.
     void killTree(pid);
