@@ -4,7 +4,9 @@
 // starts a pause container per pod; its pause image is built here from the
 // host's static catatonit and pushed to a local registry, then pulled before
 // timing starts. skiff pods are created as kubelet creates ordinary pods (PID
-// namespace per container: no infra process).
+// namespace per container: no infra process). After each pair of samples the
+// CNI plugins alone (harness/cni-floor.ts) take one of their own: the floor
+// under both runtimes' times.
 
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, it } from "vitest";
@@ -12,6 +14,7 @@ import type { CriClient } from "../test/e2e/harness/cri-client.js";
 import { podConfig } from "../test/e2e/harness/pods.js";
 import { TestRegistry } from "../test/e2e/harness/registry.js";
 import { fixtureDir } from "../test/e2e/harness/run-dir.js";
+import { CniFloor } from "./harness/cni-floor.js";
 import { buildPauseImage, TestContainerd, writeBridgeConflist } from "./harness/containerd.js";
 import { report } from "./harness/report.js";
 import { startSkiff } from "./harness/skiff.js";
@@ -40,18 +43,22 @@ interface Side {
   client: CriClient;
 }
 
-/** Both runtimes up, each sample taken on one and then the other. */
-async function measure(sides: [Side, Side]) {
+/** Both runtimes up, each sample taken on one and then the other, then one of the plugins alone. */
+async function measure(sides: [Side, Side], floor: CniFloor) {
   const sequential = new Map<Side, number[]>(sides.map((s) => [s, []]));
   const parallel = new Map<Side, number[]>(sides.map((s) => [s, []]));
   const teardown = new Map<Side, number[]>(sides.map((s) => [s, []]));
   const ids = new Map<Side, string[]>(sides.map((s) => [s, []]));
+  const plugins = { sequential: [] as number[], parallel: [] as number[], teardown: [] as number[], handles: [] as string[] };
   for (let i = 0; i < SEQUENTIAL; i++) {
     for (const side of inTurn(i, sides)) {
       const { ms, value } = await timed(() => side.client.runtime.RunPodSandbox({ config: podConfig(`${side.label}-s${i}`) }));
       sequential.get(side)!.push(ms);
       ids.get(side)!.push(value.pod_sandbox_id);
     }
+    const added = await floor.add();
+    plugins.sequential.push(added.ms);
+    plugins.handles.push(added.handle);
   }
   for (let round = 0; round < PARALLEL_ROUNDS; round++) {
     for (const side of inTurn(round, sides)) {
@@ -59,6 +66,9 @@ async function measure(sides: [Side, Side]) {
       parallel.get(side)!.push(...batch.map((b) => b.ms));
       ids.get(side)!.push(...batch.map((b) => b.value.pod_sandbox_id));
     }
+    const batch = await Promise.all(Array.from({ length: PARALLEL }, () => floor.add()));
+    plugins.parallel.push(...batch.map((b) => b.ms));
+    plugins.handles.push(...batch.map((b) => b.handle));
   }
   for (let i = 0; i < SEQUENTIAL + PARALLEL * PARALLEL_ROUNDS; i++) {
     for (const side of inTurn(i, sides)) {
@@ -69,13 +79,16 @@ async function measure(sides: [Side, Side]) {
       });
       teardown.get(side)!.push(ms);
     }
+    plugins.teardown.push(await floor.del(plugins.handles[i]!));
   }
-  return new Map(sides.map((s) => [s.label, { sequential: summary(sequential.get(s)!), parallel: summary(parallel.get(s)!), teardown: summary(teardown.get(s)!) }]));
+  const runtimes = new Map(sides.map((s) => [s.label, { sequential: summary(sequential.get(s)!), parallel: summary(parallel.get(s)!), teardown: summary(teardown.get(s)!) }]));
+  return { runtimes, plugins: { sequential: summary(plugins.sequential), parallel: summary(plugins.parallel), teardown: summary(plugins.teardown) } };
 }
 
 it("RunPodSandbox: skiff vs containerd", async () => {
   const cniDir = await fixtureDir("ctdcni");
-  await writeBridgeConflist(cniDir, "skt250", "10.231.250.0/24");
+  const conflist = await writeBridgeConflist(cniDir, "skt250", "10.231.250.0/24");
+  const floor = await CniFloor.open(conflist);
   const { d } = await startSkiff();
   let c: TestContainerd | undefined;
   let measured: Awaited<ReturnType<typeof measure>>;
@@ -88,16 +101,21 @@ it("RunPodSandbox: skiff vs containerd", async () => {
     const ctWarm = await c.client.runtime.RunPodSandbox({ config: podConfig("warm") });
     await c.client.runtime.StopPodSandbox({ pod_sandbox_id: ctWarm.pod_sandbox_id });
     await c.client.runtime.RemovePodSandbox({ pod_sandbox_id: ctWarm.pod_sandbox_id });
-    measured = await measure([
-      { label: "skiff", client: d.client },
-      { label: "ctd", client: c.client },
-    ]);
+    measured = await measure(
+      [
+        { label: "skiff", client: d.client },
+        { label: "ctd", client: c.client },
+      ],
+      floor,
+    );
   } finally {
+    await floor.cleanup();
     await c?.stop();
     await d.cleanup();
   }
-  const skiff = measured.get("skiff")!;
-  const containerd = measured.get("ctd")!;
+  const skiff = measured.runtimes.get("skiff")!;
+  const containerd = measured.runtimes.get("ctd")!;
+  const plugins = measured.plugins;
 
   const row = (name: string, k: "sequential" | "parallel" | "teardown") =>
     `${name.padEnd(28)} skiff p50 ${skiff[k].p50.toFixed(1)} / p95 ${skiff[k].p95.toFixed(1)} ms   containerd p50 ${containerd[k].p50.toFixed(1)} / p95 ${containerd[k].p95.toFixed(1)} ms   ratio p50 ${ratio(skiff[k].p50, containerd[k].p50)}, p95 ${ratio(skiff[k].p95, containerd[k].p95)}`;
@@ -111,8 +129,19 @@ it("RunPodSandbox: skiff vs containerd", async () => {
         sequentialP95: Number(ratio(skiff.sequential.p95, containerd.sequential.p95)),
         parallelP50: Number(ratio(skiff.parallel.p50, containerd.parallel.p50)),
         teardownP50: Number(ratio(skiff.teardown.p50, containerd.teardown.p50)),
+        // The lowest ratios a runtime that waits for its plugins could reach here.
+        pluginsSequentialP50: Number(ratio(plugins.sequential.p50, containerd.sequential.p50)),
+        pluginsParallelP50: Number(ratio(plugins.parallel.p50, containerd.parallel.p50)),
+        pluginsTeardownP50: Number(ratio(plugins.teardown.p50, containerd.teardown.p50)),
       },
+      plugins,
     },
-    [row(`RunPodSandbox x${SEQUENTIAL} sequential`, "sequential"), row(`RunPodSandbox x${PARALLEL} parallel (x${PARALLEL_ROUNDS})`, "parallel"), row("Stop+RemovePodSandbox", "teardown")],
+    [
+      row(`RunPodSandbox x${SEQUENTIAL} sequential`, "sequential"),
+      row(`RunPodSandbox x${PARALLEL} parallel (x${PARALLEL_ROUNDS})`, "parallel"),
+      row("Stop+RemovePodSandbox", "teardown"),
+      `the CNI plugins alone (containerd's conflist, no runtime): ADD p50 ${plugins.sequential.p50.toFixed(1)} ms, ${PARALLEL} in parallel ${plugins.parallel.p50.toFixed(1)} ms, DEL ${plugins.teardown.p50.toFixed(1)} ms`,
+      `  as a share of containerd's RunPodSandbox / parallel / Stop+Remove: ${ratio(plugins.sequential.p50, containerd.sequential.p50)} / ${ratio(plugins.parallel.p50, containerd.parallel.p50)} / ${ratio(plugins.teardown.p50, containerd.teardown.p50)} (the floor under skiff's ratios)`,
+    ],
   );
 });

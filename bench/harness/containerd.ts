@@ -97,7 +97,19 @@ ${mirrors}
     return this.proc?.child.pid;
   }
 
+  /**
+   * Removes the pods a bench left (one that failed midway), so that their
+   * pause processes, namespaces and NAT rules do not outlive the run; then
+   * stops containerd.
+   */
   async stop(): Promise<void> {
+    if (this.proc?.child.exitCode === null) {
+      const pods = await this.client.runtime.ListPodSandbox({}, { timeoutMs: 10_000 }).catch(() => ({ items: [] }));
+      for (const pod of pods.items ?? []) {
+        await this.client.runtime.StopPodSandbox({ pod_sandbox_id: pod.id }, { timeoutMs: 30_000 }).catch(() => {});
+        await this.client.runtime.RemovePodSandbox({ pod_sandbox_id: pod.id }, { timeoutMs: 30_000 }).catch(() => {});
+      }
+    }
     this.clientValue?.close();
     if (this.proc) await stopProcess(this.proc, "SIGTERM", 20_000);
     // containerd puts pods without a cgroup parent under k8s.io and leaves the empty dir.
@@ -106,10 +118,11 @@ ${mirrors}
   }
 }
 
-/** A CNI conflist for containerd like skiff's built-in network: bridge, host-local, NAT, portmap. */
-export async function writeBridgeConflist(dir: string, bridge: string, subnet: string): Promise<void> {
+/** A CNI conflist for containerd like skiff's built-in network: bridge, host-local, NAT, portmap. Returns its path. */
+export async function writeBridgeConflist(dir: string, bridge: string, subnet: string): Promise<string> {
+  const file = path.join(dir, "10-bench.conflist");
   await writeFile(
-    path.join(dir, "10-bench.conflist"),
+    file,
     JSON.stringify({
       cniVersion: "1.0.0",
       name: "ctdbench",
@@ -119,6 +132,7 @@ export async function writeBridgeConflist(dir: string, bridge: string, subnet: s
       ],
     }),
   );
+  return file;
 }
 
 /** containerd's pause image, built from the host's static catatonit (nothing can be pulled here). */
