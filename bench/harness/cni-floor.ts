@@ -13,9 +13,8 @@ import { cniAdd, cniDel, type CniInvocation } from "../../src/sandbox/cni/runner
 import type { CniNetworkList } from "../../src/sandbox/cni/network-config.js";
 import { createNamespaces, releaseNamespaces } from "../../src/sandbox/namespaces.js";
 import { fixtureDir } from "../../test/e2e/harness/run-dir.js";
+import { CNI_BIN_DIR as BIN_DIR } from "./containerd.js";
 import { timed } from "./stats.js";
-
-const BIN_DIR = "/usr/lib/cni";
 
 interface Attached {
   inv: CniInvocation;

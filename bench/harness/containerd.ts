@@ -10,6 +10,9 @@ import { CriClient } from "../../test/e2e/harness/cri-client.js";
 import { startLogged, stopProcess, waitFor, type Started } from "../../test/e2e/harness/processes.js";
 import { fixtureDir } from "../../test/e2e/harness/run-dir.js";
 
+/** Where both runtimes' CNI plugins are (Debian's containernetworking-plugins). */
+export const CNI_BIN_DIR = "/usr/lib/cni";
+
 export interface ContainerdOptions {
   /** host:port of plain-http registries. */
   registries?: string[];
@@ -56,7 +59,7 @@ state = "${c.dir}/state"
   # root here lacks CAP_SYS_RESOURCE: pause's oom_score_adj -998 would make runc fail
   restrict_oom_score_adj = true
   [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "/usr/lib/cni"
+    bin_dir = "${CNI_BIN_DIR}"
     conf_dir = "${cni}"
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
