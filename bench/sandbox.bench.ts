@@ -144,7 +144,7 @@ it("RunPodSandbox: skiff vs containerd", async () => {
       row(`RunPodSandbox x${PARALLEL} parallel (x${PARALLEL_ROUNDS})`, "parallel"),
       row("Stop+RemovePodSandbox", "teardown"),
       `the CNI plugins alone (containerd's conflist, no runtime): ADD p50 ${plugins.sequential.p50.toFixed(1)} ms, ${PARALLEL} in parallel ${plugins.parallel.p50.toFixed(1)} ms, DEL ${plugins.teardown.p50.toFixed(1)} ms`,
-      `  as a share of containerd's RunPodSandbox / parallel / Stop+Remove: ${floorRatios.pluginsSequentialP50} / ${floorRatios.pluginsParallelP50} / ${floorRatios.pluginsTeardownP50} (the floor under skiff's ratios)`,
+      `  as a share of containerd's RunPodSandbox / parallel / Stop+Remove: ${floorRatios.pluginsSequentialP50.toFixed(2)} / ${floorRatios.pluginsParallelP50.toFixed(2)} / ${floorRatios.pluginsTeardownP50.toFixed(2)} (the floor under skiff's ratios)`,
     ],
   );
 });
